@@ -1,0 +1,35 @@
+# Every target creates the virtual environment and installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-dev
+
+.PHONY: run test lint bench schema clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## run: create the SQLite database, load demo data once, serve on 127.0.0.1:8000
+run: $(STAMP)
+	$(VENV)/bin/dispatch serve --demo
+
+## test: the whole test suite (PostgreSQL and Redis tests skip when those are absent, except under CI=true)
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+bench: $(STAMP)
+	$(PY) bench/dispatch_bench.py
+
+schema: $(STAMP)
+	$(VENV)/bin/dispatch schema --out docs/protocol.schema.json
+
+clean:
+	rm -rf $(VENV) dispatch.db dispatch.db-wal dispatch.db-shm

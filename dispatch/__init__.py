@@ -1,0 +1,1 @@
+"""dispatch: field-operations dispatch for plain-clothes deployments."""

@@ -1,0 +1,137 @@
+"""Settings: config.toml, overridden by DISPATCH_* environment variables.
+
+Nothing is read at import time: `load_settings()` is called by the CLI or by
+the app factory. A bad value raises `ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ENV_PREFIX = "DISPATCH_"
+DEFAULT_CONFIG = Path("config.toml")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite+aiosqlite:///dispatch.db"
+
+
+class PubSubSettings(_Section):
+    url: str = "memory://"
+
+
+class AuthSettings(_Section):
+    session_ttl_s: int = Field(43200, gt=0)
+    max_failed_logins: int = Field(5, gt=0)
+    lockout_s: int = Field(900, ge=0)
+
+
+class SpeedSettings(_Section):
+    foot: float = Field(2.0, gt=0)
+    bike: float = Field(5.0, gt=0)
+    car: float = Field(9.0, gt=0)
+
+
+class DispatchSettings(_Section):
+    position_fresh_s: float = Field(60, gt=0)
+    detour_factor: float = Field(1.4, ge=1.0)
+    offer_timeout_s: float = Field(20, gt=0)
+    urgent_crews: int = Field(2, ge=1, le=10)
+    sweep_interval_s: float = Field(1.0, gt=0)
+    speed_mps: SpeedSettings = SpeedSettings()
+
+
+class RealtimeSettings(_Section):
+    max_message_bytes: int = Field(65536, ge=1024)
+    rate_per_s: float = Field(20.0, gt=0)
+    rate_burst: int = Field(40, ge=1)
+    flood_close_after: int = Field(20, ge=1)
+    outbox_limit: int = Field(2000, ge=10)
+    replay_limit: int = Field(5000, ge=1)
+    event_retention: int = Field(100000, ge=100)
+    position_flush_s: float = Field(1.0, gt=0)
+    close_timeout_s: float = Field(5.0, gt=0)
+
+
+class Settings(_Section):
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    pubsub: PubSubSettings = PubSubSettings()
+    auth: AuthSettings = AuthSettings()
+    dispatch: DispatchSettings = DispatchSettings()
+    realtime: RealtimeSettings = RealtimeSettings()
+
+
+def _env_names(model: type[BaseModel], path: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Map every leaf key to its environment variable name."""
+    names: dict[str, tuple[str, ...]] = {}
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names.update(_env_names(annotation, (*path, name)))
+        else:
+            key = (*path, name)
+            names[ENV_PREFIX + "_".join(key).upper()] = key
+    return names
+
+
+def _set(tree: dict[str, Any], key: tuple[str, ...], value: str) -> None:
+    for part in key[:-1]:
+        tree = tree.setdefault(part, {})
+    tree[key[-1]] = value
+
+
+def load_settings(
+    path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read config.toml (if present), apply DISPATCH_* variables, then `overrides`.
+
+    `overrides` uses dotted keys ("dispatch.offer_timeout_s"); tests use it.
+    """
+    env = os.environ if env is None else env
+    source = path or Path(env.get(ENV_PREFIX + "CONFIG", str(DEFAULT_CONFIG)))
+    tree: dict[str, Any] = {}
+    origin: dict[tuple[str, ...], str] = {}
+    if source.exists():
+        try:
+            tree = tomllib.loads(source.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{source}: not valid TOML: {exc}") from exc
+    elif path is not None:
+        raise ConfigError(f"{source}: no such config file")
+    for var, key in _env_names(Settings, ()).items():
+        if var in env:
+            _set(tree, key, env[var])
+            origin[key] = var
+    for dotted, value in (overrides or {}).items():
+        _set(tree, tuple(dotted.split(".")), value)
+    try:
+        return Settings.model_validate(tree)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            key = tuple(str(p) for p in err["loc"])
+            where = f" (from {origin[key]})" if key in origin else f" (in {source})"
+            problems.append(f"{'.'.join(key)}: {err['msg']}{where}")
+        raise ConfigError("bad configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,127 @@
+"""Messages a client sends. Every one has a `type` and an `id` the client makes;
+the server answers each with an `ack` or an `error` carrying the same `id`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from schemas.common import AlertCategory, Identifier, Model, Outcome, Position
+
+Note = Annotated[str, Field(max_length=500)]
+
+
+class ClientMessage(Model):
+    id: Identifier = Field(description="Made by the client; echoed in the ack or error.")
+
+
+class Sync(ClientMessage):
+    """First message after connecting. `last_seq` is the last event seq seen, if any:
+    the server sends what was missed, or a snapshot when that is too old or absent."""
+
+    type: Literal["sync"] = "sync"
+    last_seq: int | None = Field(None, ge=0)
+
+
+class PositionUpdate(ClientMessage):
+    """Officer or crew: where I am now."""
+
+    type: Literal["position"] = "position"
+    position: Position
+
+
+class AlertRaise(ClientMessage):
+    """Officer: raise an alert. Idempotent on `alert_id`, which the phone makes."""
+
+    type: Literal["alert.raise"] = "alert.raise"
+    alert_id: Identifier
+    position: Position
+    category: AlertCategory | None = None
+    note: Note | None = None
+    urgent: bool = False
+
+
+class AlertDetail(ClientMessage):
+    """Officer: add a category or note to her alert after raising it."""
+
+    type: Literal["alert.detail"] = "alert.detail"
+    alert_id: Identifier
+    category: AlertCategory | None = None
+    note: Note | None = None
+
+
+class AlertCancel(ClientMessage):
+    """Officer (her own alert) or supervisor: cancel an open alert (false alarm)."""
+
+    type: Literal["alert.cancel"] = "alert.cancel"
+    alert_id: Identifier
+    reason: Note | None = None
+
+
+class AlertEscalate(ClientMessage):
+    """Officer: "I need urgent help": the alert takes more crews."""
+
+    type: Literal["alert.escalate"] = "alert.escalate"
+    alert_id: Identifier
+
+
+class Duty(ClientMessage):
+    """Crew: go on or off duty."""
+
+    type: Literal["duty"] = "duty"
+    on: bool
+
+
+class OfferAccept(ClientMessage):
+    type: Literal["offer.accept"] = "offer.accept"
+    offer_id: Identifier
+
+
+class OfferDecline(ClientMessage):
+    type: Literal["offer.decline"] = "offer.decline"
+    offer_id: Identifier
+    reason: Note | None = None
+
+
+class AssignmentUpdate(ClientMessage):
+    """Crew: en route, on scene, or resolved (with an outcome)."""
+
+    type: Literal["assignment.status"] = "assignment.status"
+    alert_id: Identifier
+    status: Literal["en_route", "on_scene", "resolved"]
+    outcome: Outcome | None = None
+    note: Note | None = None
+
+
+AnyClientMessage = Annotated[
+    Sync
+    | PositionUpdate
+    | AlertRaise
+    | AlertDetail
+    | AlertCancel
+    | AlertEscalate
+    | Duty
+    | OfferAccept
+    | OfferDecline
+    | AssignmentUpdate,
+    Field(discriminator="type"),
+]
+
+CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
+    m.model_fields["type"].default: m
+    for m in (
+        Sync,
+        PositionUpdate,
+        AlertRaise,
+        AlertDetail,
+        AlertCancel,
+        AlertEscalate,
+        Duty,
+        OfferAccept,
+        OfferDecline,
+        AssignmentUpdate,
+    )
+}
+
+client_message_adapter: TypeAdapter[AnyClientMessage] = TypeAdapter(AnyClientMessage)

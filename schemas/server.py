@@ -1,0 +1,99 @@
+"""Frames the server sends. Events that change what a client sees carry `seq`,
+increasing across the whole server (a client sees a subset, so gaps are normal)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, TypeAdapter
+
+from schemas.common import Model, Role, UtcDateTime
+from schemas.errors import ErrorCode
+from schemas.views import AlertView, CrewView, OfferView
+
+
+class Ack(Model):
+    type: Literal["ack"] = "ack"
+    id: str
+    result: dict[str, Any] = Field(default_factory=dict)
+
+
+class Error(Model):
+    type: Literal["error"] = "error"
+    id: str | None = Field(None, description="The client message id, when it could be read.")
+    code: ErrorCode
+    message: str
+
+
+class LivePosition(Model):
+    """A live position. Not sequenced: the newest one supersedes the others."""
+
+    type: Literal["position"] = "position"
+    role: Role
+    subject_id: str = Field(description="The officer's user id or the crew id.")
+    alert_id: str | None = Field(None, description="Set when relayed to a crew for its alert.")
+    lat: float
+    lon: float
+    accuracy: float | None
+    at: UtcDateTime
+
+
+class Snapshot(Model):
+    """Everything this client may see, as of `seq`."""
+
+    type: Literal["snapshot"] = "snapshot"
+    seq: int
+    alerts: list[AlertView]
+    offers: list[OfferView]
+    crews: list[CrewView]
+    positions: list[LivePosition]
+
+
+class Synced(Model):
+    """Sent after a replay of missed events (or a snapshot): live events follow."""
+
+    type: Literal["synced"] = "synced"
+    seq: int
+    replayed: int
+
+
+class AlertEvent(Model):
+    type: Literal["alert"] = "alert"
+    seq: int
+    alert: AlertView
+
+
+class AlertRemoved(Model):
+    """The alert is no longer visible to this client (its crew was released)."""
+
+    type: Literal["alert.removed"] = "alert.removed"
+    seq: int
+    alert_id: str
+
+
+class OfferEvent(Model):
+    type: Literal["offer"] = "offer"
+    seq: int
+    offer: OfferView
+
+
+class CrewEvent(Model):
+    type: Literal["crew"] = "crew"
+    seq: int
+    crew: CrewView
+
+
+AnyServerFrame = Annotated[
+    Ack
+    | Error
+    | LivePosition
+    | Snapshot
+    | Synced
+    | AlertEvent
+    | AlertRemoved
+    | OfferEvent
+    | CrewEvent,
+    Field(discriminator="type"),
+]
+
+server_frame_adapter: TypeAdapter[AnyServerFrame] = TypeAdapter(AnyServerFrame)

@@ -1,0 +1,117 @@
+"""What clients see of alerts, offers and crews, and their states.
+
+A client's state is a map of these views by id. It is built from a `snapshot`
+and kept current by `alert`, `offer`, `crew` and `alert.removed` events.
+Closed offers and closed alerts leave the state (after their final event).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from schemas.common import AlertCategory, CrewMode, Model, Outcome, UtcDateTime
+
+
+class AlertState(StrEnum):
+    RAISED = "raised"
+    DISPATCHING = "dispatching"
+    ASSIGNED = "assigned"
+    ON_SCENE = "on_scene"
+    RESOLVED = "resolved"
+    UNASSIGNED = "unassigned"  # escalated to supervisors; retried as crews become free
+    CANCELLED = "cancelled"
+
+
+class OfferState(StrEnum):
+    OFFERED = "offered"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+    WITHDRAWN = "withdrawn"
+
+
+class CrewState(StrEnum):
+    OFF_DUTY = "off_duty"
+    AVAILABLE = "available"
+    OFFERED = "offered"
+    ASSIGNED = "assigned"
+
+
+class AssignmentStatus(StrEnum):
+    EN_ROUTE = "en_route"
+    ON_SCENE = "on_scene"
+    CLEARED = "cleared"  # resolved, or released by a cancel
+
+
+class OfficerStatus(StrEnum):
+    """What the officer's page shows, derived from the alert."""
+
+    RECEIVED = "received"
+    CREW_ASSIGNED = "crew_assigned"
+    CREW_ON_SCENE = "crew_on_scene"
+    RESOLVED = "resolved"
+    CANCELLED = "cancelled"
+
+
+OPEN_ALERT_STATES = frozenset(
+    {
+        AlertState.RAISED,
+        AlertState.DISPATCHING,
+        AlertState.ASSIGNED,
+        AlertState.ON_SCENE,
+        AlertState.UNASSIGNED,
+    }
+)
+
+
+class AssignedCrew(Model):
+    crew_id: str
+    callsign: str
+    mode: CrewMode
+    status: AssignmentStatus
+    eta_s: float = Field(description="Estimated travel time when the offer was made.")
+    accepted_at: UtcDateTime
+
+
+class AlertView(Model):
+    id: str
+    officer_id: str
+    state: AlertState
+    status: OfficerStatus
+    urgent: bool
+    crews_needed: int
+    category: AlertCategory | None
+    note: str | None
+    lat: float = Field(description="Where the alert was raised; live positions come as `position`.")
+    lon: float
+    accuracy: float | None
+    raised_at: UtcDateTime
+    updated_at: UtcDateTime
+    crews: list[AssignedCrew] = Field(description="Crews that accepted, still attached.")
+    outcome: Outcome | None = None
+    outcome_note: str | None = None
+
+
+class OfferView(Model):
+    id: str
+    alert_id: str
+    crew_id: str
+    state: OfferState
+    created_at: UtcDateTime
+    deadline: UtcDateTime
+    distance_m: float
+    eta_s: float
+    urgent: bool
+    category: AlertCategory | None
+    note: str | None
+
+
+class CrewView(Model):
+    id: str
+    callsign: str
+    mode: CrewMode
+    state: CrewState
+    alert_id: str | None = None
+    offer_id: str | None = None
