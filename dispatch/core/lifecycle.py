@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import TypeVar
 
-from schemas.views import AlertState, CrewState, OfferState, OfficerStatus
+from schemas.views import AlertState, AssignmentStatus, CrewState, OfferState, OfficerStatus
 
 S = TypeVar("S", bound=StrEnum)
 
@@ -47,6 +47,13 @@ CREW_MOVES: Mapping[CrewState, frozenset[CrewState]] = {
 }
 
 
+ASSIGNMENT_MOVES: Mapping[AssignmentStatus, frozenset[AssignmentStatus]] = {
+    AssignmentStatus.EN_ROUTE: frozenset({AssignmentStatus.ON_SCENE, AssignmentStatus.CLEARED}),
+    AssignmentStatus.ON_SCENE: frozenset({AssignmentStatus.CLEARED}),
+    AssignmentStatus.CLEARED: frozenset(),
+}
+
+
 def _move(machine: str, moves: Mapping[S, frozenset[S]], current: S, target: S) -> S:
     if target not in moves[current]:
         raise IllegalTransition(machine, current, target)
@@ -63,6 +70,10 @@ def move_offer(current: OfferState, target: OfferState) -> OfferState:
 
 def move_crew(current: CrewState, target: CrewState) -> CrewState:
     return _move("crew", CREW_MOVES, current, target)
+
+
+def move_assignment(current: AssignmentStatus, target: AssignmentStatus) -> AssignmentStatus:
+    return _move("assignment", ASSIGNMENT_MOVES, current, target)
 
 
 def is_open_alert(state: AlertState) -> bool:

@@ -1,0 +1,113 @@
+"""The app factory: settings in, FastAPI app out. Services start in the lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from dispatch.auth.sessions import COOKIE_NAME, AuthError, Viewer, authenticate, sign_in, sign_out
+from dispatch.config import Settings
+from dispatch.realtime.endpoint import websocket_endpoint
+from dispatch.services import Services
+from dispatch.usecases.dispatcher import Clock, utc_now
+from schemas.api import SessionInfo, SignIn
+from schemas.errors import ErrorCode
+
+
+def _services(request: Request) -> Services:
+    result: Services = request.app.state.services
+    return result
+
+
+ServicesDep = Annotated[Services, Depends(_services)]
+
+
+def request_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return token or request.cookies.get(COOKIE_NAME)
+
+
+async def current_viewer(request: Request, s: ServicesDep) -> Viewer:
+    return await authenticate(s.db, request_token(request), now=s.dispatcher.clock())
+
+
+CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.build(settings, clock)
+        await services.start()
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.stop()
+
+    app = FastAPI(title="dispatch", version="0.1.0", lifespan=lifespan)
+    app.add_api_websocket_route("/ws", websocket_endpoint)
+
+    @app.exception_handler(AuthError)
+    async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
+        status = 423 if exc.code == ErrorCode.AUTH_LOCKED else 401
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid body"}
+        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
+        return JSONResponse(
+            {"code": ErrorCode.INVALID, "message": f"{where}: {first['msg']}"}, status_code=422
+        )
+
+    @app.get("/")
+    async def index() -> dict[str, object]:
+        return {
+            "service": "dispatch",
+            "sign_in": "POST /api/session",
+            "websocket": "/ws (Authorization: Bearer <token>, or the session cookie)",
+            "protocol": "docs/protocol.md",
+            "api_docs": "/docs",
+        }
+
+    @app.get("/healthz")
+    async def healthz(s: ServicesDep) -> dict[str, object]:
+        return {"ok": True, "connections": len(s.registry), "crews_indexed": len(s.dispatcher.index)}
+
+    @app.post("/api/session", response_model=SessionInfo)
+    async def create_session(body: SignIn, response: Response, s: ServicesDep) -> SessionInfo:
+        token, viewer = await sign_in(
+            s.db, s.settings.auth, username=body.username, password=body.password,
+            now=s.dispatcher.clock(),
+        )
+        response.set_cookie(
+            COOKIE_NAME, token, httponly=True, samesite="strict",
+            max_age=s.settings.auth.session_ttl_s, path="/",
+        )
+        return SessionInfo(
+            token=token, expires_at=viewer.expires_at, user_id=viewer.user_id,
+            username=viewer.username, role=viewer.role, crew_id=viewer.crew_id,
+        )
+
+    @app.get("/api/session")
+    async def whoami(viewer: CurrentViewer) -> dict[str, object]:
+        return {
+            "user_id": viewer.user_id, "username": viewer.username, "role": viewer.role,
+            "crew_id": viewer.crew_id, "expires_at": viewer.expires_at.isoformat(),
+        }
+
+    @app.delete("/api/session", status_code=204)
+    async def delete_session(request: Request, response: Response, s: ServicesDep) -> None:
+        token = request_token(request)
+        if token:
+            await sign_out(s.db, token)
+        response.delete_cookie(COOKIE_NAME, path="/")
+
+    return app

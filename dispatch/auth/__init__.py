@@ -1,0 +1,1 @@
+"""Identity: password hashing, sessions, and who may do what."""

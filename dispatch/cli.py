@@ -1,0 +1,157 @@
+"""The `dispatch` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import secrets
+import sys
+from pathlib import Path
+
+from dispatch.config import ConfigError, Settings, load_settings
+from dispatch.people import PeopleError, add_crew, add_user, is_empty
+from dispatch.storage.db import Database
+from dispatch.usecases.dispatcher import utc_now
+from schemas.common import CrewMode, Role
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dispatch", description=__doc__ or "dispatch server")
+    p.add_argument("--config", type=Path, help="config file (default: ./config.toml)")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--demo", action="store_true", help="load demo data if the database is empty")
+    sub.add_parser("demo", help="load demo data into an empty database, print sign-ins once")
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    add = user.add_parser("add", help="add an account")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=[r.value for r in Role])
+    add.add_argument("--crew", help="the crew's callsign (crew members)")
+    add.add_argument("--name", help="display name")
+    add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    crew = sub.add_parser("crew", help="manage crews").add_subparsers(dest="action", required=True)
+    cadd = crew.add_parser("add", help="add a crew")
+    cadd.add_argument("callsign")
+    cadd.add_argument("--mode", required=True, choices=[m.value for m in CrewMode])
+    schema = sub.add_parser("schema", help="write the JSON Schema of the protocol")
+    schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    return p
+
+
+async def _with_db(settings: Settings) -> Database:
+    db = Database(settings.database.url)
+    await db.create_tables()
+    return db
+
+
+async def _demo(settings: Settings, *, only_if_empty: bool) -> None:
+    from dispatch.demo import load_demo
+
+    db = await _with_db(settings)
+    try:
+        if not await is_empty(db):
+            if not only_if_empty:
+                raise PeopleError("the database already has accounts: demo data goes in an empty one")
+            print("Database has accounts already: demo data not loaded (sign-ins were printed once).")
+            return
+        logins = await load_demo(db, utc_now())
+    finally:
+        await db.close()
+    print("Demo data loaded. Sign-ins (shown only this once):")
+    for username, password, what in logins:
+        print(f"  {username:<12} {password:<14} {what}")
+
+
+async def _user_add(settings: Settings, args: argparse.Namespace) -> None:
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass("Password (empty for a random one): ")
+    else:
+        password = ""
+    generated = not password
+    password = password or secrets.token_urlsafe(12)
+    db = await _with_db(settings)
+    try:
+        user = await add_user(
+            db, username=args.username, password=password, role=Role(args.role),
+            now=utc_now(), display_name=args.name, crew_callsign=args.crew,
+        )
+    finally:
+        await db.close()
+    print(f"Added {user.role} {user.username}.")
+    if generated:
+        print(f"Password (shown only this once): {password}")
+
+
+async def _crew_add(settings: Settings, args: argparse.Namespace) -> None:
+    db = await _with_db(settings)
+    try:
+        crew = await add_crew(db, callsign=args.callsign, mode=CrewMode(args.mode), now=utc_now())
+    finally:
+        await db.close()
+    print(f"Added crew {crew.callsign} ({crew.mode}).")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from dispatch.app import create_app
+    from dispatch.server import uvicorn_config
+
+    overrides = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = settings.model_copy(
+        update={"server": settings.server.model_copy(update=overrides)}
+    )
+    if args.demo:
+        asyncio.run(_demo(settings, only_if_empty=True))
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    print(f"dispatch serving on {base}")
+    print(f"  sign in:    POST {base}/api/session")
+    print(f"  websocket:  ws://{settings.server.host}:{settings.server.port}/ws")
+    print(f"  API docs:   {base}/docs")
+    print(f"  health:     {base}/healthz")
+    sys.stdout.flush()
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        if args.command == "serve":
+            _serve(settings, args)
+        elif args.command == "demo":
+            asyncio.run(_demo(settings, only_if_empty=False))
+        elif args.command == "user":
+            asyncio.run(_user_add(settings, args))
+        elif args.command == "crew":
+            asyncio.run(_crew_add(settings, args))
+        elif args.command == "schema":
+            from schemas.jsonschema import protocol_schema
+
+            text = json.dumps(protocol_schema(), indent=2) + "\n"
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text(text, encoding="utf-8")
+                print(f"Wrote {args.out}")
+            else:
+                sys.stdout.write(text)
+    except (ConfigError, PeopleError) as exc:
+        print(f"dispatch: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Realtime: the pub/sub hub, websocket connections, and who sees which frame."""

@@ -1,0 +1,116 @@
+"""One websocket client: its outbox, its sync state, and its flood limit.
+
+Until the client has synced, sequenced events are held back; `complete_sync`
+then sends the replay or snapshot and releases the held events newer than it,
+without awaiting in between, so that no event slips through the crack.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from dispatch.auth.sessions import Viewer
+from dispatch.config import RealtimeSettings
+from schemas.errors import CloseCode
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class Connection:
+    def __init__(self, websocket: WebSocket, viewer: Viewer, settings: RealtimeSettings) -> None:
+        self.websocket, self.viewer = websocket, viewer
+        self._limit = settings.outbox_limit
+        self._close_timeout = settings.close_timeout_s
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
+        self.flood_drops = 0
+        self.synced = False
+        self.last_seq = 0
+        self._held: list[tuple[int, str]] = []
+        self.held_overflow = False
+        self.closed = False
+        self.close_code: int | None = None
+
+    # -- fan-out side (synchronous: called from the hub pump) -------------------
+
+    def push_event(self, seq: int, frame: str) -> None:
+        if self.closed:
+            return
+        if not self.synced:
+            if len(self._held) >= self._limit:
+                self._held.clear()
+                self.held_overflow = True  # the sync will have to send a snapshot
+            else:
+                self._held.append((seq, frame))
+            return
+        if seq > self.last_seq:
+            self.last_seq = seq
+            self.push(frame)
+
+    def push(self, frame: str) -> None:
+        if self.closed:
+            return
+        if self.outbox.qsize() >= self._limit:
+            self.close(CloseCode.TRY_AGAIN, "too slow to keep up: reconnect and sync")
+            return
+        self.outbox.put_nowait(frame)
+
+    def complete_sync(self, frames: list[str], seq: int, trailer: str) -> None:
+        """Send the replay or snapshot, then the held events after `seq`, then go live."""
+        for frame in frames:
+            self.push(frame)
+        self.push(trailer)
+        self.last_seq = seq
+        held, self._held = self._held, []
+        self.synced = True
+        self.held_overflow = False
+        for event_seq, frame in held:
+            if event_seq > self.last_seq:
+                self.last_seq = event_seq
+                self.push(frame)
+
+    def unsync(self) -> None:
+        """A second `sync` on the same socket: hold events again until it completes."""
+        self.synced = False
+
+    def close(self, code: int, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed, self.close_code = True, code
+        self.outbox.put_nowait(None)
+        self._close_reason = reason
+
+    # -- socket side -------------------------------------------------------------
+
+    async def writer(self) -> None:
+        try:
+            while True:
+                frame = await self.outbox.get()
+                if frame is None:
+                    break
+                await self.websocket.send_text(frame)
+        except Exception:  # the socket went away: the reader notices and cleans up
+            return
+        if self.websocket.client_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(
+                    self.websocket.close(self.close_code or 1000, self._close_reason),
+                    self._close_timeout,
+                )

@@ -1,0 +1,78 @@
+"""Stored events: what changed, for whom, in sequence.
+
+An event carries the full view of the entity that changed and its audience:
+the alert's officer, and the crews that could see the entity before or after
+the change (so that a crew that loses sight of an alert is told to drop it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dispatch.storage.models import Event
+
+KIND_ALERT, KIND_OFFER, KIND_CREW = "alert", "offer", "crew"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    seq: int
+    kind: str
+    entity_id: str
+    payload: str  # the entity's view, JSON
+    officer_id: str | None
+    crew_ids: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "seq": self.seq,
+                "kind": self.kind,
+                "entity_id": self.entity_id,
+                "payload": self.payload,
+                "officer_id": self.officer_id,
+                "crew_ids": list(self.crew_ids),
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StoredEvent:
+        d: dict[str, Any] = json.loads(text)
+        return cls(
+            d["seq"], d["kind"], d["entity_id"], d["payload"], d["officer_id"], tuple(d["crew_ids"])
+        )
+
+    @classmethod
+    def from_row(cls, row: Event) -> StoredEvent:
+        crews = tuple(c for c in row.crew_ids.split(" ") if c)
+        return cls(row.seq, row.kind, row.entity_id, row.payload, row.officer_id, crews)
+
+    def to_row(self, at: datetime) -> Event:
+        return Event(
+            seq=self.seq,
+            at=at,
+            kind=self.kind,
+            entity_id=self.entity_id,
+            payload=self.payload,
+            officer_id=self.officer_id,
+            crew_ids=" ".join(self.crew_ids),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEvent:
+    """An event before its sequence number is taken at commit."""
+
+    kind: str
+    entity_id: str
+    payload: str
+    officer_id: str | None
+    crew_ids: tuple[str, ...]
+
+    def numbered(self, seq: int) -> StoredEvent:
+        return StoredEvent(
+            seq, self.kind, self.entity_id, self.payload, self.officer_id, self.crew_ids
+        )

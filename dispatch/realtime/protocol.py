@@ -1,0 +1,170 @@
+"""Client messages: parse, check the role, run the use case, answer ack or error.
+
+A registry maps each `type` to a handler and the roles that may send it.
+Nothing a client sends can raise out of here: every failure is an error frame.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from dispatch.core.lifecycle import IllegalTransition
+from dispatch.realtime.connection import Connection
+from dispatch.realtime.sync import sync
+from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.snapshot import Dispatcher
+from schemas import client as m
+from schemas.common import Role
+from schemas.errors import ErrorCode
+from schemas.server import Ack, Error
+
+log = logging.getLogger("dispatch.protocol")
+
+Result = dict[str, Any]
+Handler = Callable[[Dispatcher, Connection, Any], Awaitable[Result]]
+
+OFFICER, CREW, SUPERVISOR = Role.OFFICER, Role.CREW, Role.SUPERVISOR
+
+
+@dataclass(frozen=True)
+class Route:
+    handler: Handler
+    roles: frozenset[Role]
+    refusal: str
+
+
+HANDLERS: dict[str, Route] = {}
+
+
+def handles(
+    model: type[m.ClientMessage], *roles: Role, refusal: str = ""
+) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        kind = model.model_fields["type"].default
+        who = " or ".join(r.value for r in roles)
+        HANDLERS[kind] = Route(fn, frozenset(roles), refusal or f"Only a {who} may send {kind}.")
+        return fn
+
+    return register
+
+
+@handles(m.Sync, OFFICER, CREW, SUPERVISOR)
+async def _sync(d: Dispatcher, c: Connection, msg: m.Sync) -> Result:
+    return await sync(d, c, msg.last_seq)
+
+
+@handles(m.PositionUpdate, OFFICER, CREW)
+async def _position(d: Dispatcher, c: Connection, msg: m.PositionUpdate) -> Result:
+    if c.viewer.role == OFFICER:
+        await d.officer_position(c.viewer, msg.position)
+    else:
+        await d.crew_position(c.viewer, msg.position)
+    return {}
+
+
+@handles(m.AlertRaise, OFFICER, refusal="Only an officer may raise an alert.")
+async def _raise(d: Dispatcher, c: Connection, msg: m.AlertRaise) -> Result:
+    view, created = await d.store_alert(c.viewer, msg)
+    if created:
+        d.waiting.add(view.id)  # the sweeper's backstop if the dispatch below fails
+        d.spawn(d.dispatch_alert(view.id))
+    return {"alert_id": view.id, "state": view.state, "status": view.status, "created": created}
+
+
+@handles(m.AlertDetail, OFFICER)
+async def _detail(d: Dispatcher, c: Connection, msg: m.AlertDetail) -> Result:
+    view = await d.alert_detail(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state}
+
+
+@handles(m.AlertEscalate, OFFICER)
+async def _escalate(d: Dispatcher, c: Connection, msg: m.AlertEscalate) -> Result:
+    view = await d.escalate_alert(c.viewer, msg.alert_id)
+    return {"alert_id": view.id, "state": view.state, "crews_needed": view.crews_needed}
+
+
+@handles(m.AlertCancel, OFFICER, SUPERVISOR)
+async def _cancel(d: Dispatcher, c: Connection, msg: m.AlertCancel) -> Result:
+    view = await d.cancel_alert(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state}
+
+
+@handles(m.Duty, CREW)
+async def _duty(d: Dispatcher, c: Connection, msg: m.Duty) -> Result:
+    view = await d.set_duty(c.viewer, msg.on)
+    return {"crew_id": view.id, "state": view.state}
+
+
+@handles(m.OfferAccept, CREW)
+async def _accept(d: Dispatcher, c: Connection, msg: m.OfferAccept) -> Result:
+    view = await d.accept_offer(c.viewer, msg.offer_id)
+    return {"offer_id": view.id, "alert_id": view.alert_id, "state": view.state}
+
+
+@handles(m.OfferDecline, CREW)
+async def _decline(d: Dispatcher, c: Connection, msg: m.OfferDecline) -> Result:
+    view = await d.decline_offer(c.viewer, msg.offer_id, msg.reason)
+    return {"offer_id": view.id, "state": view.state}
+
+
+@handles(m.AssignmentUpdate, CREW)
+async def _status(d: Dispatcher, c: Connection, msg: m.AssignmentUpdate) -> Result:
+    view = await d.assignment_status(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state}
+
+
+def _error(msg_id: str | None, code: ErrorCode, message: str) -> str:
+    return Error(id=msg_id, code=code, message=message).model_dump_json()
+
+
+def _describe(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "message"
+    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+    return f"{where}: {first['msg']}{more}"
+
+
+async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
+    """Answer one client frame with an ack or an error frame."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        conn.push(_error(None, ErrorCode.BAD_JSON, "The message is not valid JSON."))
+        return
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        conn.push(
+            _error(None, ErrorCode.INVALID, "A message is a JSON object with a string `type`.")
+        )
+        return
+    raw_id = data.get("id")
+    msg_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 64 else None
+    kind = data["type"]
+    route = HANDLERS.get(kind)
+    if route is None:
+        conn.push(_error(msg_id, ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind[:40]!r}."))
+        return
+    if conn.viewer.role not in route.roles:
+        conn.push(_error(msg_id, ErrorCode.FORBIDDEN, route.refusal))
+        return
+    try:
+        msg = m.CLIENT_MESSAGES[kind].model_validate(data)
+    except ValidationError as exc:
+        conn.push(_error(msg_id, ErrorCode.INVALID, _describe(exc)))
+        return
+    try:
+        result = await route.handler(d, conn, msg)
+    except UseCaseError as exc:
+        conn.push(_error(msg.id, exc.code, exc.message))
+    except IllegalTransition as exc:
+        conn.push(_error(msg.id, ErrorCode.ILLEGAL_TRANSITION, str(exc).capitalize() + "."))
+    except Exception:
+        log.exception("handler for %s failed", kind)
+        conn.push(_error(msg.id, ErrorCode.INTERNAL, "The server could not do that; try again."))
+    else:
+        conn.push(Ack(id=msg.id, result=result).model_dump_json())

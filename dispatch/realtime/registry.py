@@ -1,0 +1,77 @@
+"""Connected clients by audience, and the one place where frames fan out to them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+from dispatch.realtime.connection import Connection
+from dispatch.realtime.events import StoredEvent
+from dispatch.realtime.visibility import frame_for, officer_position_for
+from schemas.common import Role
+
+
+class Registry:
+    def __init__(self) -> None:
+        self.supervisors: set[Connection] = set()
+        self.officers: dict[str, set[Connection]] = {}
+        self.crews: dict[str, set[Connection]] = {}
+
+    def __len__(self) -> int:
+        return (
+            len(self.supervisors)
+            + sum(map(len, self.officers.values()))
+            + sum(map(len, self.crews.values()))
+        )
+
+    def add(self, conn: Connection) -> None:
+        v = conn.viewer
+        if v.role == Role.SUPERVISOR:
+            self.supervisors.add(conn)
+        elif v.role == Role.OFFICER:
+            self.officers.setdefault(v.user_id, set()).add(conn)
+        elif v.crew_id is not None:
+            self.crews.setdefault(v.crew_id, set()).add(conn)
+
+    def remove(self, conn: Connection) -> None:
+        v = conn.viewer
+        self.supervisors.discard(conn)
+        for group, key in ((self.officers, v.user_id), (self.crews, v.crew_id)):
+            if key in group:
+                group[key].discard(conn)
+                if not group[key]:
+                    del group[key]
+
+    def _crew_conns(self, crew_ids: object) -> Iterator[Connection]:
+        assert isinstance(crew_ids, (tuple, list, set, frozenset))
+        for crew_id in crew_ids:
+            yield from self.crews.get(crew_id, ())
+
+    def deliver_event(self, event: StoredEvent) -> None:
+        supervisor_frame: str | None = None
+        for conn in self.supervisors:
+            supervisor_frame = supervisor_frame or frame_for(conn.viewer, event)
+            if supervisor_frame is not None:
+                conn.push_event(event.seq, supervisor_frame)
+        targets = list(self.officers.get(event.officer_id or "", ()))
+        targets.extend(self._crew_conns(event.crew_ids))
+        for conn in targets:
+            frame = frame_for(conn.viewer, event)
+            if frame is not None:
+                conn.push_event(event.seq, frame)
+
+    def deliver_position(self, message: dict[str, object]) -> None:
+        frame = message["frame"]
+        assert isinstance(frame, dict)
+        alerts = message.get("alerts") or {}
+        assert isinstance(alerts, dict)
+        text = json.dumps(frame)
+        for conn in self.supervisors:
+            if conn.synced:
+                conn.push(text)
+        if frame.get("role") != Role.OFFICER:
+            return
+        for conn in self._crew_conns({c for crews in alerts.values() for c in crews}):
+            if conn.synced:
+                for visible in officer_position_for(conn.viewer, message):
+                    conn.push(json.dumps(visible))

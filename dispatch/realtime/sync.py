@@ -1,0 +1,37 @@
+"""Bringing a (re)connecting client up to date: the missed events, or a snapshot."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dispatch.realtime.connection import Connection
+from dispatch.realtime.events import StoredEvent
+from dispatch.realtime.visibility import frame_for
+from dispatch.usecases.snapshot import Dispatcher
+from schemas.errors import CloseCode
+from schemas.server import Synced
+
+SNAPSHOT_TRIES = 3
+
+
+async def sync(dispatcher: Dispatcher, conn: Connection, last_seq: int | None) -> dict[str, Any]:
+    conn.unsync()
+    if last_seq is not None:
+        rows = await dispatcher.events_after(last_seq, dispatcher.settings.realtime.replay_limit)
+        if rows is not None and not conn.held_overflow:
+            events = [StoredEvent.from_row(r) for r in rows]
+            frames = [f for e in events if (f := frame_for(conn.viewer, e)) is not None]
+            upto = events[-1].seq if events else last_seq
+            trailer = Synced(seq=upto, replayed=len(frames)).model_dump_json()
+            conn.complete_sync(frames, upto, trailer)
+            return {"mode": "replay", "seq": upto, "replayed": len(frames)}
+    for _ in range(SNAPSHOT_TRIES):
+        conn.held_overflow = False
+        snap = await dispatcher.snapshot(conn.viewer)
+        if conn.held_overflow:
+            continue  # events were dropped while reading: read again
+        trailer = Synced(seq=snap.seq, replayed=0).model_dump_json()
+        conn.complete_sync([snap.model_dump_json()], snap.seq, trailer)
+        return {"mode": "snapshot", "seq": snap.seq}
+    conn.close(CloseCode.TRY_AGAIN, "too many changes to sync: reconnect")
+    return {"mode": "none"}

@@ -1,0 +1,64 @@
+"""Who sees what: each stored event projected for one viewer, as a wire frame.
+
+Pure: the same rules build the snapshot and filter the event stream, which is
+why "old state + events" equals a fresh snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+
+from dispatch.auth.sessions import Viewer
+from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, StoredEvent
+from schemas.common import Role
+from schemas.views import AlertView, AssignmentStatus
+
+
+def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
+    """The JSON frame this viewer gets for this event, or None when it may not see it."""
+    if event.kind == KIND_ALERT:
+        if viewer.role == Role.SUPERVISOR or (
+            viewer.role == Role.OFFICER and event.officer_id == viewer.user_id
+        ):
+            return _wrap("alert", event.seq, "alert", event.payload)
+        if viewer.role == Role.CREW and viewer.crew_id in event.crew_ids:
+            view = json.loads(event.payload)
+            if any(c["crew_id"] == viewer.crew_id for c in view["crews"]):
+                return _wrap("alert", event.seq, "alert", event.payload)
+            return json.dumps({"type": "alert.removed", "seq": event.seq, "alert_id": view["id"]})
+        return None
+    if event.kind in (KIND_OFFER, KIND_CREW):
+        if viewer.role == Role.SUPERVISOR or (
+            viewer.role == Role.CREW and viewer.crew_id in event.crew_ids
+        ):
+            return _wrap(event.kind, event.seq, event.kind, event.payload)
+    return None
+
+
+def _wrap(frame_type: str, seq: int, key: str, payload: str) -> str:
+    return f'{{"type":"{frame_type}","seq":{seq},"{key}":{payload}}}'
+
+
+def crew_sees_alert(viewer: Viewer, alert: AlertView) -> bool:
+    """A crew sees an open alert while it is attached to it (en route or on scene)."""
+    return any(
+        c.crew_id == viewer.crew_id and c.status != AssignmentStatus.CLEARED for c in alert.crews
+    )
+
+
+def officer_position_for(viewer: Viewer, message: dict[str, object]) -> list[dict[str, object]]:
+    """The officer's live position as this viewer may see it: supervisors always;
+    a crew only for the alerts it is attached to (with that alert's id)."""
+    frame = message["frame"]
+    assert isinstance(frame, dict)
+    if viewer.role == Role.SUPERVISOR:
+        return [frame]
+    if viewer.role == Role.CREW:
+        alerts = message.get("alerts", {})
+        assert isinstance(alerts, dict)
+        return [
+            {**frame, "alert_id": alert_id}
+            for alert_id, crews in alerts.items()
+            if viewer.crew_id in crews
+        ]
+    return []

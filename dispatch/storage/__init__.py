@@ -1,0 +1,1 @@
+"""Storage: SQLModel tables and the async database handle."""

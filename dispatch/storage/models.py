@@ -1,0 +1,134 @@
+"""Tables. The database is the truth; memory holds only caches of it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Column, DateTime, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores aware UTC datetimes and always gives them back aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: times are UTC and timezone-aware")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UtcDateTime(), nullable=nullable, index=index))
+
+
+class User(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    password_hash: str
+    crew_id: str | None = Field(default=None, foreign_key="crew.id", index=True)
+    disabled: bool = False
+    failed_logins: int = 0
+    locked_until: datetime | None = utc_column(nullable=True)
+    created_at: datetime = utc_column()
+
+
+class SessionToken(SQLModel, table=True):
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(foreign_key="user.id", index=True)
+    created_at: datetime = utc_column()
+    expires_at: datetime = utc_column()
+
+
+class Crew(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    callsign: str = Field(unique=True, index=True, max_length=32)
+    mode: str = Field(max_length=8)
+    state: str = Field(max_length=16, index=True)
+    alert_id: str | None = Field(default=None, max_length=64)
+    offer_id: str | None = Field(default=None, max_length=32)
+    last_lat: float | None = None
+    last_lon: float | None = None
+    last_accuracy: float | None = None
+    last_fix_at: datetime | None = utc_column(nullable=True)
+    updated_at: datetime = utc_column()
+
+
+class Alert(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=64)
+    officer_id: str = Field(foreign_key="user.id", index=True)
+    state: str = Field(max_length=16, index=True)
+    urgent: bool = False
+    crews_needed: int = 1
+    category: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, max_length=500)
+    lat: float
+    lon: float
+    accuracy: float | None = None
+    raised_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    closed_at: datetime | None = utc_column(nullable=True)
+    outcome: str | None = Field(default=None, max_length=32)
+    outcome_note: str | None = Field(default=None, max_length=500)
+    close_reason: str | None = Field(default=None, max_length=500)
+
+
+class Offer(SQLModel, table=True):
+    """An offer of an alert to a crew; once accepted it is that crew's assignment."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True)
+    crew_id: str = Field(foreign_key="crew.id", index=True)
+    state: str = Field(max_length=16, index=True)
+    created_at: datetime = utc_column()
+    deadline: datetime = utc_column()
+    closed_at: datetime | None = utc_column(nullable=True)
+    distance_m: float
+    eta_s: float
+    reason: str | None = Field(default=None, max_length=500)
+    assignment_status: str | None = Field(default=None, max_length=16)
+    accepted_at: datetime | None = utc_column(nullable=True)
+
+
+class Event(SQLModel, table=True):
+    """Every change a client can see, in sequence. Replayed to reconnecting clients."""
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: datetime = utc_column()
+    kind: str = Field(max_length=16)
+    entity_id: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    officer_id: str | None = Field(default=None, max_length=32)
+    crew_ids: str = Field(default="", max_length=2000)
+
+
+class Counter(SQLModel, table=True):
+    """Named counters; `event_seq` is taken row-locked so seq order is commit order."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = 0
+
+
+class AlertTrack(SQLModel, table=True):
+    """The officer's positions while her alert is open: part of the incident."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: str = Field(foreign_key="alert.id", index=True)
+    lat: float
+    lon: float
+    accuracy: float | None = None
+    at: datetime = utc_column()

@@ -1,0 +1,1 @@
+"""Use cases: load -> decide in the core -> store -> publish."""

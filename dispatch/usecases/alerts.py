@@ -1,0 +1,161 @@
+"""Alert use cases: raise, add detail, escalate, cancel, and the crews' status updates."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from dispatch.auth.sessions import Viewer
+from dispatch.core.lifecycle import is_open_alert, move_alert, move_assignment, move_crew
+from dispatch.storage.models import Alert, Crew, Offer
+from dispatch.usecases.dispatcher import DispatcherBase, UseCaseError
+from dispatch.usecases.views import alert_view
+from dispatch.usecases.work import Work, is_active_assignment
+from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
+from schemas.common import Role
+from schemas.errors import ErrorCode
+from schemas.views import AlertState, AlertView, AssignmentStatus, CrewState, OfferState
+
+NO_SUCH_ALERT = "No such alert."
+
+
+class AlertCases(DispatcherBase):
+    async def store_alert(self, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
+        """Store a new alert (or find the same one again). Returns its view and whether it is new."""
+        async with self.work() as w:
+            alert = await w.session.get(Alert, msg.alert_id)
+            if alert is not None:
+                if alert.officer_id != viewer.user_id:
+                    raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
+                return alert_view(alert, await w.attached(alert.id)), False
+            at = msg.position.at or w.now
+            alert = Alert(
+                id=msg.alert_id,
+                officer_id=viewer.user_id,
+                state=AlertState.RAISED,
+                urgent=msg.urgent,
+                crews_needed=self.settings.dispatch.urgent_crews if msg.urgent else 1,
+                category=msg.category,
+                note=msg.note,
+                lat=msg.position.lat,
+                lon=msg.position.lon,
+                accuracy=msg.position.accuracy,
+                raised_at=w.now,
+                updated_at=w.now,
+            )
+            w.session.add(alert)
+            await w.emit_alert(alert)
+            self.note_officer_position(viewer.user_id, msg.position, at)
+            return alert_view(alert, []), True
+
+    async def dispatch_alert(self, alert_id: str) -> None:
+        async with self.work() as w:
+            alert = await w.session.get(Alert, alert_id)
+            if alert is not None and is_open_alert(AlertState(alert.state)):
+                await self.offer_step(w, alert)
+
+    async def _own_open_alert(self, w: Work, viewer: Viewer, alert_id: str) -> Alert:
+        alert = await w.session.get(Alert, alert_id)
+        if alert is None or (viewer.role == Role.OFFICER and alert.officer_id != viewer.user_id):
+            raise UseCaseError(ErrorCode.NOT_FOUND, NO_SUCH_ALERT)
+        if not is_open_alert(AlertState(alert.state)):
+            raise UseCaseError(
+                ErrorCode.ILLEGAL_TRANSITION, f"This alert is already {alert.state}."
+            )
+        return alert
+
+    async def _reissue_offers(self, w: Work, alert: Alert) -> None:
+        for offer in await w.open_offers(alert.id):
+            w.emit_offer(offer, alert)
+
+    async def alert_detail(self, viewer: Viewer, msg: AlertDetail) -> AlertView:
+        async with self.work() as w:
+            alert = await self._own_open_alert(w, viewer, msg.alert_id)
+            if msg.category is not None:
+                alert.category = msg.category
+            if msg.note is not None:
+                alert.note = msg.note
+            alert.updated_at = w.now
+            w.session.add(alert)
+            await w.emit_alert(alert)
+            await self._reissue_offers(w, alert)
+            return alert_view(alert, await w.attached(alert.id))
+
+    async def escalate_alert(self, viewer: Viewer, alert_id: str) -> AlertView:
+        async with self.work() as w:
+            alert = await self._own_open_alert(w, viewer, alert_id)
+            if not alert.urgent:
+                alert.urgent = True
+                alert.crews_needed = max(alert.crews_needed, self.settings.dispatch.urgent_crews)
+                alert.updated_at = w.now
+                w.session.add(alert)
+                await w.emit_alert(alert)
+                await self._reissue_offers(w, alert)
+                await self.offer_step(w, alert)
+            return alert_view(alert, await w.attached(alert.id))
+
+    async def cancel_alert(self, viewer: Viewer, msg: AlertCancel) -> AlertView:
+        async with self.work() as w:
+            alert = await self._own_open_alert(w, viewer, msg.alert_id)
+            reason = msg.reason or f"cancelled by the {viewer.role.value}"
+            await self._close_alert(w, alert, AlertState.CANCELLED, reason=reason)
+            return alert_view(alert, await w.attached(alert.id))
+
+    async def assignment_status(self, viewer: Viewer, msg: AssignmentUpdate) -> AlertView:
+        async with self.work() as w:
+            alert = await w.session.get(Alert, msg.alert_id)
+            offer = None
+            if alert is not None and viewer.crew_id is not None:
+                offer = (
+                    await w.session.exec(
+                        select(Offer).where(
+                            Offer.alert_id == alert.id,
+                            Offer.crew_id == viewer.crew_id,
+                            Offer.state == OfferState.ACCEPTED,
+                        )
+                    )
+                ).first()
+            if alert is None or offer is None or not is_active_assignment(offer):
+                raise UseCaseError(ErrorCode.NOT_FOUND, "You are not assigned to this alert.")
+            current = AssignmentStatus(offer.assignment_status)
+            if msg.status == "resolved":
+                if msg.outcome is None:
+                    raise UseCaseError(ErrorCode.INVALID, "Resolving needs an outcome.")
+                alert.outcome, alert.outcome_note = msg.outcome, msg.note
+                await self._close_alert(w, alert, AlertState.RESOLVED, reason="resolved by crew")
+            elif msg.status != current:
+                offer.assignment_status = move_assignment(current, AssignmentStatus(msg.status))
+                w.session.add(offer)
+                await self.offer_step(w, alert, emit=True)
+            return alert_view(alert, await w.attached(alert.id))
+
+    async def _close_alert(self, w: Work, alert: Alert, target: AlertState, *, reason: str) -> None:
+        """Resolve or cancel: withdraw open offers, clear attached crews, free them."""
+        alert.state = move_alert(AlertState(alert.state), target)
+        alert.closed_at = alert.updated_at = w.now
+        alert.close_reason = reason
+        w.session.add(alert)
+        self.waiting.discard(alert.id)
+        for offer in await w.open_offers(alert.id):
+            await self.close_offer(w, offer, OfferState.WITHDRAWN, f"alert {target.value}")
+        for offer, crew in await w.attached(alert.id):
+            if not is_active_assignment(offer):
+                continue
+            offer.assignment_status = move_assignment(
+                AssignmentStatus(offer.assignment_status), AssignmentStatus.CLEARED
+            )
+            w.session.add(offer)
+            if crew.alert_id == alert.id:
+                crew.state = move_crew(CrewState(crew.state), CrewState.AVAILABLE)
+                crew.alert_id, crew.updated_at = None, w.now
+                w.session.add(crew)
+                w.emit_crew(crew)
+                w.after_commit.append(
+                    lambda cid=crew.id: self._refresh_ready(cid, CrewState.AVAILABLE)
+                )
+        await w.emit_alert(alert)
+
+    async def crew_for(self, w: Work, viewer: Viewer) -> Crew:
+        crew = await w.session.get(Crew, viewer.crew_id) if viewer.crew_id else None
+        if crew is None:
+            raise UseCaseError(ErrorCode.FORBIDDEN, "Your account is not a member of a crew.")
+        return crew

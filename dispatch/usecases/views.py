@@ -1,0 +1,76 @@
+"""Rows to wire views."""
+
+from __future__ import annotations
+
+from dispatch.core.lifecycle import officer_status
+from dispatch.storage.models import Alert, Crew, Offer
+from schemas.common import AlertCategory, CrewMode, Outcome
+from schemas.views import (
+    AlertState,
+    AlertView,
+    AssignedCrew,
+    AssignmentStatus,
+    CrewState,
+    CrewView,
+    OfferState,
+    OfferView,
+)
+
+
+def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
+    state = AlertState(alert.state)
+    return AlertView(
+        id=alert.id,
+        officer_id=alert.officer_id,
+        state=state,
+        status=officer_status(state),
+        urgent=alert.urgent,
+        crews_needed=alert.crews_needed,
+        category=AlertCategory(alert.category) if alert.category else None,
+        note=alert.note,
+        lat=alert.lat,
+        lon=alert.lon,
+        accuracy=alert.accuracy,
+        raised_at=alert.raised_at,
+        updated_at=alert.updated_at,
+        crews=[
+            AssignedCrew(
+                crew_id=crew.id,
+                callsign=crew.callsign,
+                mode=CrewMode(crew.mode),
+                status=AssignmentStatus(offer.assignment_status or AssignmentStatus.EN_ROUTE),
+                eta_s=round(offer.eta_s, 1),
+                accepted_at=offer.accepted_at or offer.created_at,
+            )
+            for offer, crew in attached
+        ],
+        outcome=Outcome(alert.outcome) if alert.outcome else None,
+        outcome_note=alert.outcome_note,
+    )
+
+
+def offer_view(offer: Offer, alert: Alert) -> OfferView:
+    return OfferView(
+        id=offer.id,
+        alert_id=offer.alert_id,
+        crew_id=offer.crew_id,
+        state=OfferState(offer.state),
+        created_at=offer.created_at,
+        deadline=offer.deadline,
+        distance_m=round(offer.distance_m, 1),
+        eta_s=round(offer.eta_s, 1),
+        urgent=alert.urgent,
+        category=AlertCategory(alert.category) if alert.category else None,
+        note=alert.note,
+    )
+
+
+def crew_view(crew: Crew) -> CrewView:
+    return CrewView(
+        id=crew.id,
+        callsign=crew.callsign,
+        mode=CrewMode(crew.mode),
+        state=CrewState(crew.state),
+        alert_id=crew.alert_id,
+        offer_id=crew.offer_id,
+    )
