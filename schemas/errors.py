@@ -31,5 +31,6 @@ class CloseCode:
     NORMAL = 1000
     POLICY = 1008  # flooding
     TOO_BIG = 1009  # frame over realtime.max_message_bytes
+    SERVICE_RESTART = 1012  # the server is restarting: reconnect and sync
     TRY_AGAIN = 1013  # too slow to keep up: reconnect and resync
     SESSION_ENDED = 4001  # the session expired or was signed out

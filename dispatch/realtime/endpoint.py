@@ -46,10 +46,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     )
     if viewer.crew_id is not None:
         await d.crew_connected(viewer.crew_id)
+    server_restarting = False
     try:
         while not conn.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
+                # 1012: this server is shutting down, not the crew leaving: its offer
+                # stays open and is re-armed when the server starts again.
+                server_restarting = message.get("code") == CloseCode.SERVICE_RESTART
                 break
             text = message.get("text")
             if text is None:
@@ -79,4 +83,4 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(writer, limits.close_timeout_s)
         if viewer.crew_id is not None:
-            await d.crew_disconnected(viewer.crew_id)
+            await d.crew_disconnected(viewer.crew_id, withdraw_offers=not server_restarting)

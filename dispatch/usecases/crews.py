@@ -9,7 +9,7 @@ from dispatch.core.lifecycle import move_crew, move_offer
 from dispatch.storage.models import Alert, Crew, Offer
 from dispatch.usecases.alerts import AlertCases
 from dispatch.usecases.dispatcher import UseCaseError
-from dispatch.usecases.views import crew_view
+from dispatch.usecases.views import crew_view, offer_view
 from dispatch.usecases.work import Work
 from schemas.errors import ErrorCode
 from schemas.views import AssignmentStatus, CrewState, CrewView, OfferState, OfferView
@@ -91,8 +91,6 @@ class CrewCases(AlertCases):
 
     @staticmethod
     def _offer_view(offer: Offer, alert: Alert) -> OfferView:
-        from dispatch.usecases.views import offer_view
-
         return offer_view(offer, alert)
 
     async def crew_connected(self, crew_id: str) -> None:
@@ -104,18 +102,20 @@ class CrewCases(AlertCases):
                 self.track_crew(crew)
             self._refresh_ready(crew_id, CrewState(crew.state))
 
-    async def crew_disconnected(self, crew_id: str) -> None:
+    async def crew_disconnected(self, crew_id: str, *, withdraw_offers: bool = True) -> None:
+        """The crew's last member disconnected: it is offered nothing more, and its open
+        offer moves on to the next crew (unless the server itself is going down)."""
         left = self.connections.get(crew_id, 0) - 1
         if left > 0:
             self.connections[crew_id] = left
             return
         self.connections.pop(crew_id, None)
         self.index.set_ready(crew_id, False)
+        if not withdraw_offers:
+            return
         async with self.work() as w:
             rows = await w.session.exec(
                 select(Offer).where(Offer.crew_id == crew_id, Offer.state == OfferState.OFFERED)
             )
             for offer in rows.all():
                 await self.close_offer(w, offer, OfferState.WITHDRAWN, "crew disconnected")
-            # close_offer made the crew available again; it stays unready while disconnected.
-            w.after_commit.append(lambda: self.index.set_ready(crew_id, False))
