@@ -75,13 +75,12 @@ async def fresh_database(kind: str, tmp_path: Any) -> Any:
         await admin.close()
 
 
-@dataclass
-class RunningServer:
+class Builders:
+    """People, crews and connected clients for any server this test can reach."""
+
     settings: Settings
-    server: uvicorn.Server
-    task: asyncio.Task[None]
     port: int
-    _counter: Any = field(default_factory=lambda: itertools.count(1))
+    _counter: Any
 
     @property
     def base(self) -> str:
@@ -90,18 +89,6 @@ class RunningServer:
     @property
     def ws_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/ws"
-
-    @property
-    def services(self) -> Services:
-        app: Any = self.server.config.app
-        services: Services = app.state.services
-        return services
-
-    async def stop(self) -> None:
-        self.server.should_exit = True
-        await asyncio.wait_for(self.task, 10)
-
-    # -- builders -----------------------------------------------------------
 
     def _name(self, prefix: str) -> str:
         return f"{prefix}{next(self._counter)}"
@@ -161,6 +148,27 @@ class RunningServer:
             assert (await client.request("duty", on=True))["type"] == "ack"
         await client.position(*at, at=fix_at)
         return client
+
+
+@dataclass
+class RunningServer(Builders):
+    """A uvicorn server in this test's event loop, on a loopback port."""
+
+    settings: Settings
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+    port: int
+    _counter: Any = field(default_factory=lambda: itertools.count(1))
+
+    @property
+    def services(self) -> Services:
+        app: Any = self.server.config.app
+        services: Services = app.state.services
+        return services
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await asyncio.wait_for(self.task, 10)
 
 
 async def start_server(settings: Settings) -> RunningServer:
