@@ -4,40 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
-from dispatch.auth.sessions import COOKIE_NAME, AuthError, Viewer, authenticate, sign_in, sign_out
+from dispatch.app_deps import CurrentViewer, ServicesDep, request_token
+from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out
 from dispatch.config import Settings
 from dispatch.realtime.endpoint import websocket_endpoint
 from dispatch.services import Services
 from dispatch.usecases.dispatcher import Clock, utc_now
+from ops_console.api import router as console_router
 from schemas.api import SessionInfo, SignIn
 from schemas.errors import ErrorCode
-
-
-def _services(request: Request) -> Services:
-    result: Services = request.app.state.services
-    return result
-
-
-ServicesDep = Annotated[Services, Depends(_services)]
-
-
-def request_token(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    return token or request.cookies.get(COOKIE_NAME)
-
-
-async def current_viewer(request: Request, s: ServicesDep) -> Viewer:
-    return await authenticate(s.db, request_token(request), now=s.dispatcher.clock())
-
-
-CurrentViewer = Annotated[Viewer, Depends(current_viewer)]
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -53,6 +34,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     app = FastAPI(title="dispatch", version="0.1.0", lifespan=lifespan)
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    app.include_router(console_router)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if isinstance(exc.detail, dict):
+            return JSONResponse(exc.detail, status_code=exc.status_code)
+        code = ErrorCode.NOT_FOUND if exc.status_code == 404 else ErrorCode.INVALID
+        return JSONResponse({"code": code, "message": str(exc.detail)}, status_code=exc.status_code)
 
     @app.exception_handler(AuthError)
     async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
@@ -79,28 +68,46 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz(s: ServicesDep) -> dict[str, object]:
-        return {"ok": True, "connections": len(s.registry), "crews_indexed": len(s.dispatcher.index)}
+        return {
+            "ok": True,
+            "connections": len(s.registry),
+            "crews_indexed": len(s.dispatcher.index),
+        }
 
     @app.post("/api/session", response_model=SessionInfo)
     async def create_session(body: SignIn, response: Response, s: ServicesDep) -> SessionInfo:
         token, viewer = await sign_in(
-            s.db, s.settings.auth, username=body.username, password=body.password,
+            s.db,
+            s.settings.auth,
+            username=body.username,
+            password=body.password,
             now=s.dispatcher.clock(),
         )
         response.set_cookie(
-            COOKIE_NAME, token, httponly=True, samesite="strict",
-            max_age=s.settings.auth.session_ttl_s, path="/",
+            COOKIE_NAME,
+            token,
+            httponly=True,
+            samesite="strict",
+            max_age=s.settings.auth.session_ttl_s,
+            path="/",
         )
         return SessionInfo(
-            token=token, expires_at=viewer.expires_at, user_id=viewer.user_id,
-            username=viewer.username, role=viewer.role, crew_id=viewer.crew_id,
+            token=token,
+            expires_at=viewer.expires_at,
+            user_id=viewer.user_id,
+            username=viewer.username,
+            role=viewer.role,
+            crew_id=viewer.crew_id,
         )
 
     @app.get("/api/session")
     async def whoami(viewer: CurrentViewer) -> dict[str, object]:
         return {
-            "user_id": viewer.user_id, "username": viewer.username, "role": viewer.role,
-            "crew_id": viewer.crew_id, "expires_at": viewer.expires_at.isoformat(),
+            "user_id": viewer.user_id,
+            "username": viewer.username,
+            "role": viewer.role,
+            "crew_id": viewer.crew_id,
+            "expires_at": viewer.expires_at.isoformat(),
         }
 
     @app.delete("/api/session", status_code=204)

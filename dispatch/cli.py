@@ -24,9 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the server")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--demo", action="store_true", help="load demo data if the database is empty")
+    serve.add_argument(
+        "--demo", action="store_true", help="load demo data if the database is empty"
+    )
     sub.add_parser("demo", help="load demo data into an empty database, print sign-ins once")
-    user = sub.add_parser("user", help="manage accounts").add_subparsers(dest="action", required=True)
+    user = sub.add_parser("user", help="manage accounts").add_subparsers(
+        dest="action", required=True
+    )
     add = user.add_parser("add", help="add an account")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
@@ -57,8 +61,12 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> None:
     try:
         if not await is_empty(db):
             if not only_if_empty:
-                raise PeopleError("the database already has accounts: demo data goes in an empty one")
-            print("Database has accounts already: demo data not loaded (sign-ins were printed once).")
+                raise PeopleError(
+                    "the database already has accounts: demo data goes in an empty one"
+                )
+            print(
+                "Database has accounts already: demo data not loaded (sign-ins were printed once)."
+            )
             return
         logins = await load_demo(db, utc_now())
     finally:
@@ -80,8 +88,13 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> None:
     db = await _with_db(settings)
     try:
         user = await add_user(
-            db, username=args.username, password=password, role=Role(args.role),
-            now=utc_now(), display_name=args.name, crew_callsign=args.crew,
+            db,
+            username=args.username,
+            password=password,
+            role=Role(args.role),
+            now=utc_now(),
+            display_name=args.name,
+            crew_callsign=args.crew,
         )
     finally:
         await db.close()
@@ -110,9 +123,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         overrides["host"] = args.host
     if args.port is not None:
         overrides["port"] = args.port
-    settings = settings.model_copy(
-        update={"server": settings.server.model_copy(update=overrides)}
-    )
+    settings = settings.model_copy(update={"server": settings.server.model_copy(update=overrides)})
     if args.demo:
         asyncio.run(_demo(settings, only_if_empty=True))
     base = f"http://{settings.server.host}:{settings.server.port}"

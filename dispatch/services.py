@@ -47,10 +47,14 @@ class Services:
         await ready.wait()
         await self.dispatcher.start()
         self._tasks += [
-            asyncio.create_task(self._every(self.settings.dispatch.sweep_interval_s,
-                                            self.dispatcher.sweep)),
-            asyncio.create_task(self._every(self.settings.realtime.position_flush_s,
-                                            self.dispatcher.flush_positions)),
+            asyncio.create_task(
+                self._every(self.settings.dispatch.sweep_interval_s, self.dispatcher.sweep)
+            ),
+            asyncio.create_task(
+                self._every(
+                    self.settings.realtime.position_flush_s, self.dispatcher.flush_positions
+                )
+            ),
             asyncio.create_task(self._every(60.0, self.dispatcher.prune_events)),
         ]
 

@@ -19,7 +19,7 @@ class IllegalTransition(ValueError):
         self.machine, self.current, self.target = machine, current, target
 
 
-A, O, C = AlertState, OfferState, CrewState
+A, OS, C = AlertState, OfferState, CrewState
 
 ALERT_MOVES: Mapping[AlertState, frozenset[AlertState]] = {
     A.RAISED: frozenset({A.DISPATCHING, A.UNASSIGNED, A.CANCELLED}),
@@ -32,11 +32,11 @@ ALERT_MOVES: Mapping[AlertState, frozenset[AlertState]] = {
 }
 
 OFFER_MOVES: Mapping[OfferState, frozenset[OfferState]] = {
-    O.OFFERED: frozenset({O.ACCEPTED, O.DECLINED, O.EXPIRED, O.WITHDRAWN}),
-    O.ACCEPTED: frozenset(),
-    O.DECLINED: frozenset(),
-    O.EXPIRED: frozenset(),
-    O.WITHDRAWN: frozenset(),
+    OS.OFFERED: frozenset({OS.ACCEPTED, OS.DECLINED, OS.EXPIRED, OS.WITHDRAWN}),
+    OS.ACCEPTED: frozenset(),
+    OS.DECLINED: frozenset(),
+    OS.EXPIRED: frozenset(),
+    OS.WITHDRAWN: frozenset(),
 }
 
 CREW_MOVES: Mapping[CrewState, frozenset[CrewState]] = {

@@ -140,9 +140,7 @@ class CrewIndex:
         slots = np.flatnonzero(mask)
         if slots.size == 0:
             return []
-        distance = haversine_many_m(
-            lat, lon, self._lat[slots], self._lon[slots], self._cos[slots]
-        )
+        distance = haversine_many_m(lat, lon, self._lat[slots], self._lon[slots], self._cos[slots])
         eta = distance * rules.detour_factor / self._speed[slots]
         if slots.size > limit:
             best = np.argpartition(eta, limit - 1)[:limit]

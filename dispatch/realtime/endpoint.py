@@ -58,8 +58,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             text = message.get("text")
             if text is None:
                 conn.push(
-                    Error(code=ErrorCode.BAD_JSON, message="Send JSON as text frames.")
-                    .model_dump_json()
+                    Error(
+                        code=ErrorCode.BAD_JSON, message="Send JSON as text frames."
+                    ).model_dump_json()
                 )
                 continue
             if len(text.encode("utf-8")) > limits.max_message_bytes:
@@ -71,8 +72,9 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                     conn.close(CloseCode.POLICY, "flooding: too many messages")
                     break
                 conn.push(
-                    Error(code=ErrorCode.RATE_LIMITED, message="Too many messages: slow down.")
-                    .model_dump_json()
+                    Error(
+                        code=ErrorCode.RATE_LIMITED, message="Too many messages: slow down."
+                    ).model_dump_json()
                 )
                 continue
             await handle(d, conn, text)

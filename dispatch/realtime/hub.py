@@ -78,7 +78,7 @@ class RedisHub:
             yield _messages(pubsub)
         finally:
             await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 async def _messages(pubsub: PubSub) -> AsyncIterator[str]:

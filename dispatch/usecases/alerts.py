@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlmodel import select
 
 from dispatch.auth.sessions import Viewer
@@ -9,7 +11,7 @@ from dispatch.core.lifecycle import is_open_alert, move_alert, move_assignment, 
 from dispatch.storage.models import Alert, Crew, Offer
 from dispatch.usecases.dispatcher import DispatcherBase, UseCaseError
 from dispatch.usecases.views import alert_view
-from dispatch.usecases.work import Work, is_active_assignment
+from dispatch.usecases.work import Work, assignment_of, is_active_assignment
 from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
 from schemas.common import Role
 from schemas.errors import ErrorCode
@@ -20,7 +22,7 @@ NO_SUCH_ALERT = "No such alert."
 
 class AlertCases(DispatcherBase):
     async def store_alert(self, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
-        """Store a new alert (or find the same one again). Returns its view and whether it is new."""
+        """Store a new alert, or find the same one again. Returns its view and if it is new."""
         async with self.work() as w:
             alert = await w.session.get(Alert, msg.alert_id)
             if alert is not None:
@@ -116,7 +118,7 @@ class AlertCases(DispatcherBase):
                 ).first()
             if alert is None or offer is None or not is_active_assignment(offer):
                 raise UseCaseError(ErrorCode.NOT_FOUND, "You are not assigned to this alert.")
-            current = AssignmentStatus(offer.assignment_status)
+            current = assignment_of(offer)
             if msg.status == "resolved":
                 if msg.outcome is None:
                     raise UseCaseError(ErrorCode.INVALID, "Resolving needs an outcome.")
@@ -141,7 +143,7 @@ class AlertCases(DispatcherBase):
             if not is_active_assignment(offer):
                 continue
             offer.assignment_status = move_assignment(
-                AssignmentStatus(offer.assignment_status), AssignmentStatus.CLEARED
+                assignment_of(offer), AssignmentStatus.CLEARED
             )
             w.session.add(offer)
             if crew.alert_id == alert.id:
@@ -149,9 +151,7 @@ class AlertCases(DispatcherBase):
                 crew.alert_id, crew.updated_at = None, w.now
                 w.session.add(crew)
                 w.emit_crew(crew)
-                w.after_commit.append(
-                    lambda cid=crew.id: self._refresh_ready(cid, CrewState.AVAILABLE)
-                )
+                w.after_commit.append(partial(self._refresh_ready, crew.id, CrewState.AVAILABLE))
         await w.emit_alert(alert)
 
     async def crew_for(self, w: Work, viewer: Viewer) -> Crew:

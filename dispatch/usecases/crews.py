@@ -80,7 +80,9 @@ class CrewCases(AlertCases):
                 await self.offer_step(w, alert, emit=True)
             view = self._offer_view(offer, alert)
         if expired:
-            raise UseCaseError(ErrorCode.ILLEGAL_TRANSITION, "This offer expired before you accepted.")
+            raise UseCaseError(
+                ErrorCode.ILLEGAL_TRANSITION, "This offer expired before you accepted."
+            )
         return view
 
     async def decline_offer(self, viewer: Viewer, offer_id: str, reason: str | None) -> OfferView:

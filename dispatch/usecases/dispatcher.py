@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import update
@@ -26,8 +27,9 @@ from dispatch.realtime.hub import Hub
 from dispatch.storage.db import Database
 from dispatch.storage.models import Alert, Counter, Crew, Offer
 from dispatch.usecases.work import EVENT_SEQ, Work, is_active_assignment
-from schemas.common import CrewMode
+from schemas.common import CrewMode, Position, Role
 from schemas.errors import ErrorCode
+from schemas.server import LivePosition
 from schemas.views import AlertState, AssignmentStatus, CrewState, OfferState
 
 log = logging.getLogger("dispatch")
@@ -73,6 +75,7 @@ class DispatcherBase:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._retry_scheduled = False
+        self.officer_last: dict[str, LivePosition] = {}  # latest fix of each officer
 
     # -- plumbing -------------------------------------------------------------
 
@@ -115,6 +118,16 @@ class DispatcherBase:
         if ready:
             self.kick()
 
+    def note_officer_position(self, officer_id: str, position: Position, at: datetime) -> None:
+        self.officer_last[officer_id] = LivePosition(
+            role=Role.OFFICER,
+            subject_id=officer_id,
+            lat=position.lat,
+            lon=position.lon,
+            accuracy=position.accuracy,
+            at=at,
+        )
+
     def speed(self, mode: CrewMode) -> float:
         return self.rules.speed_mps[mode]
 
@@ -139,7 +152,9 @@ class DispatcherBase:
             )
             for alert in rows.all():
                 await self.offer_step(w, alert)
-        log.info("dispatcher started: %d crews, %d open offers re-armed", len(self.index), len(offers))
+        log.info(
+            "dispatcher started: %d crews, %d open offers re-armed", len(self.index), len(offers)
+        )
 
     async def stop(self) -> None:
         for handle in self._timers.values():
@@ -255,7 +270,9 @@ class DispatcherBase:
         tried_rows = await w.session.exec(
             select(Offer.crew_id).where(
                 Offer.alert_id == alert.id,
-                col(Offer.state).in_([OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN]),
+                col(Offer.state).in_(
+                    [OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN]
+                ),
                 col(Offer.closed_at) >= recent,
             )
         )
@@ -300,7 +317,7 @@ class DispatcherBase:
                 await w.session.refresh(crew)
                 w.emit_offer(offer, alert)
                 w.emit_crew(crew)
-                w.after_commit.append(lambda oid=offer_id, dl=deadline: self.arm(oid, dl))
+                w.after_commit.append(partial(self.arm, offer_id, deadline))
                 made += 1
         return made
 

@@ -26,7 +26,6 @@ from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
 class PositionCases(CrewCases):
     def _positions_init(self) -> None:
         self.officer_alerts: dict[str, dict[str, frozenset[str]]] = {}
-        self.officer_last: dict[str, LivePosition] = {}
         self.crew_last: dict[str, LivePosition] = {}
         self._pending_crews: dict[str, LivePosition] = {}
         self._pending_tracks: list[AlertTrack] = []
@@ -49,16 +48,6 @@ class PositionCases(CrewCases):
     def _fix_time(self, position: Position, received: datetime) -> datetime:
         return min(position.at, received) if position.at is not None else received
 
-    def note_officer_position(self, officer_id: str, position: Position, at: datetime) -> None:
-        self.officer_last[officer_id] = LivePosition(
-            role=Role.OFFICER,
-            subject_id=officer_id,
-            lat=position.lat,
-            lon=position.lon,
-            accuracy=position.accuracy,
-            at=at,
-        )
-
     async def officer_position(self, viewer: Viewer, position: Position) -> None:
         now = self.clock()
         at = self._fix_time(position, now)
@@ -75,9 +64,10 @@ class PositionCases(CrewCases):
                 )
             )
         frame = self.officer_last[viewer.user_id]
-        message = {"frame": frame.model_dump(mode="json"), "alerts": {
-            a: sorted(crews) for a, crews in alerts.items()
-        }}
+        message = {
+            "frame": frame.model_dump(mode="json"),
+            "alerts": {a: sorted(crews) for a, crews in alerts.items()},
+        }
         await self.hub.publish(POSITIONS_CHANNEL, json.dumps(message))
 
     async def crew_position(self, viewer: Viewer, position: Position) -> None:
@@ -126,7 +116,13 @@ class PositionCases(CrewCases):
                         last_fix_at=bindparam("b_at"),
                     ),
                     [
-                        {"b_id": c, "b_lat": f.lat, "b_lon": f.lon, "b_acc": f.accuracy, "b_at": f.at}
+                        {
+                            "b_id": c,
+                            "b_lat": f.lat,
+                            "b_lon": f.lon,
+                            "b_acc": f.accuracy,
+                            "b_at": f.at,
+                        }
                         for c, f in crews.items()
                     ],
                 )

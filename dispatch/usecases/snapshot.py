@@ -136,5 +136,7 @@ class Dispatcher(SnapshotCases):
             for alert in open_alerts:
                 view = alert_view(alert, await self._attached_in(s, alert.id))
                 self.observe(
-                    StoredEvent(0, KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, ())
+                    StoredEvent(
+                        0, KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, ()
+                    )
                 )

@@ -80,5 +80,10 @@ class Work:
         return events
 
 
+def assignment_of(offer: Offer) -> AssignmentStatus:
+    """The assignment status of an accepted offer (en route until the crew says otherwise)."""
+    return AssignmentStatus(offer.assignment_status or AssignmentStatus.EN_ROUTE)
+
+
 def is_active_assignment(offer: Offer) -> bool:
     return offer.assignment_status in (AssignmentStatus.EN_ROUTE, AssignmentStatus.ON_SCENE)

@@ -1,0 +1,1 @@
+"""The supervisor console: its API (and, later, its pages). Supervisors only."""
