@@ -114,7 +114,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     async def delete_session(request: Request, response: Response, s: ServicesDep) -> None:
         token = request_token(request)
         if token:
-            await sign_out(s.db, token)
+            await s.end_session(await sign_out(s.db, token))
         response.delete_cookie(COOKIE_NAME, path="/")
 
     return app

@@ -16,8 +16,11 @@ from dispatch.realtime.registry import Registry
 from dispatch.storage.db import Database
 from dispatch.usecases.dispatcher import EVENTS_CHANNEL, POSITIONS_CHANNEL, Clock, utc_now
 from dispatch.usecases.snapshot import Dispatcher
+from schemas.errors import CloseCode
 
 log = logging.getLogger("dispatch")
+
+SESSIONS_CHANNEL = "dispatch.sessions"  # ended sessions: every process closes their sockets
 
 
 @dataclass
@@ -43,6 +46,7 @@ class Services:
         self._tasks = [
             asyncio.create_task(self._pump_events(ready)),
             asyncio.create_task(self._pump_positions()),
+            asyncio.create_task(self._pump_ended_sessions()),
         ]
         await ready.wait()
         await self.dispatcher.start()
@@ -78,6 +82,15 @@ class Services:
                     self.registry.deliver_event(event)
                 except Exception:
                     log.exception("could not deliver an event")
+
+    async def end_session(self, session_hash: str) -> None:
+        await self.hub.publish(SESSIONS_CHANNEL, session_hash)
+
+    async def _pump_ended_sessions(self) -> None:
+        async with self.hub.subscribe(SESSIONS_CHANNEL) as messages:
+            async for session_hash in messages:
+                for conn in self.registry.by_session(session_hash):
+                    conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
 
     async def _pump_positions(self) -> None:
         async with self.hub.subscribe(POSITIONS_CHANNEL) as messages:

@@ -28,6 +28,7 @@ class Viewer:
     role: Role
     crew_id: str | None
     expires_at: datetime
+    session_hash: str  # which sign-in this is, so that signing out can close its sockets
 
 
 class AuthError(Exception):
@@ -74,7 +75,10 @@ async def sign_in(
             )
         )
         await s.commit()
-        return token, Viewer(user.id, user.username, Role(user.role), user.crew_id, expires)
+        viewer = Viewer(
+            user.id, user.username, Role(user.role), user.crew_id, expires, token_hash(token)
+        )
+        return token, viewer
 
 
 async def authenticate(db: Database, token: str | None, *, now: datetime) -> Viewer:
@@ -89,10 +93,15 @@ async def authenticate(db: Database, token: str | None, *, now: datetime) -> Vie
         user = await s.get(User, row.user_id)
         if user is None or user.disabled:
             raise AuthError(ErrorCode.ACCOUNT_DISABLED, "This account is disabled.")
-        return Viewer(user.id, user.username, Role(user.role), user.crew_id, row.expires_at)
+        return Viewer(
+            user.id, user.username, Role(user.role), user.crew_id, row.expires_at, row.token_hash
+        )
 
 
-async def sign_out(db: Database, token: str) -> None:
+async def sign_out(db: Database, token: str) -> str:
+    """End the session. Returns its hash, so that the sockets it opened can be closed."""
+    hashed = token_hash(token)
     async with db.session() as s:
-        await s.exec(delete(SessionToken).where(col(SessionToken.token_hash) == token_hash(token)))
+        await s.exec(delete(SessionToken).where(col(SessionToken.token_hash) == hashed))
         await s.commit()
+    return hashed

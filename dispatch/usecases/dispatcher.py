@@ -98,8 +98,10 @@ class DispatcherBase:
                     yield w
                     events = await w.number_events()
                     await session.commit()
+            except UseCaseError:
+                raise  # refusals are raised before anything changes
             except BaseException:
-                await self._resync_index()
+                await self._resync_index()  # claims may have touched the index
                 raise
             for effect in w.after_commit:
                 effect()

@@ -1,0 +1,281 @@
+"""Authentication and who sees what: every websocket is authenticated before the server
+accepts it, the token never travels in a URL, and refusals carry a clear code and reason."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from dispatch.storage.db import Database
+from dispatch.storage.models import SessionToken, User
+from schemas.common import CrewMode, Role
+from tests.support import (
+    CENTRE,
+    PASSWORD,
+    Client,
+    RunningServer,
+    north_of,
+    settings_for,
+    start_server,
+)
+
+Frame = dict[str, Any]
+
+
+@contextlib.asynccontextmanager
+async def short_session_server(db_url: str) -> AsyncIterator[RunningServer]:
+    """A server whose sign-ins last one second."""
+    running = await start_server(settings_for(db_url, **{"auth.session_ttl_s": 1}))
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def refusal(url: str, headers: dict[str, str] | None = None) -> tuple[int, Frame]:
+    """Open a websocket that the server must refuse; returns the HTTP status and JSON body."""
+    with pytest.raises(InvalidStatus) as caught:
+        async with connect(url, additional_headers=headers or {}, open_timeout=5):
+            pass
+    response = caught.value.response
+    body = json.loads(response.body)
+    assert isinstance(body["message"], str) and len(body["message"].strip()) > 10, body
+    return response.status_code, body
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def post_sign_in(server: RunningServer, username: str, password: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        return await http.post("/api/session", json={"username": username, "password": password})
+
+
+async def table_rows(server: RunningServer, statement: Any) -> list[Frame]:
+    db = Database(server.settings.database.url)
+    try:
+        async with db.engine.connect() as conn:
+            return [dict(row._mapping) for row in await conn.execute(statement)]
+    finally:
+        await db.close()
+
+
+def officer_at(lat: float) -> Callable[[Frame], bool]:
+    return lambda f: f["type"] == "position" and f["role"] == "officer" and f["lat"] == lat
+
+
+def alert_in(alert_id: str, state: str) -> Callable[[Frame], bool]:
+    return lambda f: (
+        f["type"] == "alert" and (f["alert"]["id"], f["alert"]["state"]) == (alert_id, state)
+    )
+
+
+# -- refused before the upgrade ----------------------------------------------------------
+
+
+async def test_a_websocket_without_a_token_is_refused(server: RunningServer) -> None:
+    status, body = await refusal(server.ws_url)
+    assert (status, body["code"]) == (401, "auth_missing")
+
+
+async def test_a_websocket_with_a_wrong_token_is_refused(server: RunningServer) -> None:
+    status, body = await refusal(server.ws_url, bearer("not-a-real-token"))
+    assert (status, body["code"]) == (401, "auth_invalid")
+
+
+async def test_a_token_in_the_url_is_not_accepted(server: RunningServer) -> None:
+    session = await server.sign_in(await server.add_user(Role.OFFICER))
+    status, body = await refusal(f"{server.ws_url}?token={session['token']}")
+    assert (status, body["code"]) == (401, "auth_missing")
+
+
+async def test_an_expired_token_is_refused(db_url: str) -> None:
+    async with short_session_server(db_url) as server:
+        session = await server.sign_in(await server.add_user(Role.OFFICER))
+        expires = datetime.fromisoformat(session["expires_at"])
+        await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.2)
+
+        status, body = await refusal(server.ws_url, bearer(session["token"]))
+
+    assert (status, body["code"]) == (401, "auth_expired")
+
+
+async def test_an_open_socket_is_closed_with_4001_when_its_session_expires(db_url: str) -> None:
+    async with short_session_server(db_url) as server:
+        officer = await server.officer()
+
+        await asyncio.wait_for(officer.reader, 3)
+
+    assert officer.ws.close_code == 4001
+    assert officer.ws.close_reason
+
+
+async def test_signing_out_closes_the_sockets_of_that_session_only(
+    server: RunningServer,
+) -> None:
+    username = await server.add_user(Role.OFFICER)
+    phone = await server.connect(username)
+    other_device = await server.connect(username)  # a second sign-in of the same officer
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        signed_out = await http.delete("/api/session", headers=bearer(phone.session["token"]))
+    assert signed_out.status_code == 204
+
+    await asyncio.wait_for(phone.reader, 3)
+    assert phone.ws.close_code == 4001 and "signed out" in (phone.ws.close_reason or "")
+    still = await other_device.request("position", position={"lat": 52.0, "lon": -2.7})
+    assert still["type"] == "ack"
+
+
+# -- signing in and out -------------------------------------------------------------------
+
+
+async def test_a_wrong_password_or_unknown_user_is_refused_alike(server: RunningServer) -> None:
+    username = await server.add_user(Role.OFFICER)
+    wrong = await post_sign_in(server, username, "not the password")
+    unknown = await post_sign_in(server, "nobody-here", PASSWORD)
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json() == unknown.json()
+    assert wrong.json()["code"] == "auth_invalid" and wrong.json()["message"]
+
+
+async def test_five_wrong_passwords_lock_the_account(server: RunningServer) -> None:
+    username = await server.add_user(Role.OFFICER)
+    for _ in range(5):
+        assert (await post_sign_in(server, username, "guess")).status_code == 401
+
+    locked = await post_sign_in(server, username, PASSWORD)
+
+    assert locked.status_code == 423
+    assert locked.json()["code"] == "auth_locked" and locked.json()["message"]
+
+
+async def test_the_session_cookie_is_http_only_and_opens_a_websocket(
+    server: RunningServer,
+) -> None:
+    signed_in = await post_sign_in(server, await server.add_user(Role.OFFICER), PASSWORD)
+    assert signed_in.status_code == 200
+    (cookie,) = [
+        c for c in signed_in.headers.get_list("set-cookie") if c.startswith("dispatch_session=")
+    ]
+    attributes = {a.strip().lower() for a in cookie.split(";")}
+    assert "httponly" in attributes
+    assert "samesite=strict" in attributes
+
+    ws = await connect(
+        server.ws_url,
+        open_timeout=5,
+        additional_headers={"Cookie": f"dispatch_session={signed_in.cookies['dispatch_session']}"},
+    )
+    client = Client(ws, signed_in.json())
+    await client.sync()  # accepted and answering
+    await client.close()
+
+
+async def test_signing_out_ends_the_token(server: RunningServer) -> None:
+    session = await server.sign_in(await server.add_user(Role.OFFICER))
+    async with httpx.AsyncClient(base_url=server.base, headers=bearer(session["token"])) as http:
+        assert (await http.get("/api/session")).status_code == 200
+        assert (await http.delete("/api/session")).status_code == 204
+        after = await http.get("/api/session")
+    assert (after.status_code, after.json()["code"]) == (401, "auth_invalid")
+
+    status, body = await refusal(server.ws_url, bearer(session["token"]))
+    assert (status, body["code"]) == (401, "auth_invalid")
+
+
+async def test_tokens_are_stored_only_as_sha256_hashes(server: RunningServer) -> None:
+    tokens = [
+        (await server.sign_in(await server.add_user(role)))["token"]
+        for role in (Role.OFFICER, Role.SUPERVISOR)
+    ]
+    table = SessionToken.__tablename__
+    rows = await table_rows(server, text(f'SELECT * FROM "{table}"'))  # every column
+
+    assert {row["token_hash"] for row in rows} == {
+        hashlib.sha256(t.encode()).hexdigest() for t in tokens
+    }
+    for row in rows:
+        for value in row.values():
+            assert not any(t in str(value) for t in tokens), row
+
+
+async def test_passwords_are_stored_as_argon2id_hashes(server: RunningServer) -> None:
+    await server.add_user(Role.OFFICER)
+    await server.add_crew(CrewMode.BIKE)
+    rows = await table_rows(server, select(User.__table__))  # type: ignore[attr-defined]
+    assert rows
+    for row in rows:
+        assert row["password_hash"].startswith("$argon2id$"), row
+        assert PASSWORD not in row["password_hash"]
+
+
+# -- who sees what ------------------------------------------------------------------------
+
+
+async def test_an_officer_cannot_see_another_officers_alert(server: RunningServer) -> None:
+    supervisor = await server.supervisor()
+    alice, bea = await server.officer(), await server.officer()
+    alert_id = (await alice.raise_alert(CENTRE))["result"]["alert_id"]
+    await alice.wait_for(lambda f: f["type"] == "alert" and f["alert"]["id"] == alert_id)
+    await supervisor.wait_for(lambda f: f["type"] == "alert" and f["alert"]["id"] == alert_id)
+
+    # Any copy for Bea would have been queued in the same fan-out as the supervisor's;
+    # her acked request below is queued after it, so by its ack she has all she will get.
+    await bea.position(*CENTRE)
+    assert [f for f in bea.frames if f["type"] == "alert"] == []
+    assert bea.state.alerts == {}
+
+    for kind in ("alert.cancel", "alert.detail", "alert.escalate"):
+        refused = await bea.request(kind, alert_id=alert_id)
+        assert (refused["type"], refused["code"]) == ("error", "not_found"), refused
+    assert (await alice.request("alert.cancel", alert_id=alert_id))["type"] == "ack"
+    for client in (supervisor, alice, bea):
+        await client.close()
+
+
+async def test_a_crew_sees_the_officers_position_only_while_assigned_to_her_alert(
+    server: RunningServer,
+) -> None:
+    supervisor = await server.supervisor()
+    crew_spot = north_of(CENTRE, 200)
+    crew = await server.crew(CrewMode.FOOT, crew_spot)
+    officer = await server.officer()
+    alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
+    offer = await crew.offer()
+
+    async def crew_sees_officer_move_to(lat: float) -> bool:
+        await officer.position(lat, CENTRE[1])
+        await supervisor.wait_for(officer_at(lat))
+        # Positions fan out to the supervisor and to crews in one step, so a copy for the
+        # crew is queued before the ack it gets below: after that ack, it has arrived or never.
+        await crew.position(*crew_spot)
+        return any(officer_at(lat)(f) for f in crew.frames)
+
+    assert not await crew_sees_officer_move_to(52.0570)  # offered, not yet accepted
+
+    assert (await crew.request("offer.accept", offer_id=offer["id"]))["type"] == "ack"
+    await supervisor.wait_for(alert_in(alert_id, "assigned"))
+    assert await crew_sees_officer_move_to(52.0571)
+    relayed = await crew.wait_for(officer_at(52.0571))
+    assert relayed["alert_id"] == alert_id
+
+    resolved = await crew.request(
+        "assignment.status", alert_id=alert_id, status="resolved", outcome="words_of_advice"
+    )
+    assert resolved["type"] == "ack", resolved
+    await supervisor.wait_for(alert_in(alert_id, "resolved"))
+    assert not await crew_sees_officer_move_to(52.0572)
+    for client in (supervisor, crew, officer):
+        await client.close()

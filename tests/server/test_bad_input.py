@@ -1,0 +1,206 @@
+"""Bad input: malformed, forbidden, oversized or flooding messages each get an error frame
+or a close code with a reason; nothing is stored; the other clients carry on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from websockets.exceptions import ConnectionClosed
+
+from dispatch.storage.db import Database
+from dispatch.storage.models import Alert
+from schemas.common import CrewMode
+from tests.support import CENTRE, Client, RunningServer, north_of
+
+BAD_ALERT_ID = "bad-alert-1"
+HERE = {"lat": CENTRE[0], "lon": CENTRE[1], "accuracy": 8.0}
+
+
+def raise_message(**changes: Any) -> dict[str, Any]:
+    """An officer's alert.raise with `changes` applied; a change to None drops the field."""
+    message = {"type": "alert.raise", "id": "b1", "alert_id": BAD_ALERT_ID, "position": HERE}
+    message.update(changes)
+    return {k: v for k, v in message.items() if v is not None}
+
+
+@dataclass
+class Bystanders:
+    """Well-behaved clients connected alongside the one that misbehaves."""
+
+    officer: Client
+    crew: Client
+    supervisor: Client
+
+    async def close(self) -> None:
+        for client in (self.officer, self.crew, self.supervisor):
+            await client.close()
+
+
+async def bystanders(server: RunningServer) -> Bystanders:
+    return Bystanders(
+        officer=await server.officer(),
+        crew=await server.crew(CrewMode.FOOT, north_of(CENTRE, 200)),
+        supervisor=await server.supervisor(),
+    )
+
+
+async def stored_alerts(server: RunningServer) -> list[Alert]:
+    db = Database(server.settings.database.url)
+    try:
+        async with db.session() as s:
+            return list((await s.exec(select(Alert))).all())
+    finally:
+        await db.close()
+
+
+def assert_error(frame: dict[str, Any], code: str, msg_id: str | None) -> None:
+    assert frame["type"] == "error", frame
+    assert frame["code"] == code, frame
+    assert frame["id"] == msg_id, frame
+    assert isinstance(frame["message"], str) and len(frame["message"].strip()) > 10, frame
+
+
+async def assert_nothing_stored_and_others_carry_on(
+    server: RunningServer, people: Bystanders
+) -> None:
+    assert await stored_alerts(server) == []
+    await assert_round_trip(server, people)
+
+
+async def assert_round_trip(server: RunningServer, people: Bystanders) -> None:
+    """A normal alert still reaches the crew, the crew takes it, the supervisor sees it."""
+    ack = await people.officer.raise_alert(CENTRE)
+    assert ack["type"] == "ack", ack
+    alert_id = ack["result"]["alert_id"]
+    offer = await people.crew.offer()
+    assert offer["alert_id"] == alert_id
+    accepted = await people.crew.request("offer.accept", offer_id=offer["id"])
+    assert accepted["type"] == "ack", accepted
+    await people.supervisor.wait_for(
+        lambda f: f["type"] == "alert" and f["alert"]["id"] == alert_id
+    )
+    # Events reach a client in seq order, so an alert stored by the bad message would have
+    # reached the supervisor before this one: having seen this one, it saw no other.
+    seen = {f["alert"]["id"] for f in people.supervisor.frames if f["type"] == "alert"}
+    assert seen == {alert_id}
+    assert [a.id for a in await stored_alerts(server)] == [alert_id]
+
+
+BAD_MESSAGES = [
+    pytest.param(
+        '{"type": "alert.raise", "id": "b1", "alert_id": ', "bad_json", None, id="malformed-json"
+    ),
+    pytest.param(json.dumps(raise_message()).encode(), "bad_json", None, id="binary-frame"),
+    pytest.param(raise_message(type="alert.launch"), "unknown_type", "b1", id="unknown-type"),
+    pytest.param(
+        raise_message(position={"lat": "north", "lon": "west"}, urgent="very"),
+        "invalid",
+        "b1",
+        id="wrong-field-types",
+    ),
+    pytest.param(raise_message(position={**HERE, "lat": 91}), "invalid", "b1", id="latitude-91"),
+    pytest.param([raise_message()], "invalid", None, id="json-array"),
+    pytest.param(raise_message(id=None), "invalid", None, id="id-missing"),
+]
+
+
+@pytest.mark.parametrize(("message", "code", "echoed_id"), BAD_MESSAGES)
+async def test_a_bad_message_gets_an_error_and_changes_nothing(
+    server: RunningServer, message: Any, code: str, echoed_id: str | None
+) -> None:
+    people = await bystanders(server)
+    sender = await server.officer()
+    start = len(sender.frames)
+
+    await sender.ws.send(message if isinstance(message, str | bytes) else json.dumps(message))
+
+    error = await sender.wait_for(lambda f: f["type"] == "error", start=start)
+    assert_error(error, code, echoed_id)
+    await sender.position(*CENTRE)  # the same socket still works: this is acked
+    await assert_nothing_stored_and_others_carry_on(server, people)
+    await sender.close()
+    await people.close()
+
+
+@pytest.mark.parametrize(
+    ("role", "kind", "body"),
+    [
+        pytest.param(
+            "crew",
+            "alert.raise",
+            {"alert_id": BAD_ALERT_ID, "position": HERE},
+            id="crew-raises-alert",
+        ),
+        pytest.param(
+            "supervisor",
+            "alert.raise",
+            {"alert_id": BAD_ALERT_ID, "position": HERE},
+            id="supervisor-raises-alert",
+        ),
+        pytest.param(
+            "crew", "alert.escalate", {"alert_id": BAD_ALERT_ID}, id="crew-escalates-alert"
+        ),
+    ],
+)
+async def test_a_message_for_another_role_is_forbidden(
+    server: RunningServer, role: str, kind: str, body: dict[str, Any]
+) -> None:
+    people = await bystanders(server)
+    if role == "crew":  # off duty, so it cannot take the bystanders' alert
+        sender = await server.crew(CrewMode.CAR, CENTRE, on_duty=False)
+    else:
+        sender = await server.supervisor()
+
+    refused = await sender.request(kind, **body)
+
+    assert_error(refused, "forbidden", refused["id"])
+    await assert_nothing_stored_and_others_carry_on(server, people)
+    await sender.close()
+    await people.close()
+
+
+async def test_a_frame_over_64_kib_closes_the_socket_with_1009(server: RunningServer) -> None:
+    people = await bystanders(server)
+    sender = await server.officer()
+
+    # Just under the limit the frame is read, and refused only for its long note.
+    refused = await sender.request(
+        "alert.raise", alert_id=BAD_ALERT_ID, position=HERE, note="x" * 60_000
+    )
+    assert_error(refused, "invalid", refused["id"])
+
+    await sender.ws.send(json.dumps(raise_message(note="x" * 70_000)))
+
+    await asyncio.wait_for(sender.reader, 5)
+    assert sender.ws.close_code == 1009
+    assert sender.ws.close_reason
+    await assert_nothing_stored_and_others_carry_on(server, people)
+    await people.close()
+
+
+async def test_a_flooding_client_is_slowed_then_cut_off(server: RunningServer) -> None:
+    people = await bystanders(server)
+    flooder = await server.officer()
+    limits = server.settings.realtime
+    assert (limits.rate_per_s, limits.rate_burst, limits.flood_close_after) == (20, 40, 20)
+
+    with contextlib.suppress(ConnectionClosed):  # the server may hang up before the last
+        for i in range(200):
+            await flooder.ws.send(json.dumps({"type": "position", "id": f"f{i}", "position": HERE}))
+
+    await asyncio.wait_for(flooder.reader, 5)
+    limited = [f for f in flooder.frames if f.get("code") == "rate_limited"]
+    assert 0 < len(limited) < limits.flood_close_after
+    assert_error(limited[0], "rate_limited", None)
+    acked = [f for f in flooder.frames if f["type"] == "ack"]  # the sync's ack among them
+    assert len(acked) >= limits.rate_burst  # the burst itself was served
+    assert flooder.ws.close_code == 1008
+    assert flooder.ws.close_reason
+    await assert_nothing_stored_and_others_carry_on(server, people)
+    await people.close()
