@@ -75,12 +75,14 @@ class CrewIndex:
             self._ids[slot] = crew_id
             self._fix_at[slot] = -math.inf
             self._ready[slot] = False
+            self._speed[slot] = 1.0
         return slot
 
     def set_speed(self, crew_id: str, speed_mps: float) -> None:
         if speed_mps <= 0:
             raise ValueError("speed must be positive")
-        self._speed[self._slot(crew_id)] = speed_mps
+        slot = self._slot(crew_id)  # may grow the arrays: take the slot before indexing
+        self._speed[slot] = speed_mps
 
     def set_position(self, crew_id: str, lat: float, lon: float, fix_at: float) -> None:
         """Record a fix (degrees, epoch seconds). An older fix than the one held is ignored."""
@@ -105,7 +107,8 @@ class CrewIndex:
 
     def set_ready(self, crew_id: str, ready: bool) -> None:
         """Ready = on duty, available (no offer, no assignment) and connected."""
-        self._ready[self._slot(crew_id)] = ready
+        slot = self._slot(crew_id)
+        self._ready[slot] = ready
 
     def is_ready(self, crew_id: str) -> bool:
         slot = self._slots.get(crew_id)

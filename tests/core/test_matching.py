@@ -224,16 +224,7 @@ def hundred_crews() -> list[Crew]:
     ]
 
 
-GROWTH_BUG = pytest.mark.xfail(
-    raises=IndexError,
-    strict=True,
-    reason="core bug: set_speed/set_ready write to the array captured before _slot() grows it",
-)
-
-
-@pytest.mark.parametrize(
-    "position_first", [pytest.param(False, marks=GROWTH_BUG, id="speed-first"), True]
-)
+@pytest.mark.parametrize("position_first", [False, True], ids=["speed-first", "position-first"])
 def test_index_grows_past_its_initial_capacity(position_first: bool) -> None:
     crews = hundred_crews()
     index = make_index(crews, CITY_RULES, capacity=2, position_first=position_first)
@@ -248,7 +239,6 @@ def test_index_grows_past_its_initial_capacity(position_first: bool) -> None:
         assert_matches_reference(got, crews, reference, limit=limit)
 
 
-@GROWTH_BUG
 @pytest.mark.parametrize("call", ["set_speed", "set_ready"])
 def test_a_new_crew_can_sign_on_when_the_index_is_full(call: str) -> None:
     index = make_index([Crew("a", *ALERT)], CITY_RULES, capacity=1)
@@ -257,3 +247,6 @@ def test_a_new_crew_can_sign_on_when_the_index_is_full(call: str) -> None:
     else:
         index.set_ready("b", True)
     assert "b" in index and len(index) == 2
+    index.set_position("b", *ALERT, NOW)
+    index.set_ready("b", True)
+    assert index.rank(*ALERT, now=NOW, rules=CITY_RULES, limit=5)
