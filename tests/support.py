@@ -98,8 +98,12 @@ class Builders:
         db = Database(self.settings.database.url)
         try:
             await add_user(
-                db, username=username, password=PASSWORD, role=role,
-                now=datetime.now(UTC), crew_callsign=crew,
+                db,
+                username=username,
+                password=PASSWORD,
+                role=role,
+                now=datetime.now(UTC),
+                crew_callsign=crew,
             )
         finally:
             await db.close()
@@ -123,8 +127,9 @@ class Builders:
         body: dict[str, Any] = response.json()
         return body
 
-    async def connect(self, username: str, *, sync: bool = True, last_seq: int | None = None
-                      ) -> Client:
+    async def connect(
+        self, username: str, *, sync: bool = True, last_seq: int | None = None
+    ) -> Client:
         session = await self.sign_in(username)
         client = await Client.open(self.ws_url, session)
         if sync:
@@ -138,7 +143,11 @@ class Builders:
         return await self.connect(await self.add_user(Role.SUPERVISOR))
 
     async def crew(
-        self, mode: CrewMode, at: tuple[float, float], *, on_duty: bool = True,
+        self,
+        mode: CrewMode,
+        at: tuple[float, float],
+        *,
+        on_duty: bool = True,
         fix_at: datetime | None = None,
     ) -> Client:
         callsign = await self.add_crew(mode)
@@ -206,8 +215,10 @@ class Client:
     @classmethod
     async def open(cls, url: str, session: dict[str, Any]) -> Client:
         ws = await connect(
-            url, additional_headers={"Authorization": f"Bearer {session['token']}"},
-            max_size=2**22, open_timeout=5,
+            url,
+            additional_headers={"Authorization": f"Bearer {session['token']}"},
+            max_size=2**22,
+            open_timeout=5,
         )
         return cls(ws, session)
 
@@ -258,20 +269,24 @@ class Client:
         await self.wait_for(lambda f: f["type"] == "synced", start=start)
         return ack
 
-    async def position(self, lat: float, lon: float, *, accuracy: float = 5.0,
-                       at: datetime | None = None) -> None:
+    async def position(
+        self, lat: float, lon: float, *, accuracy: float = 5.0, at: datetime | None = None
+    ) -> None:
         pos: dict[str, Any] = {"lat": lat, "lon": lon, "accuracy": accuracy}
         if at is not None:
             pos["at"] = at.isoformat()
         ack = await self.request("position", position=pos)
         assert ack["type"] == "ack", ack
 
-    async def raise_alert(self, at: tuple[float, float], alert_id: str | None = None,
-                          **extra: Any) -> dict[str, Any]:
+    async def raise_alert(
+        self, at: tuple[float, float], alert_id: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
         alert_id = alert_id or uuid.uuid4().hex
         return await self.request(
-            "alert.raise", alert_id=alert_id,
-            position={"lat": at[0], "lon": at[1], "accuracy": 8.0}, **extra,
+            "alert.raise",
+            alert_id=alert_id,
+            position={"lat": at[0], "lon": at[1], "accuracy": 8.0},
+            **extra,
         )
 
     async def offer(self, timeout: float = 5, start: int = 0) -> dict[str, Any]:
@@ -282,8 +297,11 @@ class Client:
         return offer
 
     def offers_received(self) -> list[dict[str, Any]]:
-        return [f["offer"] for f in self.frames if f["type"] == "offer"
-                and f["offer"]["state"] == "offered"]
+        return [
+            f["offer"]
+            for f in self.frames
+            if f["type"] == "offer" and f["offer"]["state"] == "offered"
+        ]
 
     async def close(self) -> None:
         await self.ws.close()

@@ -102,7 +102,9 @@ async def test_accepted_offer_tells_the_officer_and_streams_her_position(
     for status, shown in (("en_route", "crew_assigned"), ("on_scene", "crew_on_scene")):
         reply = await crew.request("assignment.status", alert_id=alert_id, status=status)
         assert reply["type"] == "ack", reply
-        await officer.wait_for(lambda f, s=shown: f["type"] == "alert" and f["alert"]["status"] == s)
+        await officer.wait_for(
+            lambda f, s=shown: f["type"] == "alert" and f["alert"]["status"] == s
+        )
     reply = await crew.request(
         "assignment.status", alert_id=alert_id, status="resolved", outcome="words_of_advice"
     )
@@ -111,7 +113,9 @@ async def test_accepted_offer_tells_the_officer_and_streams_her_position(
         lambda f: f["type"] == "alert" and f["alert"]["status"] == "resolved"
     )
     assert done["alert"]["outcome"] == "words_of_advice"
-    crew_state = await crew.wait_for(lambda f: f["type"] == "crew" and f["crew"]["state"] == "available")
+    crew_state = await crew.wait_for(
+        lambda f: f["type"] == "crew" and f["crew"]["state"] == "available"
+    )
     assert crew_state["crew"]["alert_id"] is None
 
 
@@ -148,8 +152,11 @@ async def test_decline_and_deadline_move_on_then_supervisors_and_a_new_crew_get_
 
     second = await further.offer()  # ... and it lets the 1 s deadline pass
     lapsed = await further.wait_for(
-        lambda f: f["type"] == "offer" and f["offer"]["id"] == second["id"]
-        and f["offer"]["state"] == "expired",
+        lambda f: (
+            f["type"] == "offer"
+            and f["offer"]["id"] == second["id"]
+            and f["offer"]["state"] == "expired"
+        ),
         timeout=4,
     )
     assert lapsed["offer"]["alert_id"] == alert_id
@@ -165,7 +172,9 @@ async def test_decline_and_deadline_move_on_then_supervisors_and_a_new_crew_get_
     assert offer["alert_id"] == alert_id
     accepted = await late.request("offer.accept", offer_id=offer["id"])
     assert accepted["type"] == "ack"
-    await officer.wait_for(lambda f: f["type"] == "alert" and f["alert"]["status"] == "crew_assigned")
+    await officer.wait_for(
+        lambda f: f["type"] == "alert" and f["alert"]["status"] == "crew_assigned"
+    )
 
 
 async def test_accepting_an_expired_offer_is_refused(server: RunningServer) -> None:
@@ -189,9 +198,7 @@ async def test_urgent_alert_takes_two_crews(server: RunningServer) -> None:
     assert escalated["type"] == "ack" and escalated["result"]["crews_needed"] == 2
     second = await crews[1].offer()
     await crews[1].request("offer.accept", offer_id=second["id"])
-    both = await officer.wait_for(
-        lambda f: f["type"] == "alert" and len(f["alert"]["crews"]) == 2
-    )
+    both = await officer.wait_for(lambda f: f["type"] == "alert" and len(f["alert"]["crews"]) == 2)
     assert both["alert"]["urgent"] is True
     await no_offer_yet(crews[2])
 
@@ -262,8 +269,11 @@ async def test_two_alerts_one_free_crew_one_offer_and_the_other_escalates(
     assert offer["alert_id"] in ids
     other = (ids - {offer["alert_id"]}).pop()
     await supervisor.wait_for(
-        lambda f: f["type"] == "alert" and f["alert"]["id"] == other
-        and f["alert"]["state"] == "unassigned"
+        lambda f: (
+            f["type"] == "alert"
+            and f["alert"]["id"] == other
+            and f["alert"]["state"] == "unassigned"
+        )
     )
     assert len(await offers_so_far(crew)) == 1
 

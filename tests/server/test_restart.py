@@ -40,9 +40,11 @@ class ProcessServer(Builders):
             "DISPATCH_REALTIME_POSITION_FLUSH_S": "0.1",
         }
         with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
+            self.process = subprocess.Popen(  # noqa: ASYNC220 (spawns, does not wait)
                 [sys.executable, "-m", "dispatch.cli", "serve", "--port", str(self.port)],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         async with httpx.AsyncClient(base_url=self.base) as http:
             for _ in range(200):

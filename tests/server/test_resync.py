@@ -24,8 +24,11 @@ async def until_equal(live: Client, fresh: Client, timeout: float = 5) -> None:
 
 async def offer_for(crew: Client, alert_id: str) -> dict[str, Any]:
     frame = await crew.wait_for(
-        lambda f: f["type"] == "offer" and f["offer"]["alert_id"] == alert_id
-        and f["offer"]["state"] == "offered"
+        lambda f: (
+            f["type"] == "offer"
+            and f["offer"]["alert_id"] == alert_id
+            and f["offer"]["state"] == "offered"
+        )
     )
     offer: dict[str, Any] = frame["offer"]
     return offer
@@ -48,17 +51,13 @@ async def busy_night(server: RunningServer, officer: Client, crews: list[Client]
     second = (await officer.raise_alert(north_of(CENTRE, 50)))["result"]["alert_id"]
     await offer_for(crews[0], second)
     await officer.request("alert.cancel", alert_id=second, reason="false alarm")
-    await crews[2].request(
-        "assignment.status", alert_id=first, status="resolved", outcome="arrest"
-    )
+    await crews[2].request("assignment.status", alert_id=first, status="resolved", outcome="arrest")
     third = (await officer.raise_alert(north_of(CENTRE, 80)))["result"]["alert_id"]
     return third
 
 
 async def make_crews(server: RunningServer) -> list[Client]:
-    return [
-        await server.crew(CrewMode.FOOT, north_of(CENTRE, m)) for m in (100, 200, 300)
-    ]
+    return [await server.crew(CrewMode.FOOT, north_of(CENTRE, m)) for m in (100, 200, 300)]
 
 
 @pytest.mark.parametrize("role", ["supervisor", "officer", "crew"])
@@ -92,7 +91,9 @@ async def test_reconnect_with_last_seq_gets_exactly_what_was_missed(server: Runn
 
     back = await server.connect(username, sync=False)
     back.state.alerts, back.state.offers, back.state.crews = (
-        dict(before["alerts"]), dict(before["offers"]), dict(before["crews"])
+        dict(before["alerts"]),
+        dict(before["offers"]),
+        dict(before["crews"]),
     )
     ack = await back.sync(last_seq=seen)
     assert ack["result"]["mode"] == "replay"
