@@ -56,6 +56,7 @@ class DispatchSettings(_Section):
     detour_factor: float = Field(1.4, ge=1.0)
     offer_timeout_s: float = Field(20, gt=0)
     reoffer_after_s: float = Field(120, ge=0)
+    disconnect_grace_s: float = Field(3.0, ge=0)
     urgent_crews: int = Field(2, ge=1, le=10)
     sweep_interval_s: float = Field(1.0, gt=0)
     speed_mps: SpeedSettings = SpeedSettings()

@@ -42,13 +42,14 @@ class Services:
     async def start(self) -> None:
         await self.db.create_tables()
         await self.hub.connect()
-        ready = asyncio.Event()
+        ready = [asyncio.Event() for _ in range(3)]
         self._tasks = [
-            asyncio.create_task(self._pump_events(ready)),
-            asyncio.create_task(self._pump_positions()),
-            asyncio.create_task(self._pump_ended_sessions()),
+            asyncio.create_task(self._pump(EVENTS_CHANNEL, self._deliver_event, ready[0])),
+            asyncio.create_task(self._pump(POSITIONS_CHANNEL, self._deliver_position, ready[1])),
+            asyncio.create_task(self._pump(SESSIONS_CHANNEL, self._end_session, ready[2])),
         ]
-        await ready.wait()
+        for event in ready:
+            await event.wait()
         await self.dispatcher.start()
         self._tasks += [
             asyncio.create_task(
@@ -72,33 +73,45 @@ class Services:
         await self.hub.disconnect()
         await self.db.close()
 
-    async def _pump_events(self, ready: asyncio.Event) -> None:
-        async with self.hub.subscribe(EVENTS_CHANNEL) as messages:
-            ready.set()
-            async for text in messages:
-                try:
-                    event = StoredEvent.from_json(text)
-                    self.dispatcher.observe(event)
-                    self.registry.deliver_event(event)
-                except Exception:
-                    log.exception("could not deliver an event")
+    async def _pump(self, channel: str, deliver: Any, ready: asyncio.Event | None = None) -> None:
+        """Deliver a hub channel, for ever. If the subscription itself fails (Redis went
+        away), every socket is closed with 1013 so that its client resyncs from storage,
+        and the subscription is made again with backoff."""
+        backoff = 0.2
+        while True:
+            try:
+                async with self.hub.subscribe(channel) as messages:
+                    if ready is not None:
+                        ready.set()
+                    backoff = 0.2
+                    async for text in messages:
+                        try:
+                            deliver(text)
+                        except Exception:
+                            log.exception("could not deliver a message on %s", channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("lost the hub subscription to %s; resubscribing", channel)
+                for conn in self.registry.everyone():
+                    conn.close(CloseCode.TRY_AGAIN, "event stream interrupted: reconnect and sync")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+
+    def _deliver_event(self, text: str) -> None:
+        event = StoredEvent.from_json(text)
+        self.dispatcher.observe(event)
+        self.registry.deliver_event(event)
+
+    def _deliver_position(self, text: str) -> None:
+        self.registry.deliver_position(json.loads(text))
+
+    def _end_session(self, session_hash: str) -> None:
+        for conn in self.registry.by_session(session_hash):
+            conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
 
     async def end_session(self, session_hash: str) -> None:
         await self.hub.publish(SESSIONS_CHANNEL, session_hash)
-
-    async def _pump_ended_sessions(self) -> None:
-        async with self.hub.subscribe(SESSIONS_CHANNEL) as messages:
-            async for session_hash in messages:
-                for conn in self.registry.by_session(session_hash):
-                    conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
-
-    async def _pump_positions(self) -> None:
-        async with self.hub.subscribe(POSITIONS_CHANNEL) as messages:
-            async for text in messages:
-                try:
-                    self.registry.deliver_position(json.loads(text))
-                except Exception:
-                    log.exception("could not deliver a position")
 
     @staticmethod
     async def _every(seconds: float, job: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,42 +43,61 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+# argon2 is memory-hard and takes a good part of a second of CPU: it runs in worker
+# threads (it releases the GIL), at most this many at once, never on the event loop,
+# so that sign-ins at a shift change do not delay alerts.
+_HASHING = threading.BoundedSemaphore(2)
+
+
+def _verify_limited(password_hash: str, password: str) -> bool:
+    with _HASHING:
+        return verify_password(password_hash, password)
+
+
+async def _verify(password_hash: str, password: str) -> bool:
+    return await asyncio.to_thread(_verify_limited, password_hash, password)
+
+
 async def sign_in(
     db: Database, settings: AuthSettings, *, username: str, password: str, now: datetime
 ) -> tuple[str, Viewer]:
+    # Read, close the transaction, then hash: no database lock is held while hashing.
     async with db.session() as s:
         user = (await s.exec(select(User).where(User.username == username))).first()
-        if user is None:
-            verify_password(DUMMY_HASH, password)
+    if user is None:
+        await _verify(DUMMY_HASH, password)
+        raise AuthError(ErrorCode.AUTH_INVALID, "Wrong username or password.")
+    if user.locked_until is not None and user.locked_until > now:
+        raise AuthError(
+            ErrorCode.AUTH_LOCKED, "Too many failed sign-ins: this account is locked for a while."
+        )
+    good = await _verify(user.password_hash, password)
+    async with db.session() as s:
+        fresh = await s.get(User, user.id)
+        if fresh is None:
             raise AuthError(ErrorCode.AUTH_INVALID, "Wrong username or password.")
-        if user.locked_until is not None and user.locked_until > now:
-            raise AuthError(
-                ErrorCode.AUTH_LOCKED,
-                "Too many failed sign-ins: this account is locked for a while.",
-            )
-        if not verify_password(user.password_hash, password):
-            user.failed_logins += 1
-            if user.failed_logins >= settings.max_failed_logins:
-                user.locked_until = now + timedelta(seconds=settings.lockout_s)
-                user.failed_logins = 0
-            s.add(user)
+        if not good:
+            fresh.failed_logins += 1
+            if fresh.failed_logins >= settings.max_failed_logins:
+                fresh.locked_until = now + timedelta(seconds=settings.lockout_s)
+                fresh.failed_logins = 0
+            s.add(fresh)
             await s.commit()
             raise AuthError(ErrorCode.AUTH_INVALID, "Wrong username or password.")
-        if user.disabled:
+        if fresh.disabled:
             raise AuthError(ErrorCode.ACCOUNT_DISABLED, "This account is disabled.")
         token = secrets.token_urlsafe(32)
         expires = now + timedelta(seconds=settings.session_ttl_s)
-        user.failed_logins = 0
-        user.locked_until = None
-        s.add(user)
+        fresh.failed_logins, fresh.locked_until = 0, None
+        s.add(fresh)
         s.add(
             SessionToken(
-                token_hash=token_hash(token), user_id=user.id, created_at=now, expires_at=expires
+                token_hash=token_hash(token), user_id=fresh.id, created_at=now, expires_at=expires
             )
         )
         await s.commit()
         viewer = Viewer(
-            user.id, user.username, Role(user.role), user.crew_id, expires, token_hash(token)
+            fresh.id, fresh.username, Role(fresh.role), fresh.crew_id, expires, token_hash(token)
         )
         return token, viewer
 

@@ -40,13 +40,25 @@ class Connection:
         self._close_timeout = settings.close_timeout_s
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
-        self.flood_drops = 0
+        self._penalty, self._penalty_at = 0.0, time.monotonic()
         self.synced = False
         self.last_seq = 0
         self._held: list[tuple[int, str]] = []
         self.held_overflow = False
         self.closed = False
         self.close_code: int | None = None
+
+    def flooding(self, limit: int) -> bool:
+        """Count a dropped message; True once drops come faster than one a second
+        could explain (the count decays by one a second)."""
+        now = time.monotonic()
+        self._penalty = max(0.0, self._penalty - (now - self._penalty_at)) + 1
+        self._penalty_at = now
+        return self._penalty >= limit
+
+    def room(self) -> int:
+        """How many more frames the outbox takes before the client is cut off."""
+        return self._limit - self.outbox.qsize()
 
     # -- fan-out side (synchronous: called from the hub pump) -------------------
 

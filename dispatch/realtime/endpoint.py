@@ -44,16 +44,14 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         CloseCode.SESSION_ENDED,
         "session expired: sign in again",
     )
-    if viewer.crew_id is not None:
-        await d.crew_connected(viewer.crew_id)
-    server_restarting = False
+    connected = False
     try:
+        if viewer.crew_id is not None:
+            await d.crew_connected(viewer.crew_id)
+            connected = True
         while not conn.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                # 1012: this server is shutting down, not the crew leaving: its offer
-                # stays open and is re-armed when the server starts again.
-                server_restarting = message.get("code") == CloseCode.SERVICE_RESTART
                 break
             text = message.get("text")
             if text is None:
@@ -67,8 +65,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 conn.close(CloseCode.TOO_BIG, "message too big")
                 break
             if not conn.bucket.take():
-                conn.flood_drops += 1
-                if conn.flood_drops >= limits.flood_close_after:
+                if conn.flooding(limits.flood_close_after):
                     conn.close(CloseCode.POLICY, "flooding: too many messages")
                     break
                 conn.push(
@@ -84,5 +81,5 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         conn.close(conn.close_code or CloseCode.NORMAL, "")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(writer, limits.close_timeout_s)
-        if viewer.crew_id is not None:
-            await d.crew_disconnected(viewer.crew_id, withdraw_offers=not server_restarting)
+        if connected and viewer.crew_id is not None:
+            await d.crew_disconnected(viewer.crew_id)

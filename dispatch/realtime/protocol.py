@@ -23,6 +23,7 @@ from schemas import client as m
 from schemas.common import Role
 from schemas.errors import ErrorCode
 from schemas.server import Ack, Error
+from schemas.views import AlertState
 
 log = logging.getLogger("dispatch.protocol")
 
@@ -71,8 +72,10 @@ async def _position(d: Dispatcher, c: Connection, msg: m.PositionUpdate) -> Resu
 @handles(m.AlertRaise, OFFICER, refusal="Only an officer may raise an alert.")
 async def _raise(d: Dispatcher, c: Connection, msg: m.AlertRaise) -> Result:
     view, created = await d.store_alert(c.viewer, msg)
-    if created:
-        d.waiting.add(view.id)  # the sweeper's backstop if the dispatch below fails
+    if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
+        # New, or a resend of one that has no crew yet: offer it now. The sweeper
+        # retries it from `waiting` if this dispatch fails.
+        d.waiting.add(view.id)
         d.spawn(d.dispatch_alert(view.id))
     return {"alert_id": view.id, "state": view.state, "status": view.status, "created": created}
 
@@ -156,6 +159,11 @@ async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
         msg = m.CLIENT_MESSAGES[kind].model_validate(data)
     except ValidationError as exc:
         conn.push(_error(msg_id, ErrorCode.INVALID, _describe(exc)))
+        return
+    except (ValueError, TypeError, OverflowError):
+        conn.push(
+            _error(msg_id, ErrorCode.INVALID, "A value is out of range or of the wrong kind.")
+        )
         return
     try:
         result = await route.handler(d, conn, msg)

@@ -42,13 +42,15 @@ class Registry:
                 if not group[key]:
                     del group[key]
 
-    def by_session(self, session_hash: str) -> list[Connection]:
-        everyone = [
+    def everyone(self) -> list[Connection]:
+        return [
             *self.supervisors,
             *(c for group in self.officers.values() for c in group),
             *(c for group in self.crews.values() for c in group),
         ]
-        return [c for c in everyone if c.viewer.session_hash == session_hash]
+
+    def by_session(self, session_hash: str) -> list[Connection]:
+        return [c for c in self.everyone() if c.viewer.session_hash == session_hash]
 
     def _crew_conns(self, crew_ids: object) -> Iterator[Connection]:
         assert isinstance(crew_ids, (tuple, list, set, frozenset))

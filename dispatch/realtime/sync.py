@@ -18,9 +18,13 @@ async def sync(dispatcher: Dispatcher, conn: Connection, last_seq: int | None) -
     conn.unsync()
     if last_seq is not None:
         rows = await dispatcher.events_after(last_seq, dispatcher.settings.realtime.replay_limit)
-        if rows is not None and not conn.held_overflow:
+        frames: list[str] = []
+        if rows is not None:
             events = [StoredEvent.from_row(r) for r in rows]
             frames = [f for e in events if (f := frame_for(conn.viewer, e)) is not None]
+        # A replay larger than the client's outbox would cut it off before it ends, and
+        # again on every retry: such a client gets a snapshot (one frame) instead.
+        if rows is not None and not conn.held_overflow and len(frames) < conn.room() // 2:
             upto = events[-1].seq if events else last_seq
             trailer = Synced(seq=upto, replayed=len(frames)).model_dump_json()
             conn.complete_sync(frames, upto, trailer)

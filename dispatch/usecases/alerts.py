@@ -136,7 +136,7 @@ class AlertCases(DispatcherBase):
         alert.closed_at = alert.updated_at = w.now
         alert.close_reason = reason
         w.session.add(alert)
-        self.waiting.discard(alert.id)
+        w.after_commit.append(partial(self.waiting.discard, alert.id))
         for offer in await w.open_offers(alert.id):
             await self.close_offer(w, offer, OfferState.WITHDRAWN, f"alert {target.value}")
         for offer, crew in await w.attached(alert.id):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from functools import partial
+
 from sqlmodel import select
 
 from dispatch.auth.sessions import Viewer
@@ -24,6 +27,10 @@ class CrewCases(AlertCases):
             state = CrewState(crew.state)
             if on and state == CrewState.OFF_DUTY:
                 crew.state = move_crew(state, CrewState.AVAILABLE)
+            elif on:
+                # Already on duty: nothing changes, but make sure dispatch can see the crew.
+                w.after_commit.append(partial(self._refresh_ready, crew.id, state))
+                return crew_view(crew)
             elif not on and state == CrewState.ASSIGNED:
                 raise UseCaseError(
                     ErrorCode.ILLEGAL_TRANSITION,
@@ -46,7 +53,7 @@ class CrewCases(AlertCases):
             return crew_view(crew)
 
     async def _crew_offer(self, w: Work, viewer: Viewer, offer_id: str) -> tuple[Offer, Alert]:
-        offer = await w.session.get(Offer, offer_id)
+        offer = await w.session.get(Offer, offer_id, with_for_update=True)
         if offer is None or offer.crew_id != viewer.crew_id:
             raise UseCaseError(ErrorCode.NOT_FOUND, NO_SUCH_OFFER)
         if offer.state != OfferState.OFFERED:
@@ -96,28 +103,45 @@ class CrewCases(AlertCases):
         return offer_view(offer, alert)
 
     async def crew_connected(self, crew_id: str) -> None:
-        self.connections[crew_id] = self.connections.get(crew_id, 0) + 1
-        async with self.db.session() as s:
-            crew = await s.get(Crew, crew_id)
-        if crew is not None:
+        """A member of the crew connected: it may be offered alerts again."""
+        pending = self._withdrawals.pop(crew_id, None)
+        if pending is not None:
+            pending.cancel()  # back within the grace period: its offer stays
+        async with self.lock:
+            async with self.db.session() as s:
+                crew = await s.get(Crew, crew_id)
+            if crew is None:
+                return
+            self.connections[crew_id] = self.connections.get(crew_id, 0) + 1
             if crew_id not in self.index:
                 self.track_crew(crew)
             self._refresh_ready(crew_id, CrewState(crew.state))
 
-    async def crew_disconnected(self, crew_id: str, *, withdraw_offers: bool = True) -> None:
-        """The crew's last member disconnected: it is offered nothing more, and its open
-        offer moves on to the next crew (unless the server itself is going down)."""
+    async def crew_disconnected(self, crew_id: str) -> None:
+        """The crew's last member disconnected: it is offered nothing more, and after
+        `dispatch.disconnect_grace_s` without it coming back its open offer moves on.
+        Stopping the server cancels the grace, so a restart never withdraws offers."""
         left = self.connections.get(crew_id, 0) - 1
         if left > 0:
             self.connections[crew_id] = left
             return
         self.connections.pop(crew_id, None)
         self.index.set_ready(crew_id, False)
-        if not withdraw_offers:
+        task = asyncio.get_running_loop().create_task(self._withdraw_after_grace(crew_id))
+        self._withdrawals[crew_id] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    async def _withdraw_after_grace(self, crew_id: str) -> None:
+        await asyncio.sleep(self.settings.dispatch.disconnect_grace_s)
+        self._withdrawals.pop(crew_id, None)
+        if self.connections.get(crew_id, 0) > 0:
             return
         async with self.work() as w:
             rows = await w.session.exec(
-                select(Offer).where(Offer.crew_id == crew_id, Offer.state == OfferState.OFFERED)
+                select(Offer)
+                .where(Offer.crew_id == crew_id, Offer.state == OfferState.OFFERED)
+                .with_for_update()
             )
             for offer in rows.all():
                 await self.close_offer(w, offer, OfferState.WITHDRAWN, "crew disconnected")

@@ -75,6 +75,7 @@ class DispatcherBase:
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._retry_scheduled = False
+        self._withdrawals: dict[str, asyncio.Task[None]] = {}  # crews gone, within the grace
         self.officer_last: dict[str, LivePosition] = {}  # latest fix of each officer
 
     # -- plumbing -------------------------------------------------------------
@@ -101,18 +102,37 @@ class DispatcherBase:
             except UseCaseError:
                 raise  # refusals are raised before anything changes
             except BaseException:
-                await self._resync_index()  # claims may have touched the index
+                await self._resync_after_failure()
                 raise
             for effect in w.after_commit:
                 effect()
+            # The change is stored: whatever happens to the hub now, the caller must not be
+            # told otherwise. A lost event reaches clients when they resync from the table.
             for event in events:
-                await self.hub.publish(EVENTS_CHANNEL, event.to_json())
+                try:
+                    await self.hub.publish(EVENTS_CHANNEL, event.to_json())
+                except Exception:
+                    log.exception(
+                        "could not publish event %d; clients resync from storage", event.seq
+                    )
 
-    async def _resync_index(self) -> None:
-        """After a failed transaction, make the index agree with the database again."""
-        async with self.db.session() as s:
-            for crew in (await s.exec(select(Crew))).all():
-                self._refresh_ready(crew.id, CrewState(crew.state))
+    async def _resync_after_failure(self) -> None:
+        """After a failed transaction, make memory agree with the database again: crew
+        readiness (claims touch the index) and the alerts that may want crews."""
+        try:
+            async with self.db.session() as s:
+                for crew in (await s.exec(select(Crew))).all():
+                    self._refresh_ready(crew.id, CrewState(crew.state))
+                open_ids = (
+                    await s.exec(
+                        select(Alert.id).where(
+                            col(Alert.state).notin_([AlertState.RESOLVED, AlertState.CANCELLED])
+                        )
+                    )
+                ).all()
+            self.waiting.update(open_ids)  # retry_waiting drops the ones that are covered
+        except Exception:
+            log.exception("could not resync memory after a failed transaction")
 
     def _refresh_ready(self, crew_id: str, state: CrewState) -> None:
         ready = state == CrewState.AVAILABLE and self.connections.get(crew_id, 0) > 0
@@ -196,7 +216,7 @@ class DispatcherBase:
     async def expire_offer(self, offer_id: str) -> None:
         self._timers.pop(offer_id, None)
         async with self.work() as w:
-            offer = await w.session.get(Offer, offer_id)
+            offer = await w.session.get(Offer, offer_id, with_for_update=True)
             if offer is None or offer.state != OfferState.OFFERED:
                 return  # answered, withdrawn, or swept by another process first
             if offer.deadline > w.now:
@@ -215,7 +235,10 @@ class DispatcherBase:
                 )
             ).all()
         for offer_id in due:
-            await self.expire_offer(offer_id)
+            try:
+                await self.expire_offer(offer_id)
+            except Exception:
+                log.exception("could not expire offer %s", offer_id)
         if self.waiting:
             await self.retry_waiting()
 
@@ -247,10 +270,10 @@ class DispatcherBase:
         want = alert.crews_needed - len(attached) - len(open_offers)
         if want > 0:
             want -= await self._make_offers(w, alert, want, attached + open_offers)
-        if want > 0:
-            self.waiting.add(alert.id)
-        else:
-            self.waiting.discard(alert.id)
+        # Only once the offers are stored does the alert stop waiting for crews.
+        w.after_commit.append(
+            partial(self.waiting.add if want > 0 else self.waiting.discard, alert.id)
+        )
         on_scene = sum(o.assignment_status == AssignmentStatus.ON_SCENE for o in attached)
         offers_now = len(await w.open_offers(alert.id))
         current = AlertState(alert.state)
@@ -272,9 +295,8 @@ class DispatcherBase:
         tried_rows = await w.session.exec(
             select(Offer.crew_id).where(
                 Offer.alert_id == alert.id,
-                col(Offer.state).in_(
-                    [OfferState.DECLINED, OfferState.EXPIRED, OfferState.WITHDRAWN]
-                ),
+                # Declined or let lapse; not withdrawn (a cancel, or a dropped connection).
+                col(Offer.state).in_([OfferState.DECLINED, OfferState.EXPIRED]),
                 col(Offer.closed_at) >= recent,
             )
         )

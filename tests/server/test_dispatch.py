@@ -203,17 +203,6 @@ async def test_urgent_alert_takes_two_crews(server: RunningServer) -> None:
     await no_offer_yet(crews[2])
 
 
-async def test_disconnect_moves_the_offer_on(server: RunningServer) -> None:
-    leaving = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
-    staying = await server.crew(CrewMode.FOOT, north_of(CENTRE, 400))
-    officer = await server.officer()
-    await officer.raise_alert(CENTRE)
-    await leaving.offer()
-    await leaving.close()
-    offer = await staying.offer()
-    assert offer["distance_m"] == pytest.approx(400, abs=3)
-
-
 # 4. Idempotent raise -------------------------------------------------------------------------
 
 
