@@ -1,8 +1,8 @@
 """Load benchmark: N websocket clients against a real dispatch server on 127.0.0.1.
 
 Crews and officers send positions every --interval s; officers raise alerts at
---alert-rate per second. Reports alert-sent -> offer-received latency at the
-crew, positions absorbed per second and server RSS; writes them as JSON.
+--alert-rate per second. Reports alert-sent -> offer-received-at-the-crew latency,
+positions absorbed per second and server RSS, and writes them as JSON.
 Run from the repository root: .venv/bin/python bench/dispatch_bench.py --help
 """
 
@@ -19,6 +19,7 @@ import os
 import platform
 import random
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -46,12 +47,14 @@ NO_OFFER_AFTER_S = 10.0
 
 @dataclass
 class Stats:
+    respond: str = "resolve"
     measuring: bool = False
+    joined: int = 0
     pos_sent: int = 0
     pos_acked: int = 0
     offers: int = 0
     sent: dict[str, float] = field(default_factory=dict)  # alert id -> perf_counter at send
-    acked: dict[str, float] = field(default_factory=dict)  # alert id -> raise acked
+    acked: dict[str, float] = field(default_factory=dict)  # alert id -> its ack arrived
     offered: dict[str, float] = field(default_factory=dict)  # alert id -> first offer at a crew
     errors: Counter[str] = field(default_factory=Counter)
 
@@ -63,36 +66,47 @@ def random_point(radius_m: float = 3000.0) -> tuple[float, float]:
 
 
 class Client:
-    def __init__(self, ws: ClientConnection, role: Role, stats: Stats, respond: str) -> None:
-        self.ws, self.role, self.stats, self.respond = ws, role, stats, respond
+    def __init__(self, ws: ClientConnection, role: Role, stats: Stats) -> None:
+        self.ws, self.role, self.stats = ws, role, stats
         self.lat, self.lon = random_point()
         self.ids = itertools.count(1)
         self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.reader = asyncio.create_task(self.read())
 
+    @classmethod
+    async def join(cls, ws_url: str, token: str, role: Role, sem: asyncio.Semaphore,
+                   stats: Stats) -> Client:  # fmt: skip
+        async with sem:
+            headers = {"Authorization": f"Bearer {token}"}
+            ws = await connect(ws_url, additional_headers=headers, open_timeout=60,
+                               ping_interval=None)  # fmt: skip
+            client = cls(ws, role, stats)
+            await client.request("sync", until="synced", last_seq=None)
+            if role == Role.CREW:
+                ack = await client.request("duty", on=True)
+                assert ack["type"] == "ack", ack
+            await client.send_position()
+        stats.joined += 1
+        if stats.joined % 200 == 0:
+            print(f"  {stats.joined} clients connected", flush=True)
+        return client
+
+    async def send(self, type_: str, mid: str, **body: Any) -> None:
+        await self.ws.send(json.dumps({"type": type_, "id": mid, **body}))
+
     async def request(self, type_: str, *, until: str = "", **body: Any) -> dict[str, Any]:
-        """Send; wait for its ack or error, or for the frame keyed `until` ("synced")."""
+        """Send; wait for its ack or error, or for the frame type `until` ("synced")."""
         mid = f"s{next(self.ids)}"
         fut = self.waiters[until or mid] = asyncio.get_running_loop().create_future()
-        await self.ws.send(json.dumps({"type": type_, "id": mid, **body}))
+        await self.send(type_, mid, **body)
         return await asyncio.wait_for(fut, 60)
-
-    async def setup(self) -> None:
-        await self.request("sync", until="synced", last_seq=None)
-        if self.role == Role.CREW:
-            ack = await self.request("duty", on=True)
-            assert ack["type"] == "ack", ack
-        await self.send_position()
 
     async def send_position(self) -> None:
         self.lat += random.gauss(0, 2e-5)
         self.lon += random.gauss(0, 3e-5)
-        if self.stats.measuring:
-            self.stats.pos_sent += 1
+        self.stats.pos_sent += self.stats.measuring
         pos = {"lat": self.lat, "lon": self.lon, "accuracy": 5.0}
-        await self.ws.send(
-            json.dumps({"type": "position", "id": f"p{next(self.ids)}", "position": pos})
-        )
+        await self.send("position", f"p{next(self.ids)}", position=pos)
 
     async def walk(self, interval: float) -> None:
         await asyncio.sleep(random.uniform(0, interval))
@@ -106,37 +120,25 @@ class Client:
             async for text in self.ws:
                 f = json.loads(text)
                 kind = f["type"]
-                if kind == "offer":
-                    offer = f["offer"]
-                    if offer["state"] == "offered":
-                        st.offers += 1
-                        st.offered.setdefault(offer["alert_id"], time.perf_counter())
-                        verb = "offer.accept" if self.respond == "resolve" else "offer.decline"
-                        aid = offer["alert_id"]
-                        await self.ws.send(
-                            json.dumps({"type": verb, "id": f"x-{aid}", "offer_id": offer["id"]})
-                        )
+                if kind == "offer" and f["offer"]["state"] == "offered":
+                    aid = f["offer"]["alert_id"]
+                    st.offered.setdefault(aid, time.perf_counter())
+                    st.offers += 1
+                    verb = "offer.accept" if st.respond == "resolve" else "offer.decline"
+                    await self.send(verb, f"x-{aid}", offer_id=f["offer"]["id"])
                 elif kind in ("ack", "error"):
                     mid = f.get("id") or ""
-                    if kind == "error":
-                        st.errors[f["code"]] += 1
                     if (fut := self.waiters.pop(mid, None)) is not None:
                         fut.set_result(f)
-                    elif kind == "error":
-                        pass
+                    if kind == "error":
+                        st.errors[f["code"]] += 1
                     elif mid[:1] == "p":
                         st.pos_acked += st.measuring
                     elif mid[:2] == "a-":
                         st.acked.setdefault(mid[2:], time.perf_counter())
-                    elif mid[:2] == "x-" and self.respond == "resolve":
-                        msg = {
-                            "type": "assignment.status",
-                            "id": f"r-{mid[2:]}",
-                            "alert_id": mid[2:],
-                            "status": "resolved",
-                            "outcome": "false_alarm",
-                        }
-                        await self.ws.send(json.dumps(msg))
+                    elif mid[:2] == "x-" and st.respond == "resolve":  # accepted: clear at once
+                        await self.send("assignment.status", f"r-{mid[2:]}", alert_id=mid[2:],
+                                        status="resolved", outcome="false_alarm")  # fmt: skip
                 elif kind == "synced" and (fut := self.waiters.pop("synced", None)) is not None:
                     fut.set_result(f)
         except Exception as exc:  # counted, not hidden: a socket lost mid-run skews the figures
@@ -146,62 +148,45 @@ class Client:
                 fut.set_exception(ConnectionError("socket closed during setup"))
 
 
-async def create_people(url: str, crews: int, officers: int, run: str) -> list[tuple[str, Role]]:
+async def sign_in(http: httpx.AsyncClient, user: str, sem: asyncio.Semaphore, stats: Stats) -> str:
+    body, r = {"username": user, "password": PASSWORD}, None
+    for _attempt in range(5):  # the server answers 500 "database is locked" at times
+        async with sem:
+            with contextlib.suppress(httpx.TransportError):
+                if (r := await http.post("/api/session", json=body)).status_code < 500:
+                    break
+        stats.errors["setup:sign-in retried"] += 1
+        await asyncio.sleep(0.5)
+    if r is None:
+        raise RuntimeError(f"could not sign in {user}")
+    r.raise_for_status()
+    token: str = r.json()["token"]
+    return token
+
+
+async def create_people(url: str, crews: int, officers: int) -> list[tuple[str, Role]]:
+    """Crews and accounts straight into the database, before the server starts."""
     people.hash_password = functools.cache(people.hash_password)  # one argon2 hash, not N
-    db = Database(url)
-    await db.create_tables()
-    now, made = datetime.now(UTC), []
+    db, run, now = Database(url), uuid.uuid4().hex[:6], datetime.now(UTC)
+    made: list[tuple[str, Role]] = []
     try:
-        for i in range(crews):
-            callsign = f"B{run}-{i}"
-            await people.add_crew(
-                db, callsign=callsign, mode=random.choice(list(CrewMode)), now=now
-            )
-            await people.add_user(
-                db,
-                username=f"c{run}{i}",
-                password=PASSWORD,
-                role=Role.CREW,
-                now=now,
-                crew_callsign=callsign,
-            )
-            made.append((f"c{run}{i}", Role.CREW))
-        for i in range(officers):
-            await people.add_user(
-                db, username=f"o{run}{i}", password=PASSWORD, role=Role.OFFICER, now=now
-            )
-            made.append((f"o{run}{i}", Role.OFFICER))
+        await db.create_tables()
+        for i in range(crews + officers):
+            user, role, callsign = f"o{run}-{i}", Role.OFFICER, None
+            if i < crews:
+                user, role, callsign = f"c{run}-{i}", Role.CREW, f"B{run}-{i}"
+                mode = random.choice(list(CrewMode))
+                await people.add_crew(db, callsign=callsign, mode=mode, now=now)
+            await people.add_user(db, username=user, password=PASSWORD, role=role, now=now,
+                                  crew_callsign=callsign)  # fmt: skip
+            made.append((user, role))
     finally:
         await db.close()
     return made
 
 
-async def join(
-    http: httpx.AsyncClient,
-    ws_url: str,
-    user: str,
-    role: Role,
-    sem: asyncio.Semaphore,
-    stats: Stats,
-    respond: str,
-) -> Client:
-    async with sem:
-        r = await http.post("/api/session", json={"username": user, "password": PASSWORD})
-    r.raise_for_status()
-    ws = await connect(
-        ws_url,
-        additional_headers={"Authorization": f"Bearer {r.json()['token']}"},
-        open_timeout=60,
-        ping_interval=None,
-        max_size=2**22,
-    )
-    client = Client(ws, role, stats, respond)
-    await client.setup()
-    return client
-
-
 def proc_figures(pid: int) -> tuple[float, float]:
-    """(RSS in MB, CPU seconds used) of a process, from /proc."""
+    """(RSS in MB, CPU seconds used so far) of a process, from /proc."""
     status = Path(f"/proc/{pid}/status").read_text()
     rss_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS"))
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -209,84 +194,88 @@ def proc_figures(pid: int) -> tuple[float, float]:
 
 
 async def loop_lag(lags: list[float]) -> None:
+    """The loader's own event-loop lag: if it is high, the loader is the bottleneck."""
     while True:
         t = time.perf_counter()
         await asyncio.sleep(0.05)
         lags.append((time.perf_counter() - t - 0.05) * 1000)
 
 
-def pct(xs: list[float], q: float) -> float:
-    return round(xs[max(0, math.ceil(q * len(xs)) - 1)], 2) if xs else float("nan")
+def pct(xs: list[float], q: float) -> float | None:
+    return round(xs[max(0, math.ceil(q * len(xs)) - 1)], 2) if xs else None
+
+
+def summary(xs: list[float]) -> dict[str, float | None]:
+    xs = sorted(xs)
+    out = {f"p{round(q * 100)}": pct(xs, q) for q in (0.5, 0.9, 0.99)}
+    return {**out, "max": pct(xs, 1.0), "mean": round(sum(xs) / len(xs), 2) if xs else None}
 
 
 async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
-    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop.add_signal_handler(signal.SIGTERM, main_task.cancel)  # so `finally` still runs
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
     db_url = args.db or f"sqlite+aiosqlite:///{tmp}/bench.db"
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {
-        **os.environ,
-        "DISPATCH_CONFIG": str(ROOT / "config.toml"),
-        "DISPATCH_DATABASE_URL": db_url,
-        "DISPATCH_PUBSUB_URL": "memory://",
-        "DISPATCH_SERVER_HOST": "127.0.0.1",
-        "DISPATCH_DISPATCH_OFFER_TIMEOUT_S": "120",
-    }
+    env = {**os.environ, "DISPATCH_CONFIG": str(ROOT / "config.toml"),
+           "DISPATCH_DATABASE_URL": db_url, "DISPATCH_PUBSUB_URL": "memory://",
+           "DISPATCH_SERVER_HOST": "127.0.0.1", "DISPATCH_SERVER_PORT": str(port),
+           "DISPATCH_DISPATCH_OFFER_TIMEOUT_S": "120"}  # fmt: skip
     t_setup = time.perf_counter()
-    users = await create_people(db_url, args.crews, args.officers, uuid.uuid4().hex[:6])
+    users = await create_people(db_url, args.crews, args.officers)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     log_path = args.out.with_name(args.out.stem + "-server.log")
     proc: subprocess.Popen[bytes] | None = None
     server_task: asyncio.Task[None] | None = None
     tasks: list[asyncio.Task[None]] = []
     clients: list[Client] = []
-    stats, lags = Stats(), []
+    stats, lags = Stats(respond=args.respond), []
     try:
         if args.server == "subprocess":
+            # A plain Popen (it does not block): `finally` can stop it even if the loop is gone.
             with log_path.open("wb") as log:
-                proc = subprocess.Popen(
+                proc = subprocess.Popen(  # noqa: ASYNC220
                     [sys.executable, "-m", "dispatch.cli", "serve", "--port", str(port)],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
             pid = proc.pid
-        else:  # same process and event loop as the load: figures are for comparison only
+        else:  # shares the loader's event loop: for comparison only
             import uvicorn
 
             from dispatch.app import create_app
             from dispatch.config import load_settings
             from dispatch.server import uvicorn_config
 
-            settings = load_settings(env={**env, "DISPATCH_SERVER_PORT": str(port)})
+            settings = load_settings(env=env)
             cfg = uvicorn_config(create_app(settings), settings, log_level="warning")
-            server_task = asyncio.create_task(uvicorn.Server(cfg).serve())
-            pid = os.getpid()
-        base = f"http://127.0.0.1:{port}"
-        async with httpx.AsyncClient(base_url=base, timeout=120) as http:
+            server_task, pid = asyncio.create_task(uvicorn.Server(cfg).serve()), os.getpid()
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}/", timeout=120) as http:
             for _ in range(300):
                 if proc is not None and proc.poll() is not None:
                     raise RuntimeError(f"server exited ({proc.returncode}); see {log_path}")
                 with contextlib.suppress(httpx.HTTPError):
-                    if (await http.get("/healthz")).status_code == 200:
+                    if (await http.get("healthz")).status_code == 200:
                         break
                 await asyncio.sleep(0.1)
             else:
                 raise RuntimeError(f"server did not answer /healthz; see {log_path}")
-            sem = asyncio.Semaphore(8)
-            clients = list(
-                await asyncio.gather(
-                    *(
-                        join(http, f"ws://127.0.0.1:{port}/ws", u, r, sem, stats, args.respond)
-                        for u, r in users
-                    )
-                )
-            )
+            # The server verifies argon2 hashes (~0.1-0.3 s) on its event loop, one at a time:
+            # more concurrent sign-ins only hold SQLite write locks longer ("database is
+            # locked"). All sign in first: meanwhile the server loop is busy (see README).
+            sem = asyncio.Semaphore(2)
+            tokens = await asyncio.gather(*(sign_in(http, u, sem, stats) for u, _ in users))
+            t_signed = time.perf_counter()
+            print(f"setup: {len(tokens)} signed in: {t_signed - t_setup:.1f} s", flush=True)
+            sem, ws_url = asyncio.Semaphore(50), f"ws://127.0.0.1:{port}/ws"
+            pairs = zip(tokens, (role for _, role in users), strict=True)
+            joins = [Client.join(ws_url, token, role, sem, stats) for token, role in pairs]
+            clients = list(await asyncio.gather(*joins))
         setup_s = time.perf_counter() - t_setup
-        print(f"setup: {len(clients)} clients signed in, synced, on duty in {setup_s:.1f} s")
+        connect_s = time.perf_counter() - t_signed
+        print(f"setup: {len(clients)} connected, synced, on duty: {connect_s:.1f} s", flush=True)
         officers = [c for c in clients if c.role == Role.OFFICER]
         tasks = [asyncio.create_task(c.walk(args.interval)) for c in clients]
         tasks.append(asyncio.create_task(loop_lag(lags)))
@@ -297,19 +286,14 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
             officer, aid = random.choice(officers), uuid.uuid4().hex
             pos = {"lat": officer.lat, "lon": officer.lon, "accuracy": 8.0}
             stats.sent[aid] = time.perf_counter()
-            await officer.ws.send(
-                json.dumps(
-                    {"type": "alert.raise", "id": f"a-{aid}", "alert_id": aid, "position": pos}
-                )
-            )
+            await officer.send("alert.raise", f"a-{aid}", alert_id=aid, position=pos)
         await asyncio.sleep(max(0.0, t0 + args.duration - time.perf_counter()))
         stats.measuring, window = False, time.perf_counter() - t0
         rss_mb, cpu1 = proc_figures(pid)
         pos_sent, pos_acked = stats.pos_sent, stats.pos_acked
-        deadline = time.perf_counter() + NO_OFFER_AFTER_S
-        while time.perf_counter() < deadline and len(stats.offered.keys() & stats.sent) < len(
-            stats.sent
-        ):
+        for _ in range(int(NO_OFFER_AFTER_S / 0.2)):  # let the last alerts find their crews
+            if stats.sent.keys() <= stats.offered.keys():
+                break
             await asyncio.sleep(0.2)
     finally:
         for t in tasks:
@@ -327,39 +311,31 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
             server_task.cancel()
             with contextlib.suppress(BaseException):
                 await server_task
-    lat = sorted(
-        (stats.offered[a] - t) * 1000
-        for a, t in stats.sent.items()
-        if a in stats.offered and stats.offered[a] - t <= NO_OFFER_AFTER_S
-    )
-    ack = sorted((stats.acked[a] - t) * 1000 for a, t in stats.sent.items() if a in stats.acked)
-    lags.sort()
-    log_text = log_path.read_text(errors="replace") if log_path.exists() else ""
-    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    config["db"] = db_url.split("@")[-1] if args.db else "sqlite (temporary file)"
+    delays = {a: stats.offered[a] - t for a, t in stats.sent.items() if a in stats.offered}
+    lat = [d * 1000 for d in delays.values() if d <= NO_OFFER_AFTER_S]
+    log_text = log_path.read_text(errors="replace") if proc is not None else ""
+    config = {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+    config["db"] = db_url.rsplit("@", 1)[-1] if args.db else "sqlite (temporary file)"
     return {
         "config": config,
         "alerts_sent": len(stats.sent),
         "alerts_with_offer": len(lat),
         "no_offer": len(stats.sent) - len(lat),
-        "latency_ms": {
-            "p50": pct(lat, 0.5),
-            "p90": pct(lat, 0.9),
-            "p99": pct(lat, 0.99),
-            "max": pct(lat, 1.0),
-            "mean": round(sum(lat) / len(lat), 2) if lat else None,
-        },
-        "alert_ack_ms": {"p50": pct(ack, 0.5), "p99": pct(ack, 0.99), "max": pct(ack, 1.0)},
+        "latency_ms": summary(lat),
+        "alert_ack_ms": summary(
+            [(stats.acked[a] - t) * 1000 for a, t in stats.sent.items() if a in stats.acked]
+        ),
         "offers_received": stats.offers,
         "positions_sent_per_s": round(pos_sent / window, 1),
         "positions_acked_per_s": round(pos_acked / window, 1),
         "server_rss_mb": round(rss_mb, 1),
         "server_cpu_pct": round(100 * (cpu1 - cpu0) / window, 1),
-        "loader_loop_lag_ms": {"p99": pct(lags, 0.99), "max": pct(lags, 1.0)},
+        "loader_loop_lag_ms": summary(lags),
         "client_errors": dict(stats.errors),
         "server_log_tracebacks": log_text.count("Traceback"),
-        "server_log": str(log_path) if args.server == "subprocess" else None,
+        "server_log": str(log_path) if proc is not None else None,
         "setup_s": round(setup_s, 1),
+        "setup_connect_s": round(connect_s, 1),
         "window_s": round(window, 2),
         "machine": {
             "cpu_count": os.cpu_count(),
@@ -379,49 +355,22 @@ def main() -> None:
     p.add_argument("--duration", type=float, default=30.0, help="measured seconds")
     p.add_argument("--db", help="postgresql+asyncpg://... (default: a temporary SQLite file)")
     p.add_argument("--out", type=Path, default=ROOT / "bench/results/dispatch.json")
-    p.add_argument(
-        "--server",
-        choices=["subprocess", "inproc"],
-        default="subprocess",
-        help="inproc shares the loader's event loop: comparison only",
-    )
-    p.add_argument(
-        "--respond",
-        choices=["resolve", "decline"],
-        default="resolve",
-        help="what a crew does with an offer: accept then resolve, or decline",
-    )
+    p.add_argument("--server", choices=["subprocess", "inproc"], default="subprocess",
+                   help="inproc shares the loader's event loop: comparison only")  # fmt: skip
+    p.add_argument("--respond", choices=["resolve", "decline"], default="resolve",
+                   help="a crew's answer to an offer: accept then resolve, or decline")  # fmt: skip
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="dispatch-bench-") as tmp:
-        result = asyncio.run(run(args, tmp))
+        try:
+            result = asyncio.run(run(args, tmp))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            sys.exit("interrupted: the server was stopped, nothing written")
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    lat, cfg = result["latency_ms"], result["config"]
-    rows = [
-        ("clients", f"{cfg['crews']} crews + {cfg['officers']} officers"),
-        (
-            "alerts sent / with offer / no offer",
-            f"{result['alerts_sent']} / {result['alerts_with_offer']} / {result['no_offer']}",
-        ),
-        (
-            "offer latency ms p50/p90/p99/max",
-            f"{lat['p50']} / {lat['p90']} / {lat['p99']} / {lat['max']}  (mean {lat['mean']})",
-        ),
-        ("alert ack ms p50/p99/max", " / ".join(str(v) for v in result["alert_ack_ms"].values())),
-        (
-            "positions sent / acked per s",
-            f"{result['positions_sent_per_s']} / {result['positions_acked_per_s']}",
-        ),
-        ("server RSS MB / CPU %", f"{result['server_rss_mb']} / {result['server_cpu_pct']}"),
-        (
-            "loader loop lag ms p99/max",
-            " / ".join(str(v) for v in result["loader_loop_lag_ms"].values()),
-        ),
-        ("client errors", result["client_errors"] or "none"),
-        ("server log tracebacks", result["server_log_tracebacks"]),
-        ("setup s / window s", f"{result['setup_s']} / {result['window_s']}"),
-    ]
-    for name, value in rows:
-        print(f"  {name:<38} {value}")
+    for key, value in result.items():
+        if key not in ("config", "machine"):
+            if isinstance(value, dict):
+                value = " ".join(f"{k}={v}" for k, v in value.items()) or "none"
+            print(f"  {key:<22} {value}")
     print(f"wrote {args.out}")
 
 
