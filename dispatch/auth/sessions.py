@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import secrets
 import threading
 from dataclasses import dataclass
@@ -44,9 +45,9 @@ def token_hash(token: str) -> str:
 
 
 # argon2 is memory-hard and takes a good part of a second of CPU: it runs in worker
-# threads (it releases the GIL), at most this many at once, never on the event loop,
+# threads (it releases the GIL), one core fewer than the machine has, never on the loop,
 # so that sign-ins at a shift change do not delay alerts.
-_HASHING = threading.BoundedSemaphore(2)
+_HASHING = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 
 
 def _verify_limited(password_hash: str, password: str) -> bool:
