@@ -80,3 +80,10 @@ def test_a_bad_setting_stops_the_start_naming_the_key(tmp_path: Path) -> None:
         timeout=60,
     )
     assert out.returncode == 2 and "server.port" in out.stderr
+
+
+def test_the_committed_json_schema_is_current() -> None:
+    from schemas.jsonschema import protocol_schema
+
+    committed = json.loads((ROOT / "docs" / "protocol.schema.json").read_text())
+    assert committed == protocol_schema(), "run `make schema` and commit docs/protocol.schema.json"
