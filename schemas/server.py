@@ -3,11 +3,12 @@ increasing across the whole server (a client sees a subset, so gaps are normal).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
-from schemas.common import Model, Role, UtcDateTime
+from schemas.common import Model, Position, Role, UtcDateTime
 from schemas.errors import ErrorCode
 from schemas.views import AlertView, CrewView, OfferView
 
@@ -36,6 +37,17 @@ class LivePosition(Model):
     lon: float
     accuracy: float | None
     at: UtcDateTime
+
+    @classmethod
+    def of(cls, role: Role, subject_id: str, position: Position, at: datetime) -> LivePosition:
+        return cls(
+            role=role,
+            subject_id=subject_id,
+            lat=position.lat,
+            lon=position.lon,
+            accuracy=position.accuracy,
+            at=at,
+        )
 
 
 class Snapshot(Model):

@@ -141,14 +141,7 @@ class DispatcherBase:
             self.kick()
 
     def note_officer_position(self, officer_id: str, position: Position, at: datetime) -> None:
-        self.officer_last[officer_id] = LivePosition(
-            role=Role.OFFICER,
-            subject_id=officer_id,
-            lat=position.lat,
-            lon=position.lon,
-            accuracy=position.accuracy,
-            at=at,
-        )
+        self.officer_last[officer_id] = LivePosition.of(Role.OFFICER, officer_id, position, at)
 
     def speed(self, mode: CrewMode) -> float:
         return self.rules.speed_mps[mode]

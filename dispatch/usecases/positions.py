@@ -81,14 +81,7 @@ class PositionCases(CrewCases):
         before = self.index.position(crew_id)
         was_fresh = before is not None and before[2] >= now.timestamp() - self.rules.fresh_s
         self.index.set_position(crew_id, position.lat, position.lon, at.timestamp())
-        frame = LivePosition(
-            role=Role.CREW,
-            subject_id=crew_id,
-            lat=position.lat,
-            lon=position.lon,
-            accuracy=position.accuracy,
-            at=at,
-        )
+        frame = LivePosition.of(Role.CREW, crew_id, position, at)
         self.crew_last[crew_id] = frame
         self._pending_crews[crew_id] = frame
         if not was_fresh and self.index.is_ready(crew_id):
