@@ -23,7 +23,6 @@ from schemas import client as m
 from schemas.common import Role
 from schemas.errors import ErrorCode
 from schemas.server import Ack, Error
-from schemas.views import AlertState
 
 log = logging.getLogger("dispatch.protocol")
 
@@ -71,12 +70,7 @@ async def _position(d: Dispatcher, c: Connection, msg: m.PositionUpdate) -> Resu
 
 @handles(m.AlertRaise, OFFICER, refusal="Only an officer may raise an alert.")
 async def _raise(d: Dispatcher, c: Connection, msg: m.AlertRaise) -> Result:
-    view, created = await d.store_alert(c.viewer, msg)
-    if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
-        # New, or a resend of one that has no crew yet: offer it now. The sweeper
-        # retries it from `waiting` if this dispatch fails.
-        d.waiting.add(view.id)
-        d.spawn(d.dispatch_alert(view.id))
+    view, created = await d.raise_alert(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state, "status": view.status, "created": created}
 
 

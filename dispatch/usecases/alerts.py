@@ -49,6 +49,16 @@ class AlertCases(DispatcherBase):
             self.note_officer_position(viewer.user_id, msg.position, at)
             return alert_view(alert, []), True
 
+    async def raise_alert(self, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
+        """Store the alert (the caller acks once this returns), then offer it in the
+        background. A resend of one that has no crew yet is offered again at once; the
+        sweeper retries it from `waiting` if that dispatch fails."""
+        view, created = await self.store_alert(viewer, msg)
+        if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
+            self.waiting.add(view.id)
+            self.spawn(self.dispatch_alert(view.id))
+        return view, created
+
     async def dispatch_alert(self, alert_id: str) -> None:
         async with self.work() as w:
             alert = await w.session.get(Alert, alert_id)

@@ -1,0 +1,75 @@
+"""What the database keeps: positions (with the incident while an alert is open), and
+events for replay, pruned to the retention."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from dispatch.storage.db import Database
+from dispatch.storage.models import AlertTrack, Crew, Event
+from schemas.common import CrewMode
+from tests.support import CENTRE, RunningServer, north_of
+
+
+async def rows(server: RunningServer, model: Any) -> list[Any]:
+    db = Database(server.settings.database.url)
+    try:
+        async with db.session() as s:
+            return list((await s.exec(select(model))).all())
+    finally:
+        await db.close()
+
+
+async def test_positions_reach_the_database_and_the_officers_track_is_kept_with_her_alert(
+    server: RunningServer,
+) -> None:
+    crew = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+    officer = await server.officer()
+    await officer.position(*north_of(CENTRE, 1))  # before any alert: not kept
+    alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
+    await crew.offer()
+    for metres in (10, 20, 30):
+        await officer.position(*north_of(CENTRE, metres))
+    await crew.position(*north_of(CENTRE, 90))
+    await asyncio.sleep(0.5)  # flushed every 0.2 s here
+
+    track = await rows(server, AlertTrack)
+    assert [t.alert_id for t in track] == [alert_id] * 3
+    assert [round(t.lat, 6) for t in track] == [
+        round(north_of(CENTRE, m)[0], 6) for m in (10, 20, 30)
+    ]
+    assert all(t.at.tzinfo is not None for t in track)
+    (stored,) = await rows(server, Crew)
+    assert stored.last_lat == pytest.approx(north_of(CENTRE, 90)[0])
+    assert stored.last_fix_at is not None and stored.last_fix_at.tzinfo is not None
+
+
+@pytest.fixture
+def server_settings() -> dict[str, Any]:
+    return {
+        "realtime.event_retention": 100,
+        "realtime.position_flush_s": 0.2,
+        "realtime.rate_burst": 1000,  # this test sends 120 messages at once
+    }
+
+
+async def test_pruned_events_make_a_late_reconnect_take_a_snapshot(server: RunningServer) -> None:
+    supervisor = await server.supervisor()
+    username, seen = supervisor.session["username"], supervisor.state.seq
+    await supervisor.close()
+    crew = await server.crew(CrewMode.CAR, north_of(CENTRE, 300))
+    for _ in range(60):  # two events each: on duty, off duty
+        await crew.request("duty", on=False)
+        await crew.request("duty", on=True)
+
+    pruned = await server.services.dispatcher.prune_events()
+    assert pruned > 0
+    assert len(await rows(server, Event)) == 100
+
+    back = await server.connect(username, sync=False)
+    assert (await back.sync(last_seq=seen))["result"]["mode"] == "snapshot"
+    assert back.state.crews[crew.session["crew_id"]]["state"] == "available"
