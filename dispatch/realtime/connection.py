@@ -10,12 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 
 from starlette.websockets import WebSocket, WebSocketState
 
 from dispatch.auth.sessions import Viewer
 from dispatch.config import RealtimeSettings
 from schemas.errors import CloseCode
+
+FLOOD_WINDOW_S = 10.0
 
 
 class TokenBucket:
@@ -40,7 +43,7 @@ class Connection:
         self._close_timeout = settings.close_timeout_s
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self.bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
-        self._penalty, self._penalty_at = 0.0, time.monotonic()
+        self._drops: deque[float] = deque()
         self.synced = False
         self.last_seq = 0
         self._held: list[tuple[int, str]] = []
@@ -49,12 +52,13 @@ class Connection:
         self.close_code: int | None = None
 
     def flooding(self, limit: int) -> bool:
-        """Count a dropped message; True once drops come faster than one a second
-        could explain (the count decays by one a second)."""
+        """Count a dropped message; True when `limit` were dropped within the last
+        FLOOD_WINDOW_S seconds (scattered drops over a long life never add up)."""
         now = time.monotonic()
-        self._penalty = max(0.0, self._penalty - (now - self._penalty_at)) + 1
-        self._penalty_at = now
-        return self._penalty >= limit
+        self._drops.append(now)
+        while self._drops[0] < now - FLOOD_WINDOW_S:
+            self._drops.popleft()
+        return len(self._drops) >= limit
 
     def room(self) -> int:
         """How many more frames the outbox takes before the client is cut off."""
