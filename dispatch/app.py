@@ -17,7 +17,7 @@ from dispatch.realtime.endpoint import websocket_endpoint
 from dispatch.services import Services
 from dispatch.usecases.dispatcher import Clock, utc_now
 from ops_console.api import router as console_router
-from schemas.api import SessionInfo, SignIn
+from schemas.api import Me, SessionInfo, SignIn
 from schemas.errors import ErrorCode
 
 
@@ -100,15 +100,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
             crew_id=viewer.crew_id,
         )
 
-    @app.get("/api/session")
-    async def whoami(viewer: CurrentViewer) -> dict[str, object]:
-        return {
-            "user_id": viewer.user_id,
-            "username": viewer.username,
-            "role": viewer.role,
-            "crew_id": viewer.crew_id,
-            "expires_at": viewer.expires_at.isoformat(),
-        }
+    @app.get("/api/session", response_model=Me)
+    async def whoami(viewer: CurrentViewer) -> Me:
+        return Me(
+            user_id=viewer.user_id,
+            username=viewer.username,
+            role=viewer.role,
+            crew_id=viewer.crew_id,
+            expires_at=viewer.expires_at,
+        )
 
     @app.delete("/api/session", status_code=204)
     async def delete_session(request: Request, response: Response, s: ServicesDep) -> None:

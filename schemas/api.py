@@ -22,6 +22,16 @@ class SessionInfo(Model):
     crew_id: str | None
 
 
+class Me(Model):
+    """Who this session is (GET /api/session)."""
+
+    user_id: str
+    username: str
+    role: Role
+    crew_id: str | None
+    expires_at: UtcDateTime
+
+
 class ApiError(Model):
     code: ErrorCode
     message: str

@@ -15,7 +15,6 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     ILLEGAL_TRANSITION = "illegal_transition"
     RATE_LIMITED = "rate_limited"
-    NOT_SYNCED = "not_synced"
     INTERNAL = "internal"
     # sign-in and connection
     AUTH_MISSING = "auth_missing"

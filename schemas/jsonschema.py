@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from schemas.api import ApiError, SessionInfo, SignIn
+from schemas.api import ApiError, Me, SessionInfo, SignIn
 from schemas.client import client_message_adapter
 from schemas.server import server_frame_adapter
 
@@ -20,6 +20,7 @@ def protocol_schema() -> dict[str, Any]:
         "ServerFrame": one(server_frame_adapter),
         "SignIn": one(TypeAdapter(SignIn)),
         "SessionInfo": one(TypeAdapter(SessionInfo)),
+        "Me": one(TypeAdapter(Me)),
         "ApiError": one(TypeAdapter(ApiError)),
     }
     defs: dict[str, Any] = {}

@@ -47,8 +47,8 @@ def handles(
 ) -> Callable[[Handler], Handler]:
     def register(fn: Handler) -> Handler:
         kind = model.model_fields["type"].default
-        who = " or ".join(r.value for r in roles)
-        HANDLERS[kind] = Route(fn, frozenset(roles), refusal or f"Only a {who} may send {kind}.")
+        who = " or ".join(("an " if r.value[0] in "aeiou" else "a ") + r.value for r in roles)
+        HANDLERS[kind] = Route(fn, frozenset(roles), refusal or f"Only {who} may send {kind}.")
         return fn
 
     return register
@@ -134,13 +134,13 @@ async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
     except ValueError:
         conn.push(_error(None, ErrorCode.BAD_JSON, "The message is not valid JSON."))
         return
+    raw_id = data.get("id") if isinstance(data, dict) else None
+    msg_id = raw_id[:64] if isinstance(raw_id, str) else None  # echoed whenever it is a string
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         conn.push(
-            _error(None, ErrorCode.INVALID, "A message is a JSON object with a string `type`.")
+            _error(msg_id, ErrorCode.INVALID, "A message is a JSON object with a string `type`.")
         )
         return
-    raw_id = data.get("id")
-    msg_id = raw_id if isinstance(raw_id, str) and 0 < len(raw_id) <= 64 else None
     kind = data["type"]
     route = HANDLERS.get(kind)
     if route is None:
@@ -150,7 +150,8 @@ async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
         conn.push(_error(msg_id, ErrorCode.FORBIDDEN, route.refusal))
         return
     try:
-        msg = m.CLIENT_MESSAGES[kind].model_validate(data)
+        # Strict: no "yes" for true, no "52.1" for a number, no epoch seconds for a time.
+        msg = m.CLIENT_MESSAGES[kind].model_validate_json(text, strict=True)
     except ValidationError as exc:
         conn.push(_error(msg_id, ErrorCode.INVALID, _describe(exc)))
         return

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from dispatch.realtime.connection import Connection
 from dispatch.realtime.events import StoredEvent
-from dispatch.realtime.visibility import frame_for, officer_position_for
+from dispatch.realtime.visibility import frame_for, positions_for
 from schemas.common import Role
 
 
@@ -70,18 +71,13 @@ class Registry:
             if frame is not None:
                 conn.push_event(event.seq, frame)
 
-    def deliver_position(self, message: dict[str, object]) -> None:
+    def deliver_position(self, message: dict[str, Any]) -> None:
         frame = message["frame"]
-        assert isinstance(frame, dict)
-        alerts = message.get("alerts") or {}
-        assert isinstance(alerts, dict)
-        text = json.dumps(frame)
-        for conn in self.supervisors:
+        audience = list(self.supervisors)
+        if frame.get("role") == Role.OFFICER:
+            crews = {c for crew_ids in (message.get("alerts") or {}).values() for c in crew_ids}
+            audience.extend(self._crew_conns(crews))
+        for conn in audience:
             if conn.synced:
-                conn.push(text)
-        if frame.get("role") != Role.OFFICER:
-            return
-        for conn in self._crew_conns({c for crews in alerts.values() for c in crews}):
-            if conn.synced:
-                for visible in officer_position_for(conn.viewer, message):
+                for visible in positions_for(conn.viewer, message):
                     conn.push(json.dumps(visible))

@@ -7,6 +7,7 @@ why "old state + events" equals a fresh snapshot.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, StoredEvent
@@ -46,16 +47,16 @@ def crew_sees_alert(viewer: Viewer, alert: AlertView) -> bool:
     )
 
 
-def officer_position_for(viewer: Viewer, message: dict[str, object]) -> list[dict[str, object]]:
-    """The officer's live position as this viewer may see it: supervisors always;
-    a crew only for the alerts it is attached to (with that alert's id)."""
-    frame = message["frame"]
-    assert isinstance(frame, dict)
+def positions_for(viewer: Viewer, message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A live position as this viewer may see it. Supervisors see every crew's and every
+    officer's (tagged with her open alert, if any); a crew sees an officer's only for
+    the alerts it is attached to, tagged with that alert; officers see none."""
+    frame: dict[str, Any] = message["frame"]
+    alerts: dict[str, list[str]] = message.get("alerts") or {}
+    officer = frame.get("role") == Role.OFFICER
     if viewer.role == Role.SUPERVISOR:
-        return [frame]
-    if viewer.role == Role.CREW:
-        alerts = message.get("alerts", {})
-        assert isinstance(alerts, dict)
+        return [{**frame, "alert_id": next(iter(alerts), None)}] if officer else [frame]
+    if viewer.role == Role.CREW and officer:
         return [
             {**frame, "alert_id": alert_id}
             for alert_id, crews in alerts.items()

@@ -9,7 +9,8 @@ from sqlmodel import select
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_alert, move_assignment, move_crew
 from dispatch.storage.models import Alert, Crew, Offer
-from dispatch.usecases.dispatcher import DispatcherBase, UseCaseError
+from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.positions import PositionCases
 from dispatch.usecases.views import alert_view
 from dispatch.usecases.work import Work, assignment_of, is_active_assignment
 from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
@@ -20,7 +21,7 @@ from schemas.views import AlertState, AlertView, AssignmentStatus, CrewState, Of
 NO_SUCH_ALERT = "No such alert."
 
 
-class AlertCases(DispatcherBase):
+class AlertCases(PositionCases):
     async def store_alert(self, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
         """Store a new alert, or find the same one again. Returns its view and if it is new."""
         async with self.work() as w:
@@ -54,6 +55,8 @@ class AlertCases(DispatcherBase):
         background. A resend of one that has no crew yet is offered again at once; the
         sweeper retries it from `waiting` if that dispatch fails."""
         view, created = await self.store_alert(viewer, msg)
+        if created:
+            await self.officer_position(viewer, msg.position)  # supervisors see where she is
         if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
             self.waiting.add(view.id)
             self.spawn(self.dispatch_alert(view.id))

@@ -23,6 +23,7 @@ from sqlmodel import col, select
 from dispatch.config import Settings
 from dispatch.core.lifecycle import is_open_alert, move_crew, move_offer, settle_alert
 from dispatch.core.matching import CrewIndex, RankingRules
+from dispatch.realtime.events import StoredEvent
 from dispatch.realtime.hub import Hub
 from dispatch.storage.db import Database
 from dispatch.storage.models import Alert, Counter, Crew, Offer
@@ -106,6 +107,8 @@ class DispatcherBase:
                 raise
             for effect in w.after_commit:
                 effect()
+            for event in events:
+                self.observe(event)  # at once: the hub's copy comes back a moment later
             # The change is stored: whatever happens to the hub now, the caller must not be
             # told otherwise. A lost event reaches clients when they resync from the table.
             for event in events:
@@ -115,6 +118,9 @@ class DispatcherBase:
                     log.exception(
                         "could not publish event %d; clients resync from storage", event.seq
                     )
+
+    def observe(self, event: StoredEvent) -> None:
+        """Follow what an event changes in memory (overridden by the position relay)."""
 
     async def _resync_after_failure(self) -> None:
         """After a failed transaction, make memory agree with the database again: crew

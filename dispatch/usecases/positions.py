@@ -16,16 +16,18 @@ from sqlmodel import col
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import KIND_ALERT, StoredEvent
 from dispatch.storage.models import AlertTrack, Crew
-from dispatch.usecases.crews import CrewCases
-from dispatch.usecases.dispatcher import POSITIONS_CHANNEL
+from dispatch.usecases.dispatcher import POSITIONS_CHANNEL, DispatcherBase
 from schemas.common import Position, Role
 from schemas.server import LivePosition
 from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
 
+MAX_TRACKED_ALERTS = 20_000
 
-class PositionCases(CrewCases):
+
+class PositionCases(DispatcherBase):
     def _positions_init(self) -> None:
         self.officer_alerts: dict[str, dict[str, frozenset[str]]] = {}
+        self._alert_seq: dict[str, int] = {}  # last seq applied per alert (newest kept)
         self.crew_last: dict[str, LivePosition] = {}
         self._pending_crews: dict[str, LivePosition] = {}
         self._pending_tracks: list[AlertTrack] = []
@@ -34,6 +36,13 @@ class PositionCases(CrewCases):
         """Follow which crews may see which officer, from the alert events (any process's)."""
         if event.kind != KIND_ALERT or event.officer_id is None:
             return
+        if event.seq and event.seq <= self._alert_seq.get(event.entity_id, 0):
+            return  # already applied (our own, seen at commit), or older than what we have
+        if event.seq:
+            self._alert_seq[event.entity_id] = event.seq
+            if len(self._alert_seq) > MAX_TRACKED_ALERTS:
+                for old in list(self._alert_seq)[: MAX_TRACKED_ALERTS // 10]:
+                    del self._alert_seq[old]
         view = json.loads(event.payload)
         alerts = self.officer_alerts.setdefault(event.officer_id, {})
         if AlertState(view["state"]) in OPEN_ALERT_STATES:

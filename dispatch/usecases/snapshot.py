@@ -11,7 +11,7 @@ from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import KIND_ALERT, StoredEvent
 from dispatch.realtime.visibility import crew_sees_alert
 from dispatch.storage.models import Alert, Counter, Crew, Event, Offer
-from dispatch.usecases.positions import PositionCases
+from dispatch.usecases.crews import CrewCases
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from dispatch.usecases.work import EVENT_SEQ
 from schemas.common import Role
@@ -19,7 +19,7 @@ from schemas.server import LivePosition, Snapshot
 from schemas.views import OPEN_ALERT_STATES, AlertView, OfferState
 
 
-class SnapshotCases(PositionCases):
+class SnapshotCases(CrewCases):
     async def snapshot(self, viewer: Viewer) -> Snapshot:
         # The lock keeps this process's writers out; REPEATABLE READ (PostgreSQL) keeps
         # other processes' commits out of the middle of the read.
@@ -75,7 +75,13 @@ class SnapshotCases(PositionCases):
 
     def _visible_positions(self, viewer: Viewer, alerts: list[AlertView]) -> list[LivePosition]:
         if viewer.role == Role.SUPERVISOR:
-            return [*self.officer_last.values(), *self.crew_last.values()]
+            officers = [
+                p.model_copy(
+                    update={"alert_id": next(iter(self.officer_alerts.get(p.subject_id, {})), None)}
+                )
+                for p in self.officer_last.values()
+            ]
+            return [*officers, *self.crew_last.values()]
         if viewer.role == Role.CREW:
             return [
                 self.officer_last[a.officer_id].model_copy(update={"alert_id": a.id})

@@ -279,3 +279,26 @@ async def test_a_crew_sees_the_officers_position_only_while_assigned_to_her_aler
     assert not await crew_sees_officer_move_to(52.0572)
     for client in (supervisor, crew, officer):
         await client.close()
+
+
+async def test_supervisors_see_where_an_alert_was_raised_tagged_with_it(
+    server: RunningServer,
+) -> None:
+    supervisor = await server.supervisor()
+    officer = await server.officer()
+    alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
+    seen = await supervisor.wait_for(lambda f: f["type"] == "position")
+    assert (seen["role"], seen["alert_id"]) == ("officer", alert_id)
+    assert seen["lat"] == CENTRE[0]
+    late = await server.supervisor()  # a snapshot tags her position the same way
+    snapped = [p for p in late.frames[0]["positions"] if p["role"] == "officer"]
+    assert [p["alert_id"] for p in snapped] == [alert_id]
+
+
+async def test_who_am_i(server: RunningServer) -> None:
+    crew = await server.crew(CrewMode.FOOT, CENTRE)
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        me = (await http.get("/api/session", headers=bearer(crew.session["token"]))).json()
+    assert me["role"] == "crew" and me["crew_id"] == crew.session["crew_id"]
+    assert me["expires_at"] == crew.session["expires_at"] and me["expires_at"].endswith("Z")
+    assert "token" not in me

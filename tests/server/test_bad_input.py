@@ -107,6 +107,22 @@ BAD_MESSAGES = [
     pytest.param(raise_message(position={**HERE, "lat": 91}), "invalid", "b1", id="latitude-91"),
     pytest.param([raise_message()], "invalid", None, id="json-array"),
     pytest.param(raise_message(id=None), "invalid", None, id="id-missing"),
+    # Strict types: nothing is coerced ("lat": true would have put her at latitude 1).
+    pytest.param(raise_message(position={**HERE, "lat": True}), "invalid", "b1", id="lat-true"),
+    pytest.param(
+        raise_message(position={**HERE, "lon": "-2.716"}), "invalid", "b1", id="lon-string"
+    ),
+    pytest.param(
+        raise_message(position={**HERE, "at": 1700000000}), "invalid", "b1", id="at-epoch"
+    ),
+    pytest.param(
+        raise_message(position={**HERE, "at": "0001-01-01T00:00:00+14:00"}),
+        "invalid",
+        "b1",
+        id="at-out-of-range",
+    ),
+    pytest.param(raise_message(urgent="yes"), "invalid", "b1", id="urgent-yes"),
+    pytest.param(raise_message(type=5), "invalid", "b1", id="type-not-a-string-id-echoed"),
 ]
 
 

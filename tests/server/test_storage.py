@@ -37,10 +37,10 @@ async def test_positions_reach_the_database_and_the_officers_track_is_kept_with_
     await crew.position(*north_of(CENTRE, 90))
     await asyncio.sleep(0.5)  # flushed every 0.2 s here
 
-    track = await rows(server, AlertTrack)
-    assert [t.alert_id for t in track] == [alert_id] * 3
+    track = await rows(server, AlertTrack)  # where she raised it, then each fix
+    assert [t.alert_id for t in track] == [alert_id] * 4
     assert [round(t.lat, 6) for t in track] == [
-        round(north_of(CENTRE, m)[0], 6) for m in (10, 20, 30)
+        round(north_of(CENTRE, m)[0], 6) for m in (0, 10, 20, 30)
     ]
     assert all(t.at.tzinfo is not None for t in track)
     (stored,) = await rows(server, Crew)
