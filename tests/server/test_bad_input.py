@@ -121,6 +121,12 @@ BAD_MESSAGES = [
         "b1",
         id="at-out-of-range",
     ),
+    pytest.param(
+        raise_message(position={**HERE, "at": "2026-11-24T20:00:00"}),
+        "invalid",
+        "b1",
+        id="time-without-zone",
+    ),
     pytest.param(raise_message(urgent="yes"), "invalid", "b1", id="urgent-yes"),
     pytest.param(raise_message(type=5), "invalid", "b1", id="type-not-a-string-id-echoed"),
 ]
