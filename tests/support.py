@@ -18,6 +18,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from sqlmodel import select
 from websockets.asyncio.client import ClientConnection, connect
 
 from dispatch.app import create_app
@@ -117,6 +118,15 @@ class Builders:
         finally:
             await db.close()
         return callsign
+
+    async def rows(self, model: Any) -> list[Any]:
+        """Every stored row of a table, read straight from the server's database."""
+        db = Database(self.settings.database.url)
+        try:
+            async with db.session() as s:
+                return list((await s.exec(select(model))).all())
+        finally:
+            await db.close()
 
     async def sign_in(self, username: str, password: str = PASSWORD) -> dict[str, Any]:
         async with httpx.AsyncClient(base_url=self.base) as http:

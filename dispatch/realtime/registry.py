@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from dispatch.realtime.connection import Connection
@@ -53,8 +53,7 @@ class Registry:
     def by_session(self, session_hash: str) -> list[Connection]:
         return [c for c in self.everyone() if c.viewer.session_hash == session_hash]
 
-    def _crew_conns(self, crew_ids: object) -> Iterator[Connection]:
-        assert isinstance(crew_ids, (tuple, list, set, frozenset))
+    def _crew_conns(self, crew_ids: Iterable[str]) -> Iterator[Connection]:
         for crew_id in crew_ids:
             yield from self.crews.get(crew_id, ())
 

@@ -85,7 +85,7 @@ class CrewCases(AlertCases):
                 w.emit_offer(offer, alert)
                 w.emit_crew(crew)
                 await self.offer_step(w, alert, emit=True)
-            view = self._offer_view(offer, alert)
+            view = offer_view(offer, alert)
         if expired:
             raise UseCaseError(
                 ErrorCode.ILLEGAL_TRANSITION, "This offer expired before you accepted."
@@ -96,11 +96,7 @@ class CrewCases(AlertCases):
         async with self.work() as w:
             offer, alert = await self._crew_offer(w, viewer, offer_id)
             await self.close_offer(w, offer, OfferState.DECLINED, reason or "declined")
-            return self._offer_view(offer, alert)
-
-    @staticmethod
-    def _offer_view(offer: Offer, alert: Alert) -> OfferView:
-        return offer_view(offer, alert)
+            return offer_view(offer, alert)
 
     async def crew_connected(self, crew_id: str) -> None:
         """A member of the crew connected: it may be offered alerts again."""

@@ -70,7 +70,6 @@ class DispatcherBase:
         )
         self.lock = asyncio.Lock()
         self.index = CrewIndex()
-        self.crew_modes: dict[str, CrewMode] = {}
         self.connections: dict[str, int] = {}  # crew id -> connected members
         self.waiting: set[str] = set()  # alerts that want more crews than they have offers
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -186,9 +185,7 @@ class DispatcherBase:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     def track_crew(self, crew: Crew) -> None:
-        mode = CrewMode(crew.mode)
-        self.crew_modes[crew.id] = mode
-        self.index.set_speed(crew.id, self.speed(mode))
+        self.index.set_speed(crew.id, self.speed(CrewMode(crew.mode)))
         if crew.last_fix_at is not None and crew.last_lat is not None and crew.last_lon is not None:
             self.index.set_position(
                 crew.id, crew.last_lat, crew.last_lon, crew.last_fix_at.timestamp()

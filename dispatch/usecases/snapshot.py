@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.auth.sessions import Viewer
@@ -13,7 +13,7 @@ from dispatch.realtime.visibility import crew_sees_alert
 from dispatch.storage.models import Alert, Counter, Crew, Event, Offer
 from dispatch.usecases.crews import CrewCases
 from dispatch.usecases.views import alert_view, crew_view, offer_view
-from dispatch.usecases.work import EVENT_SEQ
+from dispatch.usecases.work import EVENT_SEQ, attached_crews
 from schemas.common import Role
 from schemas.server import LivePosition, Snapshot
 from schemas.views import OPEN_ALERT_STATES, AlertView, OfferState
@@ -57,21 +57,11 @@ class SnapshotCases(CrewCases):
             query = query.where(col(Alert.id).in_(mine))
         views = []
         for alert in (await s.exec(query.order_by(col(Alert.raised_at)))).all():
-            attached = await self._attached_in(s, alert.id)
+            attached = await attached_crews(s, alert.id)
             views.append(alert_view(alert, attached))
         if viewer.role == Role.CREW:
             views = [v for v in views if crew_sees_alert(viewer, v)]
         return views
-
-    @staticmethod
-    async def _attached_in(s: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
-        rows = await s.exec(
-            select(Offer, Crew)
-            .join(Crew, col(Crew.id) == col(Offer.crew_id))
-            .where(Offer.alert_id == alert_id, Offer.state == OfferState.ACCEPTED)
-            .order_by(col(Offer.accepted_at), col(Offer.id))
-        )
-        return list(rows.all())
 
     def _visible_positions(self, viewer: Viewer, alerts: list[AlertView]) -> list[LivePosition]:
         if viewer.role == Role.SUPERVISOR:
@@ -115,8 +105,6 @@ class SnapshotCases(CrewCases):
 
     async def prune_events(self) -> int:
         """Keep the newest `realtime.event_retention` events."""
-        from sqlmodel import delete
-
         keep = self.settings.realtime.event_retention
         async with self.lock, self.db.session() as s:
             counter = await s.get(Counter, EVENT_SEQ)
@@ -140,7 +128,7 @@ class Dispatcher(SnapshotCases):
                 await s.exec(select(Alert).where(col(Alert.state).in_(list(OPEN_ALERT_STATES))))
             ).all()
             for alert in open_alerts:
-                view = alert_view(alert, await self._attached_in(s, alert.id))
+                view = alert_view(alert, await attached_crews(s, alert.id))
                 self.observe(
                     StoredEvent(
                         0, KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, ()

@@ -19,6 +19,17 @@ from schemas.views import AssignmentStatus, OfferState
 EVENT_SEQ = "event_seq"
 
 
+async def attached_crews(session: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
+    """Crews that accepted the alert and are still attached to it, in order of acceptance."""
+    rows = await session.exec(
+        select(Offer, Crew)
+        .join(Crew, col(Crew.id) == col(Offer.crew_id))
+        .where(Offer.alert_id == alert_id, Offer.state == OfferState.ACCEPTED)
+        .order_by(col(Offer.accepted_at), col(Offer.id))
+    )
+    return list(rows.all())
+
+
 @dataclass
 class Work:
     session: AsyncSession
@@ -27,14 +38,7 @@ class Work:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     async def attached(self, alert_id: str) -> list[tuple[Offer, Crew]]:
-        """Crews that accepted the alert and are still attached to it, in order of acceptance."""
-        rows = await self.session.exec(
-            select(Offer, Crew)
-            .join(Crew, col(Crew.id) == col(Offer.crew_id))
-            .where(Offer.alert_id == alert_id, Offer.state == OfferState.ACCEPTED)
-            .order_by(col(Offer.accepted_at), col(Offer.id))
-        )
-        return list(rows.all())
+        return await attached_crews(self.session, alert_id)
 
     async def open_offers(self, alert_id: str) -> list[Offer]:
         rows = await self.session.exec(

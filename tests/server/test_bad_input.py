@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlmodel import select
 from websockets.exceptions import ConnectionClosed
 
-from dispatch.storage.db import Database
 from dispatch.storage.models import Alert
 from schemas.common import CrewMode
 from tests.support import CENTRE, Client, RunningServer, north_of
@@ -51,12 +49,7 @@ async def bystanders(server: RunningServer) -> Bystanders:
 
 
 async def stored_alerts(server: RunningServer) -> list[Alert]:
-    db = Database(server.settings.database.url)
-    try:
-        async with db.session() as s:
-            return list((await s.exec(select(Alert))).all())
-    finally:
-        await db.close()
+    return await server.rows(Alert)
 
 
 def assert_error(frame: dict[str, Any], code: str, msg_id: str | None) -> None:

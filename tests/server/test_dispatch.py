@@ -11,9 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
-from dispatch.storage.db import Database
 from dispatch.storage.models import Alert
 from schemas.common import CrewMode
 from tests.support import CENTRE, Client, RunningServer, north_of
@@ -224,13 +222,7 @@ async def test_the_same_alert_id_twice_and_across_a_reconnect_is_one_alert(
     assert {r["result"]["alert_id"] for r in (first, again, third)} == {alert_id}
     await crew.offer()
     assert len(await offers_so_far(crew)) == 1
-    db = Database(server.settings.database.url)
-    try:
-        async with db.session() as s:
-            rows = (await s.exec(select(Alert))).all()
-    finally:
-        await db.close()
-    assert [a.id for a in rows] == [alert_id]
+    assert [a.id for a in await server.rows(Alert)] == [alert_id]
 
 
 async def test_another_officer_cannot_take_an_alert_id(server: RunningServer) -> None:

@@ -7,21 +7,10 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlmodel import select
 
-from dispatch.storage.db import Database
 from dispatch.storage.models import AlertTrack, Crew, Event
 from schemas.common import CrewMode
 from tests.support import CENTRE, RunningServer, north_of
-
-
-async def rows(server: RunningServer, model: Any) -> list[Any]:
-    db = Database(server.settings.database.url)
-    try:
-        async with db.session() as s:
-            return list((await s.exec(select(model))).all())
-    finally:
-        await db.close()
 
 
 async def test_positions_reach_the_database_and_the_officers_track_is_kept_with_her_alert(
@@ -37,13 +26,13 @@ async def test_positions_reach_the_database_and_the_officers_track_is_kept_with_
     await crew.position(*north_of(CENTRE, 90))
     await asyncio.sleep(0.5)  # flushed every 0.2 s here
 
-    track = await rows(server, AlertTrack)  # where she raised it, then each fix
+    track = await server.rows(AlertTrack)  # where she raised it, then each fix
     assert [t.alert_id for t in track] == [alert_id] * 4
     assert [round(t.lat, 6) for t in track] == [
         round(north_of(CENTRE, m)[0], 6) for m in (0, 10, 20, 30)
     ]
     assert all(t.at.tzinfo is not None for t in track)
-    (stored,) = await rows(server, Crew)
+    (stored,) = await server.rows(Crew)
     assert stored.last_lat == pytest.approx(north_of(CENTRE, 90)[0])
     assert stored.last_fix_at is not None and stored.last_fix_at.tzinfo is not None
 
@@ -68,7 +57,7 @@ async def test_pruned_events_make_a_late_reconnect_take_a_snapshot(server: Runni
 
     pruned = await server.services.dispatcher.prune_events()
     assert pruned > 0
-    assert len(await rows(server, Event)) == 100
+    assert len(await server.rows(Event)) == 100
 
     back = await server.connect(username, sync=False)
     assert (await back.sync(last_seq=seen))["result"]["mode"] == "snapshot"
