@@ -10,7 +10,7 @@ from pydantic import Field, TypeAdapter
 
 from schemas.common import Model, Position, Role, UtcDateTime
 from schemas.errors import ErrorCode
-from schemas.views import AlertView, CrewView, OfferView
+from schemas.views import AlertView, CrewView, DeploymentBrief, OfferView
 
 
 class Ack(Model):
@@ -59,6 +59,11 @@ class Snapshot(Model):
     offers: list[OfferView]
     crews: list[CrewView]
     positions: list[LivePosition]
+    deployments: list[DeploymentBrief] = Field(
+        default_factory=list,
+        description="Deployments this client may see that are briefed or live "
+        "(for officers and crews: only their own).",
+    )
 
 
 class Synced(Model):
@@ -95,6 +100,15 @@ class CrewEvent(Model):
     crew: CrewView
 
 
+class DeploymentEvent(Model):
+    """A deployment was briefed, went live, moved, ended or was cancelled. The team
+    gets it from the brief on; supervisors get every change."""
+
+    type: Literal["deployment"] = "deployment"
+    seq: int
+    deployment: DeploymentBrief
+
+
 AnyServerFrame = Annotated[
     Ack
     | Error
@@ -104,7 +118,8 @@ AnyServerFrame = Annotated[
     | AlertEvent
     | AlertRemoved
     | OfferEvent
-    | CrewEvent,
+    | CrewEvent
+    | DeploymentEvent,
     Field(discriminator="type"),
 ]
 

@@ -39,6 +39,21 @@ class CrewState(StrEnum):
     ASSIGNED = "assigned"
 
 
+class DeploymentState(StrEnum):
+    PLANNED = "planned"
+    PUBLISHED = "published"
+    BRIEFED = "briefed"  # the team has been told; from here the team sees it
+    LIVE = "live"
+    ENDED = "ended"
+    MISSED = "missed"  # the server was down through the whole window
+    CANCELLED = "cancelled"
+
+
+TEAM_VISIBLE_DEPLOYMENT_STATES = frozenset(
+    {DeploymentState.BRIEFED, DeploymentState.LIVE, DeploymentState.ENDED}
+)
+
+
 class AssignmentStatus(StrEnum):
     EN_ROUTE = "en_route"
     ON_SCENE = "on_scene"
@@ -115,3 +130,30 @@ class CrewView(Model):
     state: CrewState
     alert_id: str | None = None
     offer_id: str | None = None
+
+
+class PlaceShape(Model):
+    """Where a deployment happens: a point with a radius, or a route (a line of points)."""
+
+    name: str
+    lat: float = Field(description="The point, or the start of the route.")
+    lon: float
+    radius_m: float | None = Field(None, description="Set for a point.")
+    route: list[tuple[float, float]] | None = Field(
+        None, description="Set for a route: [lat, lon] pairs in walking order."
+    )
+
+
+class DeploymentBrief(Model):
+    """One deployment as its team sees it, from the brief on (supervisors see all)."""
+
+    id: str
+    operation: str = Field(description="The operation's name.")
+    state: DeploymentState
+    starts_at: UtcDateTime
+    ends_at: UtcDateTime
+    place: PlaceShape
+    officers: list[str] = Field(description="Display names of the officers deployed.")
+    crews: list[str] = Field(description="Callsigns of the crews supporting them.")
+    officer_ids: list[str]
+    crew_ids: list[str]

@@ -1,0 +1,1 @@
+"""Randomised, risk-weighted operation planning: pure code, no I/O."""
