@@ -15,10 +15,18 @@ from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out
 from dispatch.config import Settings
 from dispatch.realtime.endpoint import websocket_endpoint
 from dispatch.services import Services
-from dispatch.usecases.dispatcher import Clock, utc_now
+from dispatch.usecases.dispatcher import Clock, UseCaseError, utc_now
 from ops_console.api import router as console_router
+from ops_console.operations import router as operations_router
 from schemas.api import Me, SessionInfo, SignIn
 from schemas.errors import ErrorCode
+
+REFUSAL_STATUS = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.INVALID: 422,
+    ErrorCode.BAD_JSON: 400,
+}
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -35,6 +43,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app = FastAPI(title="dispatch", version="0.1.0", lifespan=lifespan)
     app.add_api_websocket_route("/ws", websocket_endpoint)
     app.include_router(console_router)
+    app.include_router(operations_router)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:
@@ -46,6 +55,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     @app.exception_handler(AuthError)
     async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
         status = 423 if exc.code == ErrorCode.AUTH_LOCKED else 401
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
+
+    @app.exception_handler(UseCaseError)
+    async def _refused(_: Request, exc: UseCaseError) -> JSONResponse:
+        status = REFUSAL_STATUS.get(exc.code, 409)
         return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
 
     @app.exception_handler(RequestValidationError)

@@ -10,10 +10,12 @@ import secrets
 import sys
 from pathlib import Path
 
+from sqlmodel import select
+
 from dispatch.config import ConfigError, Settings, load_settings
 from dispatch.people import PeopleError, add_crew, add_user, is_empty
 from dispatch.storage.db import Database
-from dispatch.usecases.dispatcher import utc_now
+from dispatch.usecases.dispatcher import UseCaseError, utc_now
 from schemas.common import CrewMode, Role
 
 
@@ -43,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
     cadd = crew.add_parser("add", help="add a crew")
     cadd.add_argument("callsign")
     cadd.add_argument("--mode", required=True, choices=[m.value for m in CrewMode])
+    plan = sub.add_parser("plan", help="print an operation's plan and its figures")
+    plan.add_argument("operation", help="the operation's name or id")
+    plan.add_argument(
+        "--generate", action="store_true", help="generate a new plan first (drafts only)"
+    )
+    plan.add_argument("--ics", type=Path, help="also write the plan as iCalendar to this file")
+    plan.add_argument("--geojson", type=Path, help="also write the places as GeoJSON to this file")
     schema = sub.add_parser("schema", help="write the JSON Schema of the protocol")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
     return p
@@ -112,6 +121,36 @@ async def _crew_add(settings: Settings, args: argparse.Namespace) -> None:
     print(f"Added crew {crew.callsign} ({crew.mode}).")
 
 
+async def _plan(settings: Settings, args: argparse.Namespace) -> None:
+    from dispatch.plan_files import places_geojson, plan_ics
+    from dispatch.plan_text import format_plan
+    from dispatch.realtime.hub import make_hub
+    from dispatch.storage.models import Crew, User
+    from dispatch.usecases.planner_pool import PlannerPool
+    from dispatch.usecases.plans import PlanCases
+    from dispatch.usecases.snapshot import Dispatcher
+
+    db = await _with_db(settings)
+    planner = PlannerPool()
+    dispatcher = Dispatcher(db=db, hub=make_hub("memory://"), settings=settings)
+    plans = PlanCases(dispatcher, planner)
+    try:
+        view = await (plans.generate if args.generate else plans.plan)(args.operation)
+        async with db.session() as s:
+            names = {u.id: u.display_name for u in (await s.exec(select(User))).all()}
+            names.update({c.id: c.callsign for c in (await s.exec(select(Crew))).all()})
+    finally:
+        planner.close()
+        await db.close()
+    print(format_plan(view, names))
+    if args.ics:
+        args.ics.write_bytes(plan_ics(view, utc_now()))
+        print(f"Wrote {args.ics}")
+    if args.geojson:
+        args.geojson.write_text(json.dumps(places_geojson(view.operation), indent=1) + "\n")
+        print(f"Wrote {args.geojson}")
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -148,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_user_add(settings, args))
         elif args.command == "crew":
             asyncio.run(_crew_add(settings, args))
+        elif args.command == "plan":
+            asyncio.run(_plan(settings, args))
         elif args.command == "schema":
             from schemas.jsonschema import protocol_schema
 
@@ -158,6 +199,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"Wrote {args.out}")
             else:
                 sys.stdout.write(text)
+    except UseCaseError as exc:
+        print(f"dispatch: {exc.message}", file=sys.stderr)
+        return 2
     except (ConfigError, PeopleError) as exc:
         print(f"dispatch: {exc}", file=sys.stderr)
         return 2

@@ -11,8 +11,9 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 ENV_PREFIX = "DISPATCH_"
 DEFAULT_CONFIG = Path("config.toml")
@@ -74,6 +75,36 @@ class RealtimeSettings(_Section):
     close_timeout_s: float = Field(5.0, gt=0)
 
 
+class PlanningSettings(_Section):
+    timezone: str = "Europe/London"
+    tolerance: float = Field(0.05, ge=0, le=1)
+    place_gap_h: float = Field(48, ge=0, le=24 * 60)
+    rest_h: float = Field(11, ge=0, le=72)
+    per_officer_per_day: int = Field(1, ge=1, le=6)
+    min_duration_min: int = Field(45, ge=5, le=24 * 60)
+    max_duration_min: int = Field(120, ge=5, le=24 * 60)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return known_timezone(value)
+
+
+class SchedulerSettings(_Section):
+    brief_lead_min: float = Field(60, ge=0, le=7 * 24 * 60)
+    late_after_s: float = Field(60, ge=0)
+
+
+def known_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown timezone {name!r} (use an IANA name, e.g. Europe/London)"
+        ) from None
+    return name
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -81,6 +112,8 @@ class Settings(_Section):
     auth: AuthSettings = AuthSettings()
     dispatch: DispatchSettings = DispatchSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    planning: PlanningSettings = PlanningSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
 
 def _env_names(model: type[BaseModel], path: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

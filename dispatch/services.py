@@ -13,8 +13,11 @@ from dispatch.config import Settings
 from dispatch.realtime.events import StoredEvent
 from dispatch.realtime.hub import Hub, make_hub
 from dispatch.realtime.registry import Registry
+from dispatch.scheduling.scheduler import OperationsScheduler
 from dispatch.storage.db import Database
 from dispatch.usecases.dispatcher import EVENTS_CHANNEL, POSITIONS_CHANNEL, Clock, utc_now
+from dispatch.usecases.planner_pool import PlannerPool
+from dispatch.usecases.plans import PlanCases
 from dispatch.usecases.snapshot import Dispatcher
 from schemas.errors import CloseCode
 
@@ -30,6 +33,8 @@ class Services:
     hub: Hub
     dispatcher: Dispatcher
     registry: Registry
+    plans: PlanCases
+    scheduler: OperationsScheduler
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
@@ -37,7 +42,10 @@ class Services:
         db = Database(settings.database.url)
         hub = make_hub(settings.pubsub.url)
         dispatcher = Dispatcher(db=db, hub=hub, settings=settings, clock=clock)
-        return cls(settings, db, hub, dispatcher, Registry())
+        plans = PlanCases(dispatcher, PlannerPool())
+        scheduler = OperationsScheduler(dispatcher)
+        plans.on_schedule_change = scheduler.schedule
+        return cls(settings, db, hub, dispatcher, Registry(), plans, scheduler)
 
     async def start(self) -> None:
         await self.db.create_tables()
@@ -62,8 +70,11 @@ class Services:
             ),
             asyncio.create_task(self._every(60.0, self.dispatcher.prune_events)),
         ]
+        await self.scheduler.start()  # in the lifespan, never at import
 
     async def stop(self) -> None:
+        self.scheduler.stop()
+        self.plans.planner.close()
         await self.dispatcher.stop()
         for task in self._tasks:
             task.cancel()

@@ -14,6 +14,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"
     ILLEGAL_TRANSITION = "illegal_transition"
+    RULE_BROKEN = "rule_broken"  # a change to a plan would break one of its rules
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
     # sign-in and connection

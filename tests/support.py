@@ -11,7 +11,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -27,6 +27,7 @@ from dispatch.people import add_crew, add_user
 from dispatch.server import uvicorn_config
 from dispatch.services import Services
 from dispatch.storage.db import Database
+from dispatch.usecases.dispatcher import Clock
 from schemas.common import CrewMode, Role
 
 PASSWORD = "correct horse battery"
@@ -190,12 +191,32 @@ class RunningServer(Builders):
         await asyncio.wait_for(self.task, 10)
 
 
-async def start_server(settings: Settings) -> RunningServer:
+class ManualClock:
+    """A clock the test moves by hand (the server's `clock`)."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self.now += delta
+        return self.now
+
+    def set(self, now: datetime) -> datetime:
+        assert now.tzinfo is not None
+        self.now = now
+        return now
+
+
+async def start_server(settings: Settings, clock: Clock | None = None) -> RunningServer:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", settings.server.port))
     port = sock.getsockname()[1]
-    config = uvicorn_config(create_app(settings), settings, log_level="warning")
+    app = create_app(settings, clock=clock) if clock is not None else create_app(settings)
+    config = uvicorn_config(app, settings, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     for _ in range(500):
@@ -327,6 +348,7 @@ class ClientState:
         self.alerts: dict[str, dict[str, Any]] = {}
         self.offers: dict[str, dict[str, Any]] = {}
         self.crews: dict[str, dict[str, Any]] = {}
+        self.deployments: dict[str, dict[str, Any]] = {}  # briefed and live ones
 
     def apply(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
@@ -334,6 +356,13 @@ class ClientState:
             self.alerts = {a["id"]: a for a in frame["alerts"]}
             self.offers = {o["id"]: o for o in frame["offers"]}
             self.crews = {c["id"]: c for c in frame["crews"]}
+            self.deployments = {d["id"]: d for d in frame["deployments"]}
+        elif kind == "deployment":
+            dep = frame["deployment"]
+            if dep["state"] in ("briefed", "live"):
+                self.deployments[dep["id"]] = dep
+            else:
+                self.deployments.pop(dep["id"], None)
         elif kind == "alert":
             alert = frame["alert"]
             if alert["state"] in ("resolved", "cancelled"):
@@ -355,4 +384,9 @@ class ClientState:
             self.seq = max(self.seq, frame["seq"]) if kind != "snapshot" else frame["seq"]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"alerts": self.alerts, "offers": self.offers, "crews": self.crews}
+        return {
+            "alerts": self.alerts,
+            "offers": self.offers,
+            "crews": self.crews,
+            "deployments": self.deployments,
+        }

@@ -15,6 +15,7 @@ from typing import Any
 from dispatch.storage.models import Event
 
 KIND_ALERT, KIND_OFFER, KIND_CREW = "alert", "offer", "crew"
+KIND_DEPLOYMENT = "deployment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,7 @@ class StoredEvent:
     payload: str  # the entity's view, JSON
     officer_id: str | None
     crew_ids: tuple[str, ...]
+    user_ids: tuple[str, ...] = ()  # further users who see it (a deployment's officers)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -35,6 +37,7 @@ class StoredEvent:
                 "payload": self.payload,
                 "officer_id": self.officer_id,
                 "crew_ids": list(self.crew_ids),
+                "user_ids": list(self.user_ids),
             }
         )
 
@@ -42,13 +45,20 @@ class StoredEvent:
     def from_json(cls, text: str) -> StoredEvent:
         d: dict[str, Any] = json.loads(text)
         return cls(
-            d["seq"], d["kind"], d["entity_id"], d["payload"], d["officer_id"], tuple(d["crew_ids"])
+            d["seq"],
+            d["kind"],
+            d["entity_id"],
+            d["payload"],
+            d["officer_id"],
+            tuple(d["crew_ids"]),
+            tuple(d.get("user_ids", ())),
         )
 
     @classmethod
     def from_row(cls, row: Event) -> StoredEvent:
         crews = tuple(c for c in row.crew_ids.split(" ") if c)
-        return cls(row.seq, row.kind, row.entity_id, row.payload, row.officer_id, crews)
+        users = tuple(u for u in (row.user_ids or "").split(" ") if u)
+        return cls(row.seq, row.kind, row.entity_id, row.payload, row.officer_id, crews, users)
 
     def to_row(self, at: datetime) -> Event:
         return Event(
@@ -59,6 +69,7 @@ class StoredEvent:
             payload=self.payload,
             officer_id=self.officer_id,
             crew_ids=" ".join(self.crew_ids),
+            user_ids=" ".join(self.user_ids) or None,
         )
 
 
@@ -71,8 +82,15 @@ class PendingEvent:
     payload: str
     officer_id: str | None
     crew_ids: tuple[str, ...]
+    user_ids: tuple[str, ...] = ()
 
     def numbered(self, seq: int) -> StoredEvent:
         return StoredEvent(
-            seq, self.kind, self.entity_id, self.payload, self.officer_id, self.crew_ids
+            seq,
+            self.kind,
+            self.entity_id,
+            self.payload,
+            self.officer_id,
+            self.crew_ids,
+            self.user_ids,
         )

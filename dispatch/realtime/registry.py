@@ -64,6 +64,9 @@ class Registry:
             if supervisor_frame is not None:
                 conn.push_event(event.seq, supervisor_frame)
         targets = list(self.officers.get(event.officer_id or "", ()))
+        for user_id in event.user_ids:
+            if user_id != event.officer_id:
+                targets.extend(self.officers.get(user_id, ()))
         targets.extend(self._crew_conns(event.crew_ids))
         for conn in targets:
             frame = frame_for(conn.viewer, event)

@@ -10,7 +10,13 @@ import json
 from typing import Any
 
 from dispatch.auth.sessions import Viewer
-from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, StoredEvent
+from dispatch.realtime.events import (
+    KIND_ALERT,
+    KIND_CREW,
+    KIND_DEPLOYMENT,
+    KIND_OFFER,
+    StoredEvent,
+)
 from schemas.common import Role
 from schemas.views import AlertView, AssignmentStatus
 
@@ -31,6 +37,15 @@ def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
     if event.kind in (KIND_OFFER, KIND_CREW):
         if viewer.role == Role.SUPERVISOR or (
             viewer.role == Role.CREW and viewer.crew_id in event.crew_ids
+        ):
+            return _wrap(event.kind, event.seq, event.kind, event.payload)
+    if event.kind == KIND_DEPLOYMENT:
+        # Supervisors see every change; a team member only once the team has been briefed
+        # (the event's audience is empty before that) and only for her own deployments.
+        if (
+            viewer.role == Role.SUPERVISOR
+            or (viewer.role == Role.OFFICER and viewer.user_id in event.user_ids)
+            or (viewer.role == Role.CREW and viewer.crew_id in event.crew_ids)
         ):
             return _wrap(event.kind, event.seq, event.kind, event.payload)
     return None

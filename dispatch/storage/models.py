@@ -85,6 +85,7 @@ class Alert(SQLModel, table=True):
     outcome: str | None = Field(default=None, max_length=32)
     outcome_note: str | None = Field(default=None, max_length=500)
     close_reason: str | None = Field(default=None, max_length=500)
+    deployment_id: str | None = Field(default=None, max_length=32, index=True)
 
 
 class Offer(SQLModel, table=True):
@@ -114,6 +115,7 @@ class Event(SQLModel, table=True):
     payload: str = Field(sa_column=Column(Text, nullable=False))
     officer_id: str | None = Field(default=None, max_length=32)
     crew_ids: str = Field(default="", max_length=2000)
+    user_ids: str | None = Field(default=None, max_length=2000)  # further users who see it
 
 
 class Counter(SQLModel, table=True):
@@ -132,3 +134,67 @@ class AlertTrack(SQLModel, table=True):
     lon: float
     accuracy: float | None = None
     at: datetime = utc_column()
+
+
+class Operation(SQLModel, table=True):
+    """A supervisor's description of an operation, and the figures of its plan."""
+
+    id: str = Field(primary_key=True, max_length=32)
+    name: str = Field(unique=True, index=True, max_length=100)
+    area: str = Field(default="", max_length=200)
+    timezone: str = Field(max_length=64)
+    window_start: datetime = utc_column()
+    window_end: datetime = utc_column()
+    deployments: int
+    min_duration_min: int
+    max_duration_min: int
+    allowed_hours: str = Field(default="", max_length=200)  # JSON list of local hours, "" = any
+    allowed_weekdays: str = Field(default="", max_length=50)  # JSON list, 0 = Monday, "" = any
+    officer_ids: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    crew_ids: str = Field(sa_column=Column(Text, nullable=False))  # JSON list
+    officers_per_deployment: int = 1
+    crews_per_deployment: int = 1
+    place_gap_h: float
+    rest_h: float
+    per_officer_per_day: int
+    state: str = Field(max_length=16, index=True)  # draft, published, cancelled
+    figures: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
+    warnings: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+
+
+class Place(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    operation_id: str = Field(foreign_key="operation.id", index=True)
+    name: str = Field(max_length=100)
+    lat: float
+    lon: float
+    radius_m: float | None = None
+    route: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # [[lat, lon]]
+    risk: float
+    hourly: str | None = Field(default=None, max_length=400)  # JSON list of 24 weights
+
+
+class Deployment(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=32)
+    operation_id: str = Field(foreign_key="operation.id", index=True)
+    place_id: str = Field(foreign_key="place.id", index=True)
+    starts_at: datetime = utc_column(index=True)
+    ends_at: datetime = utc_column(index=True)
+    state: str = Field(max_length=16, index=True)
+    pinned: bool = False
+    briefed_at: datetime | None = utc_column(nullable=True)
+    started_at: datetime | None = utc_column(nullable=True)
+    ended_at: datetime | None = utc_column(nullable=True)
+    note: str | None = Field(default=None, max_length=500)
+    updated_at: datetime = utc_column()
+
+
+class DeploymentMember(SQLModel, table=True):
+    """One officer (user_id) or one crew (crew_id) of a deployment's team."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    deployment_id: str = Field(foreign_key="deployment.id", index=True)
+    user_id: str | None = Field(default=None, foreign_key="user.id", index=True)
+    crew_id: str | None = Field(default=None, foreign_key="crew.id", index=True)

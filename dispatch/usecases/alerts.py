@@ -9,6 +9,7 @@ from sqlmodel import select
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_alert, move_assignment, move_crew
 from dispatch.storage.models import Alert, Crew, Offer
+from dispatch.usecases.briefs import live_deployment_of
 from dispatch.usecases.dispatcher import UseCaseError
 from dispatch.usecases.positions import PositionCases
 from dispatch.usecases.views import alert_view
@@ -44,6 +45,7 @@ class AlertCases(PositionCases):
                 accuracy=msg.position.accuracy,
                 raised_at=w.now,
                 updated_at=w.now,
+                deployment_id=await live_deployment_of(w.session, viewer.user_id),
             )
             w.session.add(alert)
             await w.emit_alert(alert)

@@ -10,16 +10,31 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import KIND_ALERT, StoredEvent
 from dispatch.realtime.visibility import crew_sees_alert
-from dispatch.storage.models import Alert, Counter, Crew, Event, Offer
-from dispatch.usecases.crews import CrewCases
+from dispatch.storage.models import (
+    Alert,
+    Counter,
+    Crew,
+    Deployment,
+    DeploymentMember,
+    Event,
+    Offer,
+)
+from dispatch.usecases.briefs import load_brief
+from dispatch.usecases.deployments import DeploymentCases
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from dispatch.usecases.work import EVENT_SEQ, attached_crews
 from schemas.common import Role
 from schemas.server import LivePosition, Snapshot
-from schemas.views import OPEN_ALERT_STATES, AlertView, OfferState
+from schemas.views import (
+    OPEN_ALERT_STATES,
+    AlertView,
+    DeploymentBrief,
+    DeploymentState,
+    OfferState,
+)
 
 
-class SnapshotCases(CrewCases):
+class SnapshotCases(DeploymentCases):
     async def snapshot(self, viewer: Viewer) -> Snapshot:
         # The lock keeps this process's writers out; REPEATABLE READ (PostgreSQL) keeps
         # other processes' commits out of the middle of the read.
@@ -38,13 +53,31 @@ class SnapshotCases(CrewCases):
                 if viewer.role == Role.CREW:
                     crew_query = crew_query.where(Crew.id == viewer.crew_id)
                 crews = [crew_view(c) for c in (await s.exec(crew_query)).all()]
+            deployments = await self._visible_deployments(s, viewer)
         return Snapshot(
             seq=seq,
             alerts=alerts,
             offers=offers,
             crews=crews,
             positions=self._visible_positions(viewer, alerts),
+            deployments=deployments,
         )
+
+    async def _visible_deployments(self, s: AsyncSession, viewer: Viewer) -> list[DeploymentBrief]:
+        """Briefed and live deployments: all for supervisors, her or its own for the team."""
+        query = select(Deployment).where(
+            col(Deployment.state).in_([DeploymentState.BRIEFED, DeploymentState.LIVE])
+        )
+        if viewer.role != Role.SUPERVISOR:
+            member = (
+                DeploymentMember.user_id == viewer.user_id
+                if viewer.role == Role.OFFICER
+                else DeploymentMember.crew_id == viewer.crew_id
+            )
+            mine = select(DeploymentMember.deployment_id).where(member)
+            query = query.where(col(Deployment.id).in_(mine))
+        rows = (await s.exec(query.order_by(col(Deployment.starts_at)))).all()
+        return [await load_brief(s, d) for d in rows]
 
     async def _visible_alerts(self, s: AsyncSession, viewer: Viewer) -> list[AlertView]:
         query = select(Alert).where(col(Alert.state).in_(list(OPEN_ALERT_STATES)))

@@ -75,7 +75,8 @@ async def test_old_state_plus_events_equals_a_fresh_snapshot(
     await busy_night(server, officer, crews)
     fresh = await watchers[role]()
     await until_equal(live, fresh)
-    assert fresh.state.as_dict() != {"alerts": {}, "offers": {}, "crews": {}} or role == "crew"
+    empty = {"alerts": {}, "offers": {}, "crews": {}, "deployments": {}}
+    assert fresh.state.as_dict() != empty or role == "crew"
 
 
 async def test_reconnect_with_last_seq_gets_exactly_what_was_missed(server: RunningServer) -> None:

@@ -1,0 +1,89 @@
+"""Deployment rows to their wire views, and deployment events with their audience."""
+
+from __future__ import annotations
+
+import json
+
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dispatch.realtime.events import KIND_DEPLOYMENT, PendingEvent
+from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
+from dispatch.usecases.work import Work
+from schemas.views import (
+    TEAM_VISIBLE_DEPLOYMENT_STATES,
+    DeploymentBrief,
+    DeploymentState,
+    PlaceShape,
+)
+
+
+def place_shape(place: Place) -> PlaceShape:
+    route = [(float(a), float(b)) for a, b in json.loads(place.route)] if place.route else None
+    return PlaceShape(
+        name=place.name, lat=place.lat, lon=place.lon, radius_m=place.radius_m, route=route
+    )
+
+
+async def team_of(session: AsyncSession, deployment_id: str) -> tuple[list[User], list[Crew]]:
+    members = (
+        await session.exec(
+            select(DeploymentMember)
+            .where(DeploymentMember.deployment_id == deployment_id)
+            .order_by(col(DeploymentMember.id))
+        )
+    ).all()
+    users, crews = [], []
+    for m in members:
+        if m.user_id is not None and (user := await session.get(User, m.user_id)) is not None:
+            users.append(user)
+        if m.crew_id is not None and (crew := await session.get(Crew, m.crew_id)) is not None:
+            crews.append(crew)
+    return users, crews
+
+
+async def live_deployment_of(session: AsyncSession, officer_id: str) -> str | None:
+    """The live deployment this officer is on, if any: an alert she raises belongs to it."""
+    row = await session.exec(
+        select(Deployment.id)
+        .join(DeploymentMember, col(DeploymentMember.deployment_id) == col(Deployment.id))
+        .where(DeploymentMember.user_id == officer_id, Deployment.state == DeploymentState.LIVE)
+        .order_by(col(Deployment.starts_at).desc())
+    )
+    return row.first()
+
+
+async def load_brief(session: AsyncSession, dep: Deployment) -> DeploymentBrief:
+    operation = await session.get(Operation, dep.operation_id)
+    place = await session.get(Place, dep.place_id)
+    assert operation is not None and place is not None
+    users, crews = await team_of(session, dep.id)
+    return DeploymentBrief(
+        id=dep.id,
+        operation=operation.name,
+        state=DeploymentState(dep.state),
+        starts_at=dep.starts_at,
+        ends_at=dep.ends_at,
+        place=place_shape(place),
+        officers=[u.display_name for u in users],
+        crews=[c.callsign for c in crews],
+        officer_ids=[u.id for u in users],
+        crew_ids=[c.id for c in crews],
+    )
+
+
+async def emit_deployment(w: Work, dep: Deployment, *, was_visible: bool = False) -> None:
+    """Queue the deployment's event. Its team is in the audience from the brief on (and
+    for the change that takes it out of their sight); supervisors see every change."""
+    brief = await load_brief(w.session, dep)
+    visible = was_visible or DeploymentState(dep.state) in TEAM_VISIBLE_DEPLOYMENT_STATES
+    w.pending.append(
+        PendingEvent(
+            KIND_DEPLOYMENT,
+            dep.id,
+            brief.model_dump_json(),
+            None,
+            tuple(brief.crew_ids) if visible else (),
+            tuple(brief.officer_ids) if visible else (),
+        )
+    )

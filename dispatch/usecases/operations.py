@@ -1,0 +1,209 @@
+"""Operations: create them, give them places, read them (supervisors only).
+
+Planning rows change only while an operation is a draft; a published plan is
+changed deployment by deployment (`plans.py`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dispatch.config import known_timezone
+from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
+from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.operation_rows import operation_view, place_row
+from dispatch.usecases.planner_pool import PlannerPool
+from dispatch.usecases.snapshot import Dispatcher
+from schemas.common import Role
+from schemas.errors import ErrorCode
+from schemas.operations import OperationIn, OperationView, PlaceIn
+
+DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
+
+ScheduleHook = Callable[[Sequence[str]], Awaitable[None]]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class OperationCases:
+    def __init__(self, dispatcher: Dispatcher, planner: PlannerPool) -> None:
+        self.dispatcher = dispatcher
+        self.db = dispatcher.db
+        self.settings = dispatcher.settings
+        self.planner = planner
+        self.on_schedule_change: ScheduleHook | None = None  # set by the scheduler
+
+    def now(self) -> datetime:
+        return self.dispatcher.clock()
+
+    async def _rescheduled(self, deployment_ids: Sequence[str]) -> None:
+        if self.on_schedule_change is not None and deployment_ids:
+            await self.on_schedule_change(deployment_ids)
+
+    # -- reading ---------------------------------------------------------------
+
+    @staticmethod
+    async def operation(s: AsyncSession, key: str) -> Operation:
+        """An operation by id or by name."""
+        op = await s.get(Operation, key)
+        if op is None:
+            op = (await s.exec(select(Operation).where(Operation.name == key))).first()
+        if op is None:
+            raise UseCaseError(ErrorCode.NOT_FOUND, f"No operation {key!r}.")
+        return op
+
+    @staticmethod
+    async def places_of(s: AsyncSession, operation_id: str) -> list[Place]:
+        rows = await s.exec(
+            select(Place).where(Place.operation_id == operation_id).order_by(col(Place.name))
+        )
+        return list(rows.all())
+
+    async def view(self, key: str) -> OperationView:
+        async with self.db.session() as s:
+            op = await self.operation(s, key)
+            return operation_view(op, await self.places_of(s, op.id))
+
+    async def list(self) -> list[OperationView]:
+        async with self.db.session() as s:
+            ops = (await s.exec(select(Operation).order_by(col(Operation.window_start)))).all()
+            return [operation_view(op, await self.places_of(s, op.id)) for op in ops]
+
+    # -- changing ----------------------------------------------------------------
+
+    async def create(self, body: OperationIn) -> OperationView:
+        p = self.settings.planning
+        min_d = body.min_duration_min or p.min_duration_min
+        max_d = body.max_duration_min or p.max_duration_min
+        if max_d < min_d:
+            raise UseCaseError(
+                ErrorCode.INVALID, "max_duration_min must not be less than min_duration_min."
+            )
+        try:
+            zone = known_timezone(body.timezone or p.timezone)
+        except ValueError as exc:
+            raise UseCaseError(ErrorCode.INVALID, f"timezone: {exc}") from None
+        if len(set(body.officer_ids)) < body.officers_per_deployment:
+            raise UseCaseError(
+                ErrorCode.INVALID, "The team has fewer officers than one deployment needs."
+            )
+        if len(set(body.crew_ids)) < body.crews_per_deployment:
+            raise UseCaseError(
+                ErrorCode.INVALID, "The team has fewer crews than one deployment needs."
+            )
+        now = self.now()
+        async with self.dispatcher.work() as w:
+            await self._check_team(w.session, body.officer_ids, body.crew_ids)
+            if (await w.session.exec(select(Operation).where(Operation.name == body.name))).first():
+                raise UseCaseError(ErrorCode.CONFLICT, f"An operation named {body.name!r} exists.")
+            op = Operation(
+                id=new_id(),
+                name=body.name,
+                area=body.area,
+                timezone=zone,
+                window_start=body.window_start,
+                window_end=body.window_end,
+                deployments=body.deployments,
+                min_duration_min=min_d,
+                max_duration_min=max_d,
+                allowed_hours=json.dumps(sorted(set(body.allowed_hours)))
+                if body.allowed_hours
+                else "",
+                allowed_weekdays=json.dumps(sorted(set(body.allowed_weekdays)))
+                if body.allowed_weekdays
+                else "",
+                officer_ids=json.dumps(list(dict.fromkeys(body.officer_ids))),
+                crew_ids=json.dumps(list(dict.fromkeys(body.crew_ids))),
+                officers_per_deployment=body.officers_per_deployment,
+                crews_per_deployment=body.crews_per_deployment,
+                place_gap_h=_or(body.rules.place_gap_h, p.place_gap_h),
+                rest_h=_or(body.rules.rest_h, p.rest_h),
+                per_officer_per_day=body.rules.per_officer_per_day or p.per_officer_per_day,
+                state=DRAFT,
+                created_at=now,
+                updated_at=now,
+            )
+            w.session.add(op)
+            places = [place_row(op.id, new_id(), body_place) for body_place in body.places]
+            for place in places:
+                w.session.add(place)
+        return operation_view(op, sorted(places, key=lambda pl: pl.name))
+
+    async def _check_team(
+        self, s: AsyncSession, officer_ids: Sequence[str], crew_ids: Sequence[str]
+    ) -> None:
+        for user_id in officer_ids:
+            user = await s.get(User, user_id)
+            if user is None or user.role != Role.OFFICER or user.disabled:
+                raise UseCaseError(
+                    ErrorCode.INVALID, f"officer_ids: {user_id!r} is not an active officer."
+                )
+        for crew_id in crew_ids:
+            if await s.get(Crew, crew_id) is None:
+                raise UseCaseError(ErrorCode.INVALID, f"crew_ids: no crew {crew_id!r}.")
+
+    async def _draft(self, s: AsyncSession, key: str) -> Operation:
+        op = await self.operation(s, key)
+        if op.state != DRAFT:
+            raise UseCaseError(
+                ErrorCode.ILLEGAL_TRANSITION,
+                f"The operation is {op.state}: its places and plan can no longer be regenerated.",
+            )
+        return op
+
+    async def add_places(self, key: str, places: Sequence[PlaceIn]) -> OperationView:
+        async with self.dispatcher.work() as w:
+            op = await self._draft(w.session, key)
+            for body in places:
+                w.session.add(place_row(op.id, new_id(), body))
+            op.updated_at = w.now
+            w.session.add(op)
+        return await self.view(op.id)
+
+    async def delete_place(self, key: str, place_id: str) -> OperationView:
+        async with self.dispatcher.work() as w:
+            op = await self._draft(w.session, key)
+            place = await w.session.get(Place, place_id)
+            if place is None or place.operation_id != op.id:
+                raise UseCaseError(ErrorCode.NOT_FOUND, "No such place in this operation.")
+            used = await w.session.exec(
+                select(Deployment.id).where(Deployment.place_id == place_id, Deployment.pinned)
+            )
+            if used.first() is not None:
+                raise UseCaseError(
+                    ErrorCode.CONFLICT, "A pinned deployment uses this place: unpin it first."
+                )
+            await delete_planned(w.session, op.id, place_id=place_id)
+            await w.session.delete(place)
+            op.updated_at = w.now
+            w.session.add(op)
+        return await self.view(op.id)
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+async def delete_planned(
+    s: AsyncSession, operation_id: str, *, place_id: str | None = None
+) -> None:
+    """Delete the operation's unpinned, never-published deployments (and their teams)."""
+    query = select(Deployment.id).where(
+        Deployment.operation_id == operation_id,
+        Deployment.state == "planned",
+        col(Deployment.pinned).is_(False),
+    )
+    if place_id is not None:
+        query = query.where(Deployment.place_id == place_id)
+    ids = list((await s.exec(query)).all())
+    if ids:
+        await s.exec(delete(DeploymentMember).where(col(DeploymentMember.deployment_id).in_(ids)))
+        await s.exec(delete(Deployment).where(col(Deployment.id).in_(ids)))

@@ -1,0 +1,330 @@
+"""Plans: generate, change (pin, move, delete), publish and cancel (supervisors only).
+
+The planner runs in a worker process (`PlannerPool`). Every change recomputes the
+plan's figures and warns when the plan became more predictable; a move that
+breaks a rule is refused. Deployments the team may already know about (from the
+brief on) are announced to it when they move or are cancelled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import col, delete, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from dispatch.core.deployments import EDITABLE, move_deployment
+from dispatch.planning import check_rules, compare
+from dispatch.planning.model import Deployment as Planned
+from dispatch.planning.model import Figures, Problem
+from dispatch.storage.models import Deployment, DeploymentMember, Operation, Place
+from dispatch.usecases.briefs import emit_deployment
+from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.operation_rows import (
+    deployment_view,
+    figures_json,
+    operation_view,
+    problem_of,
+)
+from dispatch.usecases.operations import (
+    CANCELLED,
+    DRAFT,
+    PUBLISHED,
+    OperationCases,
+    delete_planned,
+    new_id,
+)
+from dispatch.usecases.work import Work
+from schemas.errors import ErrorCode
+from schemas.operations import DeploymentChange, DeploymentView, PlanChange, PlanView
+from schemas.views import DeploymentState
+
+D = DeploymentState
+COUNTED = frozenset({D.PLANNED, D.PUBLISHED, D.BRIEFED, D.LIVE, D.ENDED})  # in the figures
+BRIEFED_OR_LIVE = frozenset({D.BRIEFED, D.LIVE})
+
+
+async def _teams(s: AsyncSession, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    teams: dict[str, tuple[list[str], list[str]]] = {i: ([], []) for i in ids}
+    if ids:
+        rows = await s.exec(
+            select(DeploymentMember)
+            .where(col(DeploymentMember.deployment_id).in_(list(ids)))
+            .order_by(col(DeploymentMember.id))
+        )
+        for m in rows.all():
+            if m.user_id is not None:
+                teams[m.deployment_id][0].append(m.user_id)
+            if m.crew_id is not None:
+                teams[m.deployment_id][1].append(m.crew_id)
+    return teams
+
+
+class PlanCases(OperationCases):
+    async def _deployments(self, s: AsyncSession, op: Operation) -> list[Deployment]:
+        rows = await s.exec(
+            select(Deployment)
+            .where(Deployment.operation_id == op.id)
+            .order_by(col(Deployment.starts_at), col(Deployment.id))
+        )
+        return list(rows.all())
+
+    async def plan(self, key: str) -> PlanView:
+        async with self.db.session() as s:
+            op = await self.operation(s, key)
+            places = await self.places_of(s, op.id)
+            deps = await self._deployments(s, op)
+            return PlanView(
+                operation=operation_view(op, places),
+                deployments=await self._views(s, deps, places),
+            )
+
+    async def _views(
+        self, s: AsyncSession, deps: Sequence[Deployment], places: Sequence[Place]
+    ) -> list[DeploymentView]:
+        names = {p.id: p.name for p in places}
+        teams = await _teams(s, [d.id for d in deps])
+        return [deployment_view(d, names.get(d.place_id, "?"), *teams[d.id]) for d in deps]
+
+    async def _planned(self, s: AsyncSession, deps: Sequence[Deployment]) -> list[Planned]:
+        teams = await _teams(s, [d.id for d in deps])
+        return [
+            Planned(
+                place_id=d.place_id,
+                start=d.starts_at,
+                end=d.ends_at,
+                officers=tuple(teams[d.id][0]),
+                crews=tuple(teams[d.id][1]),
+                pinned=d.pinned,
+            )
+            for d in deps
+        ]
+
+    # -- generating ----------------------------------------------------------------
+
+    async def generate(self, key: str) -> PlanView:
+        """A new plan: the pinned deployments stay, every other planned one is replaced."""
+        async with self.db.session() as s:
+            op = await self._draft(s, key)
+            places = await self.places_of(s, op.id)
+            if not places:
+                raise UseCaseError(ErrorCode.INVALID, "Add places before generating a plan.")
+            pinned_rows = [d for d in await self._deployments(s, op) if d.pinned]
+            pinned = await self._planned(s, pinned_rows)
+        problem = problem_of(op, places, pinned, tolerance=self.settings.planning.tolerance)
+        plan = await self.planner.generate(problem)
+        async with self.dispatcher.work() as w:
+            op = await self._draft(w.session, op.id)
+            await delete_planned(w.session, op.id)
+            for planned in plan.deployments:
+                if not planned.pinned:
+                    _add_deployment(w, op.id, planned)
+            op.figures = figures_json(plan.figures)
+            op.warnings = json.dumps(list(plan.warnings))
+            op.updated_at = w.now
+            w.session.add(op)
+        return await self.plan(op.id)
+
+    # -- changing one deployment -------------------------------------------------------
+
+    async def change(self, key: str, deployment_id: str, change: DeploymentChange) -> PlanChange:
+        async with self.db.session() as s:
+            op = await self.operation(s, key)
+            dep = await self._deployment_of(s, op, deployment_id)
+            places = await self.places_of(s, op.id)
+            start, end = _moved(dep, change)
+            place_id = change.place_id or dep.place_id
+            moves = (start, end, place_id) != (dep.starts_at, dep.ends_at, dep.place_id)
+            if moves and D(dep.state) not in EDITABLE:
+                raise UseCaseError(
+                    ErrorCode.ILLEGAL_TRANSITION,
+                    f"This deployment is {dep.state}: it can no longer be moved.",
+                )
+            if place_id not in {p.id for p in places}:
+                raise UseCaseError(ErrorCode.NOT_FOUND, "No such place in this operation.")
+            others = [d for d in await self._deployments(s, op) if D(d.state) in COUNTED]
+            planned = await self._planned(s, others)
+        index = next(i for i, d in enumerate(others) if d.id == dep.id) if dep in others else None
+        if index is not None:
+            old = planned[index]
+            planned[index] = Planned(
+                place_id=place_id,
+                start=start,
+                end=end,
+                officers=old.officers,
+                crews=old.crews,
+                pinned=dep.pinned if change.pinned is None else change.pinned,
+            )
+        problem = problem_of(op, places, tolerance=self.settings.planning.tolerance)
+        if moves:
+            broken = [v for v in check_rules(problem, planned) if index in v.deployments]
+            if broken:
+                raise UseCaseError(ErrorCode.RULE_BROKEN, broken[0].message)
+        figures, warnings = await self._refigure(op, problem, planned if moves else None)
+        async with self.dispatcher.work() as w:
+            row = await w.session.get(Deployment, dep.id, with_for_update=True)
+            assert row is not None
+            if moves and D(row.state) not in EDITABLE:
+                raise UseCaseError(
+                    ErrorCode.ILLEGAL_TRANSITION, f"This deployment is now {row.state}."
+                )
+            row.starts_at, row.ends_at, row.place_id = start, end, place_id
+            if change.pinned is not None:
+                row.pinned = change.pinned
+            row.updated_at = w.now
+            w.session.add(row)
+            if moves and D(row.state) != D.PLANNED:
+                await emit_deployment(w, row)
+            await self._store_figures(w, op.id, figures, warnings)
+        if moves:
+            await self._rescheduled([dep.id])
+        return PlanChange(plan=await self.plan(op.id), warnings=warnings)
+
+    async def delete_deployment(self, key: str, deployment_id: str) -> PlanChange:
+        """A planned deployment is deleted; a published, briefed or live one is cancelled
+        (a live one stands down: its crews go off duty, alerts carry on)."""
+        async with self.db.session() as s:
+            op = await self.operation(s, key)
+            dep = await self._deployment_of(s, op, deployment_id)
+            places = await self.places_of(s, op.id)
+            others = [
+                d
+                for d in await self._deployments(s, op)
+                if D(d.state) in COUNTED and d.id != dep.id
+            ]
+            planned = await self._planned(s, others)
+        problem = problem_of(op, places, tolerance=self.settings.planning.tolerance)
+        figures, warnings = await self._refigure(op, problem, planned)
+        async with self.dispatcher.work() as w:
+            row = await w.session.get(Deployment, dep.id, with_for_update=True)
+            assert row is not None
+            await self._withdraw(w, row)
+            await self._store_figures(w, op.id, figures, warnings)
+        await self._rescheduled([dep.id])
+        return PlanChange(plan=await self.plan(op.id), warnings=warnings)
+
+    async def _withdraw(self, w: Work, row: Deployment) -> None:
+        state = D(row.state)
+        if state == D.PLANNED:
+            await w.session.exec(
+                delete(DeploymentMember).where(col(DeploymentMember.deployment_id) == row.id)
+            )
+            await w.session.delete(row)
+            return
+        row.state = move_deployment(state, D.CANCELLED)
+        if state == D.LIVE:
+            row.ended_at = w.now
+            await self.dispatcher.stand_down(w, row)
+        row.updated_at = w.now
+        w.session.add(row)
+        await emit_deployment(w, row, was_visible=state in BRIEFED_OR_LIVE)
+
+    async def _deployment_of(self, s: AsyncSession, op: Operation, dep_id: str) -> Deployment:
+        dep = await s.get(Deployment, dep_id)
+        if dep is None or dep.operation_id != op.id:
+            raise UseCaseError(ErrorCode.NOT_FOUND, "No such deployment in this operation.")
+        if D(dep.state) in (D.ENDED, D.MISSED, D.CANCELLED):
+            raise UseCaseError(
+                ErrorCode.ILLEGAL_TRANSITION, f"This deployment is {dep.state}: it is history."
+            )
+        return dep
+
+    async def _refigure(
+        self, op: Operation, problem: Problem, planned: list[Planned] | None
+    ) -> tuple[Figures | None, list[str]]:
+        """The plan's figures after a change (None when only a pin changed), and
+        warnings where the change made the plan more predictable."""
+        if planned is None:
+            return None, []
+        after = await self.planner.evaluate(problem, planned)
+        before = Figures(**json.loads(op.figures)) if op.figures else None
+        return after, compare(before, after) if before is not None else []
+
+    async def _store_figures(
+        self, w: Work, operation_id: str, figures: Figures | None, warnings: list[str]
+    ) -> None:
+        if figures is None:
+            return
+        op = await w.session.get(Operation, operation_id)
+        assert op is not None
+        op.figures = figures_json(figures)
+        op.warnings = json.dumps(warnings)
+        op.updated_at = w.now
+        w.session.add(op)
+
+    # -- the whole plan --------------------------------------------------------------
+
+    async def publish(self, key: str) -> PlanView:
+        async with self.dispatcher.work() as w:
+            op = await self.operation(w.session, key)
+            if op.state != DRAFT:
+                raise UseCaseError(ErrorCode.ILLEGAL_TRANSITION, f"The operation is {op.state}.")
+            deps = [d for d in await self._deployments(w.session, op) if d.state == D.PLANNED]
+            if not deps:
+                raise UseCaseError(ErrorCode.INVALID, "There is no plan to publish: generate one.")
+            for dep in deps:
+                dep.state = move_deployment(D.PLANNED, D.PUBLISHED)
+                dep.updated_at = w.now
+                w.session.add(dep)
+                await emit_deployment(w, dep)
+            op.state, op.updated_at = PUBLISHED, w.now
+            w.session.add(op)
+            ids = [d.id for d in deps]
+        await self._rescheduled(ids)
+        return await self.plan(op.id)
+
+    async def cancel(self, key: str) -> PlanView:
+        """Cancel the operation: every deployment not over is cancelled, live ones stand
+        down (their alerts carry on), and their teams are told."""
+        async with self.dispatcher.work() as w:
+            op = await self.operation(w.session, key)
+            if op.state == CANCELLED:
+                raise UseCaseError(ErrorCode.ILLEGAL_TRANSITION, "The operation is cancelled.")
+            ids = []
+            for dep in await self._deployments(w.session, op):
+                if D(dep.state) in EDITABLE | {D.LIVE}:
+                    ids.append(dep.id)
+                    if dep.state == D.PLANNED:
+                        dep.state, dep.updated_at = D.CANCELLED, w.now
+                        w.session.add(dep)
+                    else:
+                        await self._withdraw(w, dep)
+            op.state, op.updated_at = CANCELLED, w.now
+            w.session.add(op)
+        await self._rescheduled(ids)
+        return await self.plan(op.id)
+
+
+def _moved(dep: Deployment, change: DeploymentChange) -> tuple[datetime, datetime]:
+    start = change.starts_at or dep.starts_at
+    if change.ends_at is not None:
+        end = change.ends_at
+    elif change.starts_at is not None:
+        end = start + (dep.ends_at - dep.starts_at)  # a move keeps the length
+    else:
+        end = dep.ends_at
+    if end <= start:
+        raise UseCaseError(ErrorCode.INVALID, "ends_at must be after starts_at.")
+    if end - start > timedelta(hours=24):
+        raise UseCaseError(ErrorCode.INVALID, "A deployment lasts at most 24 hours.")
+    return start, end
+
+
+def _add_deployment(w: Work, operation_id: str, planned: Planned) -> None:
+    dep = Deployment(
+        id=new_id(),
+        operation_id=operation_id,
+        place_id=planned.place_id,
+        starts_at=planned.start,
+        ends_at=planned.end,
+        state=D.PLANNED,
+        pinned=False,
+        updated_at=w.now,
+    )
+    w.session.add(dep)
+    for user_id in planned.officers:
+        w.session.add(DeploymentMember(deployment_id=dep.id, user_id=user_id))
+    for crew_id in planned.crews:
+        w.session.add(DeploymentMember(deployment_id=dep.id, crew_id=crew_id))

@@ -1,0 +1,146 @@
+"""REST for operations and their plans, under /api/operations (supervisors only).
+
+Officers and crews have no way to list a plan: they see their own deployments
+over the websocket, from the brief on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from dispatch.app_deps import ServicesDep
+from dispatch.plan_files import (
+    PlaceFileError,
+    places_from_geojson,
+    places_geojson,
+    plan_csv,
+    plan_ics,
+)
+from dispatch.usecases.dispatcher import UseCaseError
+from ops_console.deps import Supervisor
+from schemas.errors import ErrorCode
+from schemas.operations import (
+    DeploymentChange,
+    OperationIn,
+    OperationView,
+    PlaceIn,
+    PlacesIn,
+    PlanChange,
+    PlanView,
+)
+
+router = APIRouter(prefix="/api/operations", tags=["operations"])
+
+MAX_FILE_BYTES = 2_000_000
+
+
+@router.post("", response_model=OperationView, status_code=201)
+async def create(body: OperationIn, _: Supervisor, s: ServicesDep) -> OperationView:
+    """A new draft operation (places may be given here or added later)."""
+    return await s.plans.create(body)
+
+
+@router.get("", response_model=list[OperationView])
+async def list_operations(_: Supervisor, s: ServicesDep) -> list[OperationView]:
+    return await s.plans.list()
+
+
+@router.get("/{key}", response_model=OperationView)
+async def read(key: str, _: Supervisor, s: ServicesDep) -> OperationView:
+    """One operation, by id or name."""
+    return await s.plans.view(key)
+
+
+@router.post("/{key}/places", response_model=OperationView)
+async def add_places(key: str, body: PlacesIn, _: Supervisor, s: ServicesDep) -> OperationView:
+    return await s.plans.add_places(key, body.places)
+
+
+@router.post("/{key}/places.geojson", response_model=OperationView)
+async def import_places(
+    key: str, request: Request, _: Supervisor, s: ServicesDep
+) -> OperationView:
+    """Add places from a GeoJSON FeatureCollection (Points and LineStrings)."""
+    raw = await request.body()
+    if len(raw) > MAX_FILE_BYTES:
+        raise UseCaseError(ErrorCode.INVALID, "The file is larger than 2 MB.")
+    try:
+        places: list[PlaceIn] = places_from_geojson(json.loads(raw))
+    except json.JSONDecodeError:
+        raise UseCaseError(ErrorCode.BAD_JSON, "The file is not JSON.") from None
+    except PlaceFileError as exc:
+        raise UseCaseError(ErrorCode.INVALID, str(exc)) from None
+    return await s.plans.add_places(key, places)
+
+
+@router.get("/{key}/places.geojson")
+async def export_places(key: str, _: Supervisor, s: ServicesDep) -> dict[str, Any]:
+    return places_geojson(await s.plans.view(key))
+
+
+@router.delete("/{key}/places/{place_id}", response_model=OperationView)
+async def delete_place(key: str, place_id: str, _: Supervisor, s: ServicesDep) -> OperationView:
+    return await s.plans.delete_place(key, place_id)
+
+
+@router.post("/{key}/generate", response_model=PlanView)
+async def generate(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
+    """A new plan for a draft: pinned deployments stay, the rest are drawn again."""
+    return await s.plans.generate(key)
+
+
+@router.get("/{key}/plan", response_model=PlanView)
+async def plan(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
+    return await s.plans.plan(key)
+
+
+@router.get("/{key}/plan.ics")
+async def plan_calendar(key: str, _: Supervisor, s: ServicesDep) -> Response:
+    view = await s.plans.plan(key)
+    return Response(
+        plan_ics(view, s.dispatcher.clock()),
+        media_type="text/calendar",
+        headers={"content-disposition": f'attachment; filename="{view.operation.id}.ics"'},
+    )
+
+
+@router.get("/{key}/plan.csv")
+async def plan_table(key: str, _: Supervisor, s: ServicesDep) -> Response:
+    view = await s.plans.plan(key)
+    return Response(
+        plan_csv(view),
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="{view.operation.id}.csv"'},
+    )
+
+
+@router.patch("/{key}/deployments/{deployment_id}", response_model=PlanChange)
+async def change_deployment(
+    key: str, deployment_id: str, body: DeploymentChange, _: Supervisor, s: ServicesDep
+) -> PlanChange:
+    """Pin, unpin or move a deployment. A move that breaks a rule is refused (409
+    rule_broken); the figures are recomputed, with warnings if it got more predictable."""
+    return await s.plans.change(key, deployment_id, body)
+
+
+@router.delete("/{key}/deployments/{deployment_id}", response_model=PlanChange)
+async def delete_deployment(
+    key: str, deployment_id: str, _: Supervisor, s: ServicesDep
+) -> PlanChange:
+    """Delete a planned deployment, or cancel a published, briefed or live one."""
+    return await s.plans.delete_deployment(key, deployment_id)
+
+
+@router.post("/{key}/publish", response_model=PlanView)
+async def publish(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
+    """Publish the plan: the scheduler briefs, starts and stands down each deployment."""
+    return await s.plans.publish(key)
+
+
+@router.post("/{key}/cancel", response_model=PlanView)
+async def cancel(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
+    """Cancel the operation: deployments not over are cancelled; alerts carry on."""
+    return await s.plans.cancel(key)
