@@ -65,6 +65,7 @@ async def _with_db(settings: Settings) -> Database:
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> None:
     from dispatch.demo import load_demo
+    from dispatch.demo_operation import load_demo_operation
 
     db = await _with_db(settings)
     try:
@@ -78,11 +79,22 @@ async def _demo(settings: Settings, *, only_if_empty: bool) -> None:
             )
             return
         logins = await load_demo(db, utc_now())
+        plan = await load_demo_operation(db, settings, utc_now())
     finally:
         await db.close()
     print("Demo data loaded. Sign-ins (shown only this once):")
     for username, password, what in logins:
         print(f"  {username:<12} {password:<14} {what}")
+    figures = plan.operation.figures
+    print(
+        f"Demo operation {plan.operation.name!r}: {len(plan.deployments)} deployments published "
+        f"over four weeks (see `dispatch plan {plan.operation.name!r}`)."
+    )
+    if figures is not None:
+        print(
+            f"  M2 entropy {figures.m2_entropy_ratio:.2f}, "
+            f"M3 predictability {figures.m3_predictability:.2f}"
+        )
 
 
 async def _user_add(settings: Settings, args: argparse.Namespace) -> None:

@@ -27,7 +27,7 @@ def run(*args: str, tmp_path: Path, stdin: str = "") -> subprocess.CompletedProc
 def test_help_lists_the_commands(tmp_path: Path) -> None:
     out = run("--help", tmp_path=tmp_path)
     assert out.returncode == 0
-    for command in ("serve", "demo", "user", "crew", "schema"):
+    for command in ("serve", "demo", "user", "crew", "plan", "schema"):
         assert command in out.stdout
 
 
@@ -44,6 +44,7 @@ def test_demo_prints_sign_ins_once(tmp_path: Path) -> None:
     first = run("demo", tmp_path=tmp_path)
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("crew ") == 6 and "supervisor" in first.stdout
+    assert "20 deployments published" in first.stdout
     again = run("demo", tmp_path=tmp_path)
     assert again.returncode == 2 and "already has accounts" in again.stderr
 
@@ -87,3 +88,21 @@ def test_the_committed_json_schema_is_current() -> None:
 
     committed = json.loads((ROOT / "docs" / "protocol.schema.json").read_text())
     assert committed == protocol_schema(), "run `make schema` and commit docs/protocol.schema.json"
+
+
+def test_plan_prints_the_plan_with_its_figures_and_exports_it(tmp_path: Path) -> None:
+    assert run("demo", tmp_path=tmp_path).returncode == 0
+    ics, geo = tmp_path / "plan.ics", tmp_path / "places.geojson"
+    out = run(
+        "plan", "Jog On - Hereford", "--ics", str(ics), "--geojson", str(geo), tmp_path=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count(" published ") == 20
+    for figure in ("M1", "M2", "M3", "M4"):
+        assert figure in out.stdout
+    assert ics.read_text().count("BEGIN:VEVENT") == 20
+    assert len(json.loads(geo.read_text())["features"]) == 8
+    again = run("plan", "Jog On - Hereford", "--generate", tmp_path=tmp_path)
+    assert again.returncode == 2 and "published" in again.stderr
+    missing = run("plan", "No such op", tmp_path=tmp_path)
+    assert missing.returncode == 2 and "No operation 'No such op'" in missing.stderr

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.storage import models  # noqa: F401  (registers the tables)
+from dispatch.storage import models
 
 
 class Database:
@@ -34,6 +34,10 @@ class Database:
         async with self.engine.begin() as conn:
             await conn.run_sync(SQLModel.metadata.create_all)
             await conn.run_sync(_add_missing_columns)
+        async with self.session() as s:  # the event counter every change numbers from
+            if await s.get(models.Counter, models.EVENT_SEQ) is None:
+                s.add(models.Counter(name=models.EVENT_SEQ, value=0))
+                await s.commit()
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -70,6 +74,9 @@ def _add_missing_columns(conn: Connection) -> None:
                 )
             kind = column.type.compile(dialect=conn.dialect)
             conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
+            for index in table.indexes:
+                if column.name in index.columns:
+                    index.create(conn, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -118,6 +118,9 @@ class Event(SQLModel, table=True):
     user_ids: str | None = Field(default=None, max_length=2000)  # further users who see it
 
 
+EVENT_SEQ = "event_seq"
+
+
 class Counter(SQLModel, table=True):
     """Named counters; `event_seq` is taken row-locked so seq order is commit order."""
 

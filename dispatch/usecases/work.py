@@ -12,11 +12,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, PendingEvent, StoredEvent
-from dispatch.storage.models import Alert, Counter, Crew, Offer
+from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Offer
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from schemas.views import AssignmentStatus, OfferState
 
-EVENT_SEQ = "event_seq"
+__all__ = ["EVENT_SEQ", "Work", "attached_crews"]
 
 
 async def attached_crews(session: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
