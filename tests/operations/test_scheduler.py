@@ -4,6 +4,8 @@ that proves APScheduler itself fires on time (a few seconds of real time)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -231,3 +233,35 @@ async def test_apscheduler_fires_the_jobs_on_time(sqlite_url: str) -> None:
         await api.close()
     finally:
         await server.stop()
+
+
+async def test_two_processes_carry_out_each_step_once(tmp_path: Any) -> None:
+    """Scale-out: every server process runs the scheduler; the row lock on the
+    deployment makes each step happen once on the shared PostgreSQL database."""
+    from dispatch.storage.models import Event
+    from tests.support import fresh_database
+
+    async with fresh_database("postgres", tmp_path) as url:
+        clock = ManualClock(T0)
+        first = await start_server(settings_for(url, **SETTINGS), clock)
+        second = await start_server(settings_for(url, **SETTINGS), clock)
+        try:
+            officer = await first.officer()
+            crew = await first.crew(CrewMode.CAR, CENTRE, on_duty=False)
+            api = await api_for(first, (await first.supervisor()).session["username"])
+            dep = await plan_one(first, api, officer, crew, T0 + timedelta(hours=3))
+            await second.services.scheduler.rebuild()  # it learns of the plan at its start
+            assert dep["id"] in second.services.scheduler.jobs()
+            clock.set(datetime.fromisoformat(dep["starts_at"]))
+            a, b = await asyncio.gather(
+                first.services.scheduler.run_due(), second.services.scheduler.run_due()
+            )
+            steps = a.get(dep["id"], []) + b.get(dep["id"], [])
+            assert sorted(steps) == sorted([Step.BRIEF, Step.START])
+            events = [e for e in await first.rows(Event) if e.entity_id == dep["id"]]
+            # Brief and start fell due together: one transaction, one event.
+            assert [json.loads(e.payload)["state"] for e in events] == ["published", "live"]
+            await api.close()
+        finally:
+            await second.stop()
+            await first.stop()
