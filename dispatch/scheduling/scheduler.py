@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlmodel import col, select
@@ -26,6 +26,8 @@ from dispatch.usecases.snapshot import Dispatcher
 from schemas.views import DeploymentState
 
 log = logging.getLogger("dispatch.scheduler")
+
+RETRY_AFTER = timedelta(seconds=30)  # a step that failed (the database was away) is tried again
 
 
 class OperationsScheduler:
@@ -65,7 +67,8 @@ class OperationsScheduler:
             try:
                 steps = await self.dispatcher.carry_out(dep_id)
             except Exception:
-                log.exception("could not carry out deployment %s; it is retried", dep_id)
+                log.exception("could not carry out deployment %s; retrying soon", dep_id)
+                self._retry(dep_id)
                 continue
             if steps:
                 done[dep_id] = steps
@@ -101,6 +104,17 @@ class OperationsScheduler:
                     replace_existing=True,
                     name=f"deployment {dep_id}",
                 )
+
+    def _retry(self, dep_id: str) -> None:
+        if self._scheduler is not None:
+            self._scheduler.add_job(
+                self.run_due,
+                "date",
+                run_date=datetime.now(UTC) + RETRY_AFTER,
+                id=dep_id,
+                replace_existing=True,
+                name=f"deployment {dep_id} (retry)",
+            )
 
     def jobs(self) -> dict[str, datetime]:
         """Each deployment's next wake-up (what `healthz` and the tests look at)."""
