@@ -65,10 +65,7 @@ class Figures:
     m3_best_predictor: str
     m4_gap_regularity: float  # CV of gaps between visits / CV of memoryless gaps (near 1)
     details: dict[str, float] = field(default_factory=dict)
-
-    def worse_than(self, other: Figures) -> list[str]:
-        """Warnings for where this plan is more predictable than `other`."""
-        raise NotImplementedError  # filled in by the planner
+    # Warnings when a change makes these worse: `dispatch.planning.compare(before, after)`.
 
 
 @dataclass(frozen=True, slots=True)
