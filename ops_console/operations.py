@@ -60,9 +60,7 @@ async def add_places(key: str, body: PlacesIn, _: Supervisor, s: ServicesDep) ->
 
 
 @router.post("/{key}/places.geojson", response_model=OperationView)
-async def import_places(
-    key: str, request: Request, _: Supervisor, s: ServicesDep
-) -> OperationView:
+async def import_places(key: str, request: Request, _: Supervisor, s: ServicesDep) -> OperationView:
     """Add places from a GeoJSON FeatureCollection (Points and LineStrings)."""
     raw = await request.body()
     if len(raw) > MAX_FILE_BYTES:
