@@ -51,6 +51,7 @@ class PagesSettings(_Section):
     not_delivered_after_s: float = Field(15, gt=0)
     officer_app_name: str = Field("Notes", min_length=1, max_length=40)
     officer_ready_text: str = Field("Hold", max_length=60)
+    officer_urgent_text: str = Field("Hold: urgent", max_length=60)
     officer_sending_text: str = Field("Sending", max_length=60)
     officer_sent_text: str = Field("Sent", max_length=60)
     officer_assigned_text: str = Field("On the way", max_length=60)

@@ -60,6 +60,7 @@ def officer_config(p: PagesSettings) -> dict[str, Any]:
         "not_delivered_after_s": p.not_delivered_after_s,
         "text": {
             "ready": p.officer_ready_text,
+            "urgent": p.officer_urgent_text,
             "sending": p.officer_sending_text,
             "received": p.officer_sent_text,
             "crew_assigned": p.officer_assigned_text,

@@ -135,7 +135,7 @@ function render() {
   const hold = $("hold");
   hold.dataset.mode = open ? "escalate" : "alert";
   hold.hidden = Boolean(open && alert.urgent);
-  $("hold-label").textContent = open ? "" : T.ready;
+  $("hold-label").textContent = open ? T.urgent : T.ready;
   $("details").hidden = !open;
   for (const chip of document.querySelectorAll(".chip")) {
     chip.setAttribute("aria-pressed", String(Boolean(open && alert.category === chip.dataset.category)));
@@ -144,7 +144,7 @@ function render() {
   const undelivered = $("undelivered");
   if (late && undelivered.hidden) vibrate(BUZZ.not_delivered);
   undelivered.hidden = !late;
-  undelivered.textContent = T.not_delivered;
+  undelivered.textContent = late ? T.not_delivered : "";
 }
 
 // --- the hold control ----------------------------------------------------------------------
