@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/dispatch serve --demo
 
-## test: the whole test suite (PostgreSQL and Redis tests skip when those are absent, except under CI=true)
+## test: the whole test suite (PostgreSQL and Redis tests skip when those are absent, except under CI=true);
+## the browser tests need Chromium, installed here with apt-get when root
 test: $(STAMP)
+	scripts/ensure-chromium
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

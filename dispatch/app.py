@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from dispatch.app_deps import CurrentViewer, ServicesDep, request_token
 from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out
 from dispatch.config import Settings
+from dispatch.pages.router import install_pages
 from dispatch.realtime.endpoint import websocket_endpoint
 from dispatch.services import Services
 from dispatch.usecases.dispatcher import Clock, UseCaseError, utc_now
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
 
     app = FastAPI(title="dispatch", version="0.1.0", lifespan=lifespan)
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    install_pages(app, settings.pages)
     app.include_router(console_router)
     app.include_router(operations_router)
 

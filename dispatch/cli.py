@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--crew", help="the crew's callsign (crew members)")
     add.add_argument("--name", help="display name")
+    add.add_argument("--cancel-pin", help="officers: 4-digit PIN that cancels her alert")
+    add.add_argument("--duress-pin", help="officers: 4-digit PIN that looks like a cancel")
     add.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
@@ -116,6 +118,8 @@ async def _user_add(settings: Settings, args: argparse.Namespace) -> None:
             now=utc_now(),
             display_name=args.name,
             crew_callsign=args.crew,
+            cancel_pin=args.cancel_pin,
+            duress_pin=args.duress_pin,
         )
     finally:
         await db.close()

@@ -46,6 +46,24 @@ class AuthSettings(_Section):
     lockout_s: int = Field(900, ge=0)
 
 
+class PagesSettings(_Section):
+    hold_to_alert_s: float = Field(0.8, gt=0, le=10)
+    hold_to_escalate_s: float = Field(2.5, gt=0, le=20)
+    not_delivered_after_s: float = Field(15, gt=0)
+    officer_app_name: str = Field("Notes", min_length=1, max_length=40)
+    officer_ready_text: str = Field("Hold", max_length=60)
+    officer_urgent_text: str = Field("Hold: urgent", max_length=60)
+    officer_sending_text: str = Field("Sending", max_length=60)
+    officer_sent_text: str = Field("Sent", max_length=60)
+    officer_assigned_text: str = Field("On the way", max_length=60)
+    officer_on_scene_text: str = Field("Arrived", max_length=60)
+    officer_resolved_text: str = Field("Done", max_length=60)
+    officer_cancelled_text: str = Field("Cancelled", max_length=60)
+    officer_not_delivered_text: str = Field("NOT delivered - use your radio", max_length=120)
+    tile_url: str = Field("", pattern=r"^(https?://\S*\{z\}\S*)?$", max_length=500)
+    tile_attribution: str = Field("", max_length=300)
+
+
 class SpeedSettings(_Section):
     foot: float = Field(2.0, gt=0)
     bike: float = Field(5.0, gt=0)
@@ -110,6 +128,7 @@ class Settings(_Section):
     database: DatabaseSettings = DatabaseSettings()
     pubsub: PubSubSettings = PubSubSettings()
     auth: AuthSettings = AuthSettings()
+    pages: PagesSettings = PagesSettings()
     dispatch: DispatchSettings = DispatchSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     planning: PlanningSettings = PlanningSettings()

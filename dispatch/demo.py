@@ -27,8 +27,20 @@ async def load_demo(db: Database, now: datetime) -> list[tuple[str, str, str]]:
 
     async def person(username: str, role: Role, what: str, crew: str | None = None) -> None:
         password = secrets.token_urlsafe(9)
+        pins: dict[str, str] = {}
+        if role == Role.OFFICER:
+            cancel = f"{secrets.randbelow(10_000):04d}"
+            duress = f"{(int(cancel) + 1 + secrets.randbelow(9_999)) % 10_000:04d}"
+            pins = {"cancel_pin": cancel, "duress_pin": duress}
+            what = f"{what} (cancel PIN {cancel}, duress PIN {duress})"
         await add_user(
-            db, username=username, password=password, role=role, now=now, crew_callsign=crew
+            db,
+            username=username,
+            password=password,
+            role=role,
+            now=now,
+            crew_callsign=crew,
+            **pins,
         )
         logins.append((username, password, what))
 

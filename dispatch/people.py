@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import select
 
 from dispatch.auth.passwords import hash_password
+from dispatch.auth.pins import hash_pin, is_pin
 from dispatch.storage.db import Database
 from dispatch.storage.models import Crew, User
 from schemas.common import CrewMode, Role
@@ -53,9 +54,12 @@ async def add_user(
     now: datetime,
     display_name: str | None = None,
     crew_callsign: str | None = None,
+    cancel_pin: str | None = None,
+    duress_pin: str | None = None,
 ) -> User:
     if len(password) < 8:
         raise PeopleError("the password must have at least 8 characters")
+    _check_pins(role, cancel_pin, duress_pin)
     async with db.session() as s:
         if (await s.exec(select(User).where(User.username == username))).first():
             raise PeopleError(f"a user named {username!r} already exists")
@@ -77,10 +81,25 @@ async def add_user(
             password_hash=hash_password(password),
             crew_id=crew_id,
             created_at=now,
+            cancel_pin_hash=hash_pin(cancel_pin) if cancel_pin else None,
+            duress_pin_hash=hash_pin(duress_pin) if duress_pin else None,
         )
         s.add(user)
         await s.commit()
         return user
+
+
+def _check_pins(role: Role, cancel_pin: str | None, duress_pin: str | None) -> None:
+    if cancel_pin is None and duress_pin is None:
+        return
+    if role != Role.OFFICER:
+        raise PeopleError("only officers have PINs")
+    if cancel_pin is None or duress_pin is None:
+        raise PeopleError("an officer gets both PINs: --cancel-pin and --duress-pin")
+    if not (is_pin(cancel_pin) and is_pin(duress_pin)):
+        raise PeopleError("a PIN is 4 digits")
+    if cancel_pin == duress_pin:
+        raise PeopleError("the cancel PIN and the duress PIN must differ")
 
 
 async def is_empty(db: Database) -> bool:

@@ -57,6 +57,12 @@ class AlertCancel(ClientMessage):
     type: Literal["alert.cancel"] = "alert.cancel"
     alert_id: Identifier
     reason: Note | None = None
+    pin: str | None = Field(
+        None,
+        pattern=r"^[0-9]{4}$",
+        description="Officer: her 4-digit PIN, needed once she has PINs. Her duress PIN "
+        "escalates the alert instead, and is answered exactly as a cancel.",
+    )
 
 
 class AlertEscalate(ClientMessage):

@@ -45,6 +45,12 @@ class User(SQLModel, table=True):
     failed_logins: int = 0
     locked_until: datetime | None = utc_column(nullable=True)
     created_at: datetime = utc_column()
+    # Officers: two 4-digit PINs, hashed. The cancel PIN cancels her alert; the duress
+    # PIN looks like a cancel on her screen but escalates it. Wrong PINs lock like sign-ins.
+    cancel_pin_hash: str | None = None
+    duress_pin_hash: str | None = None
+    pin_failures: int | None = None
+    pin_locked_until: datetime | None = utc_column(nullable=True)
 
 
 class SessionToken(SQLModel, table=True):

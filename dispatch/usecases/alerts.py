@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from functools import partial
 
 from sqlmodel import select
 
+from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_alert, move_assignment, move_crew
-from dispatch.storage.models import Alert, Crew, Offer
+from dispatch.storage.models import Alert, Crew, Offer, User
 from dispatch.usecases.briefs import live_deployment_of
 from dispatch.usecases.dispatcher import UseCaseError
 from dispatch.usecases.positions import PositionCases
@@ -17,9 +19,17 @@ from dispatch.usecases.work import Work, assignment_of, is_active_assignment
 from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
 from schemas.common import Role
 from schemas.errors import ErrorCode
-from schemas.views import AlertState, AlertView, AssignmentStatus, CrewState, OfferState
+from schemas.views import (
+    AlertState,
+    AlertView,
+    AssignmentStatus,
+    CrewState,
+    OfferState,
+    OfficerStatus,
+)
 
 NO_SUCH_ALERT = "No such alert."
+DURESS_NOTE = "DURESS: cancelled under duress (duress PIN): treat as urgent. "
 
 
 class AlertCases(PositionCases):
@@ -111,11 +121,67 @@ class AlertCases(PositionCases):
             return alert_view(alert, await w.attached(alert.id))
 
     async def cancel_alert(self, viewer: Viewer, msg: AlertCancel) -> AlertView:
+        """A supervisor's cancel, or an officer's (with her PIN once she has PINs). Her
+        duress PIN escalates the alert instead, and answers exactly as a cancel would."""
+        async with self.work() as w:
+            await self._own_open_alert(w, viewer, msg.alert_id)  # refuse before any PIN check
+        match = await self._check_pin(viewer, msg.pin)
         async with self.work() as w:
             alert = await self._own_open_alert(w, viewer, msg.alert_id)
+            if match is PinMatch.DURESS:
+                await self._duress(w, alert)
+                cover = {"state": AlertState.CANCELLED, "status": OfficerStatus.CANCELLED}
+                return alert_view(alert, await w.attached(alert.id)).model_copy(update=cover)
             reason = msg.reason or f"cancelled by the {viewer.role.value}"
             await self._close_alert(w, alert, AlertState.CANCELLED, reason=reason)
             return alert_view(alert, await w.attached(alert.id))
+
+    async def _check_pin(self, viewer: Viewer, pin: str | None) -> PinMatch:
+        """Which of her PINs this is; refuses a missing or wrong one, and counts wrong ones."""
+        if viewer.role != Role.OFFICER:
+            return PinMatch.NONE
+        async with self.db.session() as s:
+            user = await s.get(User, viewer.user_id)
+        if user is None or user.cancel_pin_hash is None:
+            return PinMatch.NONE  # no PINs set: a cancel needs none
+        if pin is None:
+            raise UseCaseError(ErrorCode.INVALID, "pin: your PIN is needed to cancel.")
+        match = await match_pin(user.cancel_pin_hash, user.duress_pin_hash, pin)
+        auth, now = self.settings.auth, self.clock()
+        locked = user.pin_locked_until is not None and user.pin_locked_until > now
+        if match is PinMatch.DURESS:  # never locked out: it only ever adds help
+            return match
+        if locked:
+            raise UseCaseError(
+                ErrorCode.FORBIDDEN, "Too many wrong PINs: cancelling is locked for now."
+            )
+        async with self.db.session() as s:
+            user = await s.get(User, viewer.user_id)
+            assert user is not None
+            if match is PinMatch.NONE:
+                user.pin_failures = (user.pin_failures or 0) + 1
+                if user.pin_failures >= auth.max_failed_logins:
+                    user.pin_failures = 0
+                    user.pin_locked_until = now + timedelta(seconds=auth.lockout_s)
+            else:
+                user.pin_failures, user.pin_locked_until = 0, None
+            s.add(user)
+            await s.commit()
+        if match is PinMatch.NONE:
+            raise UseCaseError(ErrorCode.FORBIDDEN, "That PIN is not right; nothing was cancelled.")
+        return match
+
+    async def _duress(self, w: Work, alert: Alert) -> None:
+        """Escalate and mark for supervisors (and crews): she was forced to cancel."""
+        if not (alert.note or "").startswith(DURESS_NOTE):
+            alert.note = (DURESS_NOTE + (alert.note or ""))[:500]
+        alert.urgent = True
+        alert.crews_needed = max(alert.crews_needed, self.settings.dispatch.urgent_crews)
+        alert.updated_at = w.now
+        w.session.add(alert)
+        await w.emit_alert(alert)
+        await self._reissue_offers(w, alert)
+        await self.offer_step(w, alert)
 
     async def assignment_status(self, viewer: Viewer, msg: AssignmentUpdate) -> AlertView:
         async with self.work() as w:

@@ -1,0 +1,455 @@
+// The crew's page: duty, position, offers with a countdown, the assignment map and outcome.
+import { Link, ago, fixOf, signIn, vibrate, whoAmI } from "./link.js";
+
+const CFG = JSON.parse(document.getElementById("config").textContent);
+const CATEGORY = {
+  verbal: "Verbal",
+  following: "Following",
+  intimidation: "Intimidation",
+  physical: "Physical",
+  vehicle: "Vehicle",
+};
+const $ = (id) => document.getElementById(id);
+
+let me = null;
+let crew = null; // our CrewView
+let fix = null;
+let fixSentAt = 0;
+let outcomeOpen = false;
+let audio = null;
+let map = null;
+let fitted = false;
+const offers = new Map();
+const alerts = new Map();
+const officerAt = new Map(); // alert id -> latest live position of her
+
+const link = new Link({
+  onFrame: receive,
+  onState: showLink,
+  onRefused: checkSignedIn,
+  onSignedOut: () => showSignIn("Signed out: sign in again."),
+});
+
+function show(id) {
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.id !== id;
+  }
+}
+
+function showSignIn(message = "") {
+  me = null;
+  link.stop();
+  $("signin-error").textContent = message;
+  $("offer").hidden = true;
+  show("signin");
+}
+
+function showLink(state) {
+  const online = state === "open" || state === "synced";
+  $("dot").dataset.link = online ? "online" : state;
+  $("dot").setAttribute("aria-label", online ? "online" : state);
+  $("offline").hidden = online || !me;
+}
+
+function onDuty() {
+  return crew !== null && crew.state !== "off_duty";
+}
+
+function currentOffer() {
+  const now = Date.now();
+  for (const offer of offers.values()) {
+    if (offer.state === "offered" && Date.parse(offer.deadline) > now - 1000) return offer;
+  }
+  return null;
+}
+
+function assignedAlert() {
+  if (!crew || crew.state !== "assigned" || !crew.alert_id) return null;
+  return alerts.get(crew.alert_id) || null;
+}
+
+// --- what is on screen ---------------------------------------------------------------------
+
+function render() {
+  if (!me) return;
+  $("callsign").textContent = crew ? crew.callsign : me.username;
+  renderOffer();
+  const alert = assignedAlert();
+  if (alert && outcomeOpen) {
+    show("outcome");
+  } else if (alert) {
+    outcomeOpen = false;
+    show("assignment");
+    renderAssignment(alert);
+  } else {
+    outcomeOpen = false;
+    show("duty");
+    renderDuty();
+  }
+}
+
+function renderDuty() {
+  const state = crew ? crew.state : "off_duty";
+  const words = { off_duty: "Off duty", available: "On duty", offered: "On duty", assigned: "Assigned" };
+  $("crew-state").textContent = words[state] || state;
+  $("crew-state").dataset.state = state;
+  const toggle = $("duty-toggle");
+  toggle.textContent = onDuty() ? "Go off duty" : "Go on duty";
+  toggle.classList.toggle("duty-on", !onDuty());
+  renderFix();
+}
+
+function renderFix() {
+  if (!fix) return;
+  $("fix").textContent = `${fix.lat.toFixed(5)}, ${fix.lon.toFixed(5)}`;
+  $("fix-accuracy").textContent = `\u00B1${Math.round(fix.accuracy)} m`;
+  $("fix-age").textContent = ago(Date.now() - Date.parse(fix.at));
+}
+
+function renderOffer() {
+  const offer = currentOffer();
+  const overlay = $("offer");
+  if (!offer) {
+    if (!overlay.hidden) stopAlarm();
+    overlay.hidden = true;
+    delete overlay.dataset.offerId;
+    return;
+  }
+  if (overlay.dataset.offerId !== offer.id) {
+    overlay.dataset.offerId = offer.id;
+    $("offer-error").textContent = "";
+    startAlarm();
+  }
+  overlay.hidden = false;
+  $("offer-title").textContent = offer.urgent ? "URGENT ALERT" : "ALERT";
+  $("offer-distance").textContent =
+    offer.distance_m >= 1000 ? `${(offer.distance_m / 1000).toFixed(1)} km` : `${Math.round(offer.distance_m)} m`;
+  $("offer-eta").textContent = offer.eta_s >= 120 ? `${Math.round(offer.eta_s / 60)} min` : `${Math.round(offer.eta_s)} s`;
+  $("offer-category").textContent = CATEGORY[offer.category] || "Not given";
+  $("offer-note").textContent = offer.note || "-";
+  const left = Math.max(0, Math.ceil((Date.parse(offer.deadline) - Date.now()) / 1000));
+  $("offer-countdown").textContent = `${left} s`;
+}
+
+function renderAssignment(alert) {
+  const live = officerAt.get(alert.id);
+  const where = live || { lat: alert.lat, lon: alert.lon, accuracy: alert.accuracy, at: alert.raised_at };
+  $("officer-age").textContent = live
+    ? `${ago(Date.now() - Date.parse(live.at))} (\u00B1${Math.round(live.accuracy ?? 0)} m)`
+    : `where raised, ${ago(Date.now() - Date.parse(alert.raised_at))}`;
+  const bits = [alert.urgent ? "URGENT" : null, CATEGORY[alert.category], alert.note].filter(Boolean);
+  $("alert-summary").textContent = bits.join(" \u00B7 ") || "-";
+  $("navigate").href = navigationLink(where.lat, where.lon);
+  const mine = (alert.crews || []).find((c) => c.crew_id === (crew && crew.id));
+  for (const button of document.querySelectorAll(".status-buttons button")) {
+    button.setAttribute("aria-pressed", String(Boolean(mine && mine.status === button.dataset.status)));
+  }
+  drawMap(where, live !== undefined);
+}
+
+// A link that opens the phone's own maps app with directions to her.
+function navigationLink(lat, lon) {
+  const ua = navigator.userAgent;
+  if (/iPhone|iPad|iPod/.test(ua)) return `https://maps.apple.com/?daddr=${lat},${lon}&dirflg=d`;
+  if (/Android/.test(ua)) return `geo:${lat},${lon}?q=${lat},${lon}`;
+  return `https://www.google.com/maps/dir/?api=1&destination=${lat},${lon}`;
+}
+
+// --- the map: works with no tiles at all (a drawn grid, a scale, the markers) --------------------
+
+const Grid = L.GridLayer.extend({
+  createTile(coords) {
+    const tile = document.createElement("canvas");
+    const size = this.getTileSize();
+    tile.width = size.x;
+    tile.height = size.y;
+    const g = tile.getContext("2d");
+    g.fillStyle = "#eef2f3";
+    g.fillRect(0, 0, size.x, size.y);
+    g.strokeStyle = "#cfd8dc";
+    g.lineWidth = 1;
+    for (let i = 1; i < 4; i += 1) {
+      g.beginPath();
+      g.moveTo((size.x * i) / 4, 0);
+      g.lineTo((size.x * i) / 4, size.y);
+      g.moveTo(0, (size.y * i) / 4);
+      g.lineTo(size.x, (size.y * i) / 4);
+      g.stroke();
+    }
+    g.strokeStyle = "#90a4ae";
+    g.lineWidth = 2;
+    g.strokeRect(0, 0, size.x, size.y);
+    return tile;
+  },
+});
+
+function ensureMap() {
+  if (map) return map;
+  map = L.map("map", { zoomControl: true, attributionControl: Boolean(CFG.tile_url) });
+  new Grid({ maxZoom: 20 }).addTo(map);
+  if (CFG.tile_url) {
+    L.tileLayer(CFG.tile_url, { attribution: CFG.tile_attribution, maxZoom: 19 }).addTo(map);
+  }
+  L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
+  map.crewMarker = L.circleMarker([0, 0], {
+    radius: 10, color: "#fff", weight: 3, fillColor: "#0d47a1", fillOpacity: 1, className: "crew-marker",
+  });
+  map.officerRing = L.circle([0, 0], { radius: 1, color: "#c62828", weight: 1, fillOpacity: 0.1, interactive: false });
+  map.officerMarker = L.circleMarker([0, 0], {
+    radius: 12, color: "#fff", weight: 3, fillColor: "#c62828", fillOpacity: 1, className: "officer-marker",
+  });
+  return map;
+}
+
+function drawMap(officer, live) {
+  const m = ensureMap();
+  m.invalidateSize();
+  const points = [[officer.lat, officer.lon]];
+  m.officerMarker.setLatLng(points[0]).addTo(m);
+  m.officerMarker.getElement()?.setAttribute("data-live", String(live));
+  m.officerRing.setLatLng(points[0]).setRadius(Math.max(1, officer.accuracy || 1)).addTo(m);
+  if (fix) {
+    m.crewMarker.setLatLng([fix.lat, fix.lon]).addTo(m);
+    points.push([fix.lat, fix.lon]);
+  }
+  if (!fitted) {
+    fitted = true;
+    if (points.length > 1) m.fitBounds(points, { padding: [60, 60], maxZoom: 17 });
+    else m.setView(points[0], 16);
+  }
+}
+
+// --- sound and vibration for an offer ------------------------------------------------------------
+
+function unlockAudio() {
+  try {
+    audio = audio || new AudioContext();
+    audio.resume();
+  } catch {
+    audio = null;
+  }
+}
+
+let alarmTimer = null;
+function startAlarm() {
+  stopAlarm();
+  const ring = () => {
+    vibrate([400, 200, 400]);
+    if (!audio) return;
+    try {
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      tone.frequency.value = 880;
+      gain.gain.value = 0.3;
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+    } catch {
+      /* no sound on this device */
+    }
+  };
+  ring();
+  alarmTimer = setInterval(ring, 1500);
+}
+
+function stopAlarm() {
+  clearInterval(alarmTimer);
+  alarmTimer = null;
+  vibrate(0);
+}
+
+// --- frames from the server ------------------------------------------------------------------
+
+function receive(frame) {
+  switch (frame.type) {
+    case "snapshot":
+      crew = frame.crews.find((c) => c.id === me.crew_id) || crew;
+      offers.clear();
+      for (const offer of frame.offers) offers.set(offer.id, offer);
+      alerts.clear();
+      for (const alert of frame.alerts) alerts.set(alert.id, alert);
+      for (const p of frame.positions) if (p.role === "officer" && p.alert_id) officerAt.set(p.alert_id, p);
+      break;
+    case "crew":
+      if (frame.crew.id === me.crew_id) crew = frame.crew;
+      break;
+    case "offer":
+      if (frame.offer.state === "offered") offers.set(frame.offer.id, frame.offer);
+      else offers.delete(frame.offer.id);
+      break;
+    case "alert":
+      if (["resolved", "cancelled"].includes(frame.alert.state)) alerts.delete(frame.alert.id);
+      else alerts.set(frame.alert.id, frame.alert);
+      break;
+    case "alert.removed":
+      alerts.delete(frame.alert_id);
+      break;
+    case "position":
+      if (frame.role === "officer" && frame.alert_id) officerAt.set(frame.alert_id, frame);
+      return renderLive();
+    default:
+      return;
+  }
+  if (!assignedAlert()) fitted = false;
+  render();
+}
+
+function renderLive() {
+  const alert = assignedAlert();
+  if (alert && !outcomeOpen) renderAssignment(alert);
+}
+
+// --- what the crew does ----------------------------------------------------------------------
+
+async function setDuty() {
+  unlockAudio();
+  $("duty-error").textContent = "";
+  const want = !onDuty();
+  let answer;
+  try {
+    answer = await link.request("duty", { on: want });
+  } catch {
+    $("duty-error").textContent = "No connection: try again in a moment.";
+    return;
+  }
+  if (answer.type === "error") {
+    $("duty-error").textContent = answer.message;
+    return;
+  }
+  if (crew) crew = { ...crew, state: answer.result.state };
+  if (want) sendFix(true);
+  render();
+}
+
+async function answerOffer(kind) {
+  const offer = currentOffer();
+  if (!offer) return;
+  unlockAudio();
+  let answer;
+  try {
+    answer = await link.request(kind, { offer_id: offer.id });
+  } catch {
+    $("offer-error").textContent = "No connection: try again.";
+    return;
+  }
+  if (answer.type === "error") {
+    $("offer-error").textContent = answer.message;
+    return;
+  }
+  offers.delete(offer.id);
+  render();
+}
+
+async function setStatus(status, extra = {}) {
+  const alert = assignedAlert();
+  if (!alert) return null;
+  let answer;
+  try {
+    answer = await link.request("assignment.status", { alert_id: alert.id, status, ...extra });
+  } catch {
+    return "No connection: try again.";
+  }
+  return answer.type === "error" ? answer.message : null;
+}
+
+// --- position ----------------------------------------------------------------------------
+
+function sendFix(force = false) {
+  if (!fix || !onDuty() || !link.isOpen()) return;
+  if (!force && Date.now() - fixSentAt < 1000) return;
+  fixSentAt = Date.now();
+  link.request("position", { position: fix }).catch(() => {});
+}
+
+function watchPosition() {
+  if (!navigator.geolocation) return;
+  const got = (position) => {
+    fix = fixOf(position);
+    sendFix();
+    renderFix();
+    renderLive();
+  };
+  navigator.geolocation.watchPosition(got, () => {}, { enableHighAccuracy: true, maximumAge: 0, timeout: 60000 });
+  // A phone standing still gets no new fixes from the watch: ask for a fresh one now and then.
+  setInterval(() => {
+    if (onDuty()) navigator.geolocation.getCurrentPosition(
+      (position) => { got(position); sendFix(true); },
+      () => {},
+      { enableHighAccuracy: true, maximumAge: 5000, timeout: 20000 },
+    );
+  }, 15000);
+}
+
+// --- start ---------------------------------------------------------------------------------
+
+function setup() {
+  $("duty-toggle").addEventListener("click", setDuty);
+  $("offer-accept").addEventListener("click", () => answerOffer("offer.accept"));
+  $("offer-decline").addEventListener("click", () => answerOffer("offer.decline"));
+  for (const button of document.querySelectorAll(".status-buttons button")) {
+    button.addEventListener("click", async () => {
+      $("assignment-error").textContent = "";
+      if (button.dataset.status === "resolved") {
+        outcomeOpen = true;
+        $("outcome-error").textContent = "";
+        render();
+        return;
+      }
+      const problem = await setStatus(button.dataset.status);
+      if (problem) $("assignment-error").textContent = problem;
+    });
+  }
+  $("outcome-back").addEventListener("click", () => {
+    outcomeOpen = false;
+    render();
+  });
+  $("outcome-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const chosen = document.querySelector('input[name="outcome"]:checked');
+    const note = $("outcome-note").value.trim();
+    const extra = { outcome: chosen.value };
+    if (note) extra.note = note;
+    const problem = await setStatus("resolved", extra);
+    if (problem) {
+      $("outcome-error").textContent = problem;
+      return;
+    }
+    outcomeOpen = false;
+    $("outcome-form").reset();
+    render();
+  });
+  $("signin-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    unlockAudio();
+    const result = await signIn($("username").value.trim(), $("password").value);
+    if (!result.ok) {
+      $("signin-error").textContent = result.message;
+      return;
+    }
+    $("password").value = "";
+    await start();
+  });
+  setInterval(() => {
+    renderOffer();
+    renderFix();
+    renderLive();
+  }, 500);
+}
+
+async function checkSignedIn() {
+  const who = await whoAmI();
+  if (who.state === "out") showSignIn();
+}
+
+async function start() {
+  const who = await whoAmI();
+  if (who.state !== "in") return showSignIn(who.state === "out" ? "" : "No connection.");
+  if (who.me.role !== "crew" || !who.me.crew_id) return showSignIn("This page is for crews.");
+  me = who.me;
+  render();
+  watchPosition();
+  link.start();
+}
+
+setup();
+start();
