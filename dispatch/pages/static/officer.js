@@ -497,7 +497,9 @@ function setup() {
   setInterval(() => {
     render();
     showDeployment();
-    if (alertIsOpen()) sendPosition();
+    // Every second while an alert is open; every 10 s while only a deployment is live
+    // (a phone standing still gets no new fix, yet the board must know she is there).
+    if (alertIsOpen() || (deploymentLive() && Date.now() - lastSent >= 10000)) sendPosition();
   }, 1000);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/officer-sw.js", { scope: "/officer" }).catch(() => {});
