@@ -111,14 +111,18 @@ class AlertCases(PositionCases):
         async with self.work() as w:
             alert = await self._own_open_alert(w, viewer, alert_id)
             if not alert.urgent:
-                alert.urgent = True
-                alert.crews_needed = max(alert.crews_needed, self.settings.dispatch.urgent_crews)
-                alert.updated_at = w.now
-                w.session.add(alert)
-                await w.emit_alert(alert)
-                await self._reissue_offers(w, alert)
-                await self.offer_step(w, alert)
+                await self._make_urgent(w, alert)
             return alert_view(alert, await w.attached(alert.id))
+
+    async def _make_urgent(self, w: Work, alert: Alert) -> None:
+        """The alert takes `urgent_crews` crews: open offers go out again as urgent."""
+        alert.urgent = True
+        alert.crews_needed = max(alert.crews_needed, self.settings.dispatch.urgent_crews)
+        alert.updated_at = w.now
+        w.session.add(alert)
+        await w.emit_alert(alert)
+        await self._reissue_offers(w, alert)
+        await self.offer_step(w, alert)
 
     async def cancel_alert(self, viewer: Viewer, msg: AlertCancel) -> AlertView:
         """A supervisor's cancel, or an officer's (with her PIN once she has PINs). Her
@@ -175,13 +179,7 @@ class AlertCases(PositionCases):
         """Escalate and mark for supervisors (and crews): she was forced to cancel."""
         if not (alert.note or "").startswith(DURESS_NOTE):
             alert.note = (DURESS_NOTE + (alert.note or ""))[:500]
-        alert.urgent = True
-        alert.crews_needed = max(alert.crews_needed, self.settings.dispatch.urgent_crews)
-        alert.updated_at = w.now
-        w.session.add(alert)
-        await w.emit_alert(alert)
-        await self._reissue_offers(w, alert)
-        await self.offer_step(w, alert)
+        await self._make_urgent(w, alert)
 
     async def assignment_status(self, viewer: Viewer, msg: AssignmentUpdate) -> AlertView:
         async with self.work() as w:

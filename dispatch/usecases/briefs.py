@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.realtime.events import KIND_DEPLOYMENT, PendingEvent
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
+from dispatch.usecases.operation_rows import route_of
 from dispatch.usecases.work import Work
 from schemas.views import (
     TEAM_VISIBLE_DEPLOYMENT_STATES,
@@ -19,9 +18,12 @@ from schemas.views import (
 
 
 def place_shape(place: Place) -> PlaceShape:
-    route = [(float(a), float(b)) for a, b in json.loads(place.route)] if place.route else None
     return PlaceShape(
-        name=place.name, lat=place.lat, lon=place.lon, radius_m=place.radius_m, route=route
+        name=place.name,
+        lat=place.lat,
+        lon=place.lon,
+        radius_m=place.radius_m,
+        route=route_of(place),
     )
 
 

@@ -46,8 +46,12 @@ def place_row(operation_id: str, place_id: str, body: PlaceIn) -> Place:
     )
 
 
+def route_of(place: Place) -> list[tuple[float, float]] | None:
+    return [(float(a), float(b)) for a, b in json.loads(place.route)] if place.route else None
+
+
 def place_view(place: Place) -> PlaceView:
-    route = [(float(a), float(b)) for a, b in json.loads(place.route)] if place.route else None
+    route = route_of(place)
     return PlaceView(
         id=place.id,
         name=place.name,
