@@ -183,6 +183,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(_demo(settings, only_if_empty=True))
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(f"dispatch serving on {base}")
+    print(f"  officer:    {base}/officer")
+    print(f"  crew:       {base}/crew")
+    print(f"  operations: {base}/api/operations (supervisors)")
     print(f"  sign in:    POST {base}/api/session")
     print(f"  websocket:  ws://{settings.server.host}:{settings.server.port}/ws")
     print(f"  API docs:   {base}/docs")
