@@ -37,10 +37,9 @@ def format_plan(plan: PlanView, names: dict[str, str] | None = None) -> str:
         f"{len(op.places)} places; {op.deployments} deployments wanted",
         "",
     ]
-    shown = [d for d in plan.deployments]
-    if not shown:
+    if not plan.deployments:
         lines.append("  No plan yet: generate one.")
-    for d in shown:
+    for d in plan.deployments:
         start, end = d.starts_at.astimezone(zone), d.ends_at.astimezone(zone)
         team = ", ".join(names.get(i, i) for i in [*d.officer_ids, *d.crew_ids])
         pin = " pinned" if d.pinned else ""

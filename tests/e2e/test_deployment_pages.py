@@ -4,14 +4,13 @@ the start her page goes live and shares her position (before that it shares noth
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import Browser, expect
 
 from schemas.common import CrewMode, Role
 from tests.e2e.conftest import ServerFactory
 from tests.e2e.test_phones import add_officer, phone, sign_in
-from tests.operations.support import api_for, operation_body
+from tests.operations.support import api_for, publish_one_soon
 from tests.support import CENTRE
 
 
@@ -30,28 +29,7 @@ async def test_the_officer_page_shows_the_brief_then_goes_live(
     await sign_in(p, "/officer", username)
     await expect(p.page.locator("#deployment")).to_have_text("Off")
 
-    now = datetime.now(UTC)
-    body = operation_body(
-        "Evening walk",
-        now - timedelta(hours=1),
-        days=0.25,
-        officers=[officer_id],
-        crews=[crew_id],
-        count=1,
-        n_places=1,
-    )
-    op = await api.call("POST", "/api/operations", 201, json=body)
-    dep = (await api.call("POST", f"/api/operations/{op['id']}/generate"))["deployments"][0]
-    start = now + timedelta(seconds=8)
-    await api.call(
-        "PATCH",
-        f"/api/operations/{op['id']}/deployments/{dep['id']}",
-        json={
-            "starts_at": start.isoformat(),
-            "ends_at": (start + timedelta(minutes=45)).isoformat(),
-        },
-    )
-    await api.call("POST", f"/api/operations/{op['id']}/publish")
+    await publish_one_soon(api, "Evening walk", officer_id, crew_id, in_seconds=8)
 
     await expect(p.page.locator("#deployment")).to_have_text(
         re.compile(r"^Starts "), timeout=15_000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -85,3 +85,33 @@ def operation_body(
     }
     body.update(extra)
     return body
+
+
+async def publish_one_soon(
+    api: Api, name: str, officer_id: str, crew_id: str, *, in_seconds: float
+) -> datetime:
+    """Publish a one-deployment operation whose deployment starts `in_seconds` from now
+    (real time). Returns the start."""
+    now = datetime.now(UTC)
+    body = operation_body(
+        name,
+        now - timedelta(hours=1),
+        days=0.25,
+        officers=[officer_id],
+        crews=[crew_id],
+        count=1,
+        n_places=1,
+    )
+    op = await api.call("POST", "/api/operations", 201, json=body)
+    dep = (await api.call("POST", f"/api/operations/{op['id']}/generate"))["deployments"][0]
+    start = now + timedelta(seconds=in_seconds)
+    await api.call(
+        "PATCH",
+        f"/api/operations/{op['id']}/deployments/{dep['id']}",
+        json={
+            "starts_at": start.isoformat(),
+            "ends_at": (start + timedelta(minutes=45)).isoformat(),
+        },
+    )
+    await api.call("POST", f"/api/operations/{op['id']}/publish")
+    return start

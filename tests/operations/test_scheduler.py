@@ -12,7 +12,7 @@ from typing import Any
 from dispatch.core.deployments import Step
 from dispatch.storage.models import Alert
 from schemas.common import CrewMode
-from tests.operations.support import Api, api_for, operation_body
+from tests.operations.support import Api, api_for, operation_body, publish_one_soon
 from tests.support import (
     CENTRE,
     Client,
@@ -199,28 +199,9 @@ async def test_apscheduler_fires_the_jobs_on_time(sqlite_url: str) -> None:
         officer = await server.officer()
         crew = await server.crew(CrewMode.BIKE, CENTRE, on_duty=False)
         api = await api_for(server, (await server.supervisor()).session["username"])
-        now = datetime.now(UTC)
-        body = operation_body(
-            "Soon",
-            now - timedelta(hours=1),
-            days=0.25,
-            officers=[officer.session["user_id"]],
-            crews=[crew.session["crew_id"]],
-            count=1,
-            n_places=1,
+        start = await publish_one_soon(
+            api, "Soon", officer.session["user_id"], crew.session["crew_id"], in_seconds=5
         )
-        op = await api.call("POST", "/api/operations", 201, json=body)
-        dep = (await api.call("POST", f"/api/operations/{op['id']}/generate"))["deployments"][0]
-        start = now + timedelta(seconds=5)
-        await api.call(
-            "PATCH",
-            f"/api/operations/{op['id']}/deployments/{dep['id']}",
-            json={
-                "starts_at": start.isoformat(),
-                "ends_at": (start + timedelta(minutes=45)).isoformat(),
-            },
-        )
-        await api.call("POST", f"/api/operations/{op['id']}/publish")
         briefed = await officer.wait_for(
             lambda f: f["type"] == "deployment" and f["deployment"]["state"] == "briefed", 10
         )
