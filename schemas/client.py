@@ -52,7 +52,8 @@ class AlertDetail(ClientMessage):
 
 
 class AlertCancel(ClientMessage):
-    """Officer (her own alert) or supervisor: cancel an open alert (false alarm)."""
+    """Officer (her own alert) or supervisor: cancel an open alert (false alarm). A
+    supervisor must give the reason, which is kept."""
 
     type: Literal["alert.cancel"] = "alert.cancel"
     alert_id: Identifier
@@ -100,6 +101,52 @@ class AssignmentUpdate(ClientMessage):
     note: Note | None = None
 
 
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class AlertTake(ClientMessage):
+    """Supervisor: "I have this one": the console's alarm for it stops for everyone."""
+
+    type: Literal["alert.take"] = "alert.take"
+    alert_id: Identifier
+
+
+class AlertAssign(ClientMessage):
+    """Supervisor: assign a crew by hand (reached by radio): no offer, the crew is attached
+    at once. The crew must not be working another alert or holding another alert's offer."""
+
+    type: Literal["alert.assign"] = "alert.assign"
+    alert_id: Identifier
+    crew_id: Identifier
+    reason: Reason
+
+
+class OfferWithdraw(ClientMessage):
+    """Supervisor: withdraw an open offer, or release a crew from its assignment. The
+    alert moves on to other crews; this crew is not offered it again."""
+
+    type: Literal["offer.withdraw"] = "offer.withdraw"
+    offer_id: Identifier
+    reason: Reason
+
+
+class AlertClose(ClientMessage):
+    """Supervisor: close (resolve) an open alert with its outcome, e.g. told by radio."""
+
+    type: Literal["alert.close"] = "alert.close"
+    alert_id: Identifier
+    outcome: Outcome
+    reason: Reason
+
+
+class AlertNoteAdd(ClientMessage):
+    """Supervisor: add a note to an alert's record (open or closed)."""
+
+    type: Literal["alert.note"] = "alert.note"
+    alert_id: Identifier
+    text: Reason
+
+
 AnyClientMessage = Annotated[
     Sync
     | PositionUpdate
@@ -110,7 +157,12 @@ AnyClientMessage = Annotated[
     | Duty
     | OfferAccept
     | OfferDecline
-    | AssignmentUpdate,
+    | AssignmentUpdate
+    | AlertTake
+    | AlertAssign
+    | OfferWithdraw
+    | AlertClose
+    | AlertNoteAdd,
     Field(discriminator="type"),
 ]
 
@@ -127,6 +179,11 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         OfferAccept,
         OfferDecline,
         AssignmentUpdate,
+        AlertTake,
+        AlertAssign,
+        OfferWithdraw,
+        AlertClose,
+        AlertNoteAdd,
     )
 }
 

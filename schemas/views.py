@@ -83,6 +83,9 @@ OPEN_ALERT_STATES = frozenset(
 
 class AssignedCrew(Model):
     crew_id: str
+    offer_id: str = Field(
+        description="The accepted offer: a supervisor withdraws it to release the crew."
+    )
     callsign: str
     mode: CrewMode
     status: AssignmentStatus
@@ -107,6 +110,9 @@ class AlertView(Model):
     crews: list[AssignedCrew] = Field(description="Crews that accepted, still attached.")
     outcome: Outcome | None = None
     outcome_note: str | None = None
+    taken_by: str | None = Field(
+        None, description="The supervisor who took an unassigned or urgent alert in hand."
+    )
 
 
 class OfferView(Model):

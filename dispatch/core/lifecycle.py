@@ -26,7 +26,8 @@ ALERT_MOVES: Mapping[AlertState, frozenset[AlertState]] = {
     A.DISPATCHING: frozenset({A.ASSIGNED, A.UNASSIGNED, A.CANCELLED}),
     A.UNASSIGNED: frozenset({A.DISPATCHING, A.ASSIGNED, A.CANCELLED}),
     A.ASSIGNED: frozenset({A.ON_SCENE, A.RESOLVED, A.DISPATCHING, A.UNASSIGNED, A.CANCELLED}),
-    A.ON_SCENE: frozenset({A.RESOLVED, A.CANCELLED}),
+    # Back from on scene only when a supervisor released every crew attached to it.
+    A.ON_SCENE: frozenset({A.RESOLVED, A.CANCELLED, A.DISPATCHING, A.UNASSIGNED}),
     A.RESOLVED: frozenset(),
     A.CANCELLED: frozenset(),
 }
@@ -40,9 +41,10 @@ OFFER_MOVES: Mapping[OfferState, frozenset[OfferState]] = {
 }
 
 CREW_MOVES: Mapping[CrewState, frozenset[CrewState]] = {
-    C.OFF_DUTY: frozenset({C.AVAILABLE}),
-    C.AVAILABLE: frozenset({C.OFF_DUTY, C.OFFERED}),
-    C.OFFERED: frozenset({C.AVAILABLE, C.ASSIGNED}),
+    # A supervisor may assign a crew by hand (reached by radio) even while it is off duty.
+    C.OFF_DUTY: frozenset({C.AVAILABLE, C.ASSIGNED}),
+    C.AVAILABLE: frozenset({C.OFF_DUTY, C.OFFERED, C.ASSIGNED}),
+    C.OFFERED: frozenset({C.AVAILABLE, C.ASSIGNED}),  # accepted, or assigned by hand
     C.ASSIGNED: frozenset({C.AVAILABLE}),
 }
 

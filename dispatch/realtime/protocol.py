@@ -116,6 +116,36 @@ async def _status(d: Dispatcher, c: Connection, msg: m.AssignmentUpdate) -> Resu
     return {"alert_id": view.id, "state": view.state}
 
 
+@handles(m.AlertTake, SUPERVISOR)
+async def _take(d: Dispatcher, c: Connection, msg: m.AlertTake) -> Result:
+    view = await d.take_alert(c.viewer, msg.alert_id)
+    return {"alert_id": view.id, "taken_by": view.taken_by}
+
+
+@handles(m.AlertAssign, SUPERVISOR)
+async def _assign(d: Dispatcher, c: Connection, msg: m.AlertAssign) -> Result:
+    view = await d.assign_by_hand(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state}
+
+
+@handles(m.OfferWithdraw, SUPERVISOR)
+async def _withdraw(d: Dispatcher, c: Connection, msg: m.OfferWithdraw) -> Result:
+    view = await d.withdraw(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state}
+
+
+@handles(m.AlertClose, SUPERVISOR)
+async def _close(d: Dispatcher, c: Connection, msg: m.AlertClose) -> Result:
+    view = await d.close_by_supervisor(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state}
+
+
+@handles(m.AlertNoteAdd, SUPERVISOR)
+async def _note(d: Dispatcher, c: Connection, msg: m.AlertNoteAdd) -> Result:
+    await d.add_note(c.viewer, msg.alert_id, msg.text)
+    return {"alert_id": msg.alert_id}
+
+
 def _error(msg_id: str | None, code: ErrorCode, message: str) -> str:
     return Error(id=msg_id, code=code, message=message).model_dump_json()
 

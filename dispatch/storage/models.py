@@ -92,6 +92,8 @@ class Alert(SQLModel, table=True):
     outcome_note: str | None = Field(default=None, max_length=500)
     close_reason: str | None = Field(default=None, max_length=500)
     deployment_id: str | None = Field(default=None, max_length=32, index=True)
+    # The supervisor who took it (display name), so the console's alarm stops for everyone.
+    taken_by: str | None = Field(default=None, max_length=100)
 
 
 class Offer(SQLModel, table=True):
@@ -109,6 +111,10 @@ class Offer(SQLModel, table=True):
     reason: str | None = Field(default=None, max_length=500)
     assignment_status: str | None = Field(default=None, max_length=16)
     accepted_at: datetime | None = utc_column(nullable=True)
+    on_scene_at: datetime | None = utc_column(nullable=True)
+    # Supervisors' hands: who assigned this crew without an offer, who withdrew it.
+    assigned_by: str | None = Field(default=None, max_length=32)
+    withdrawn_by: str | None = Field(default=None, max_length=32)
 
 
 class Event(SQLModel, table=True):
@@ -143,6 +149,21 @@ class AlertTrack(SQLModel, table=True):
     lon: float
     accuracy: float | None = None
     at: datetime = utc_column()
+
+
+class AlertNote(SQLModel, table=True):
+    """A step of an alert's story that its other rows do not keep: a supervisor's action
+    with the reason given, a note, an escalation. Kept for the incident's timeline."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: str = Field(foreign_key="alert.id", index=True)
+    at: datetime = utc_column()
+    user_id: str | None = Field(default=None, foreign_key="user.id")  # None: the system
+    # take, assign, withdraw, release, cancel, close, note (supervisors);
+    # urgent, duress (the officer); unassigned (the system: no crew free)
+    action: str = Field(max_length=16)
+    crew_id: str | None = Field(default=None, max_length=32)
+    text: str = Field(default="", max_length=500)
 
 
 class Operation(SQLModel, table=True):

@@ -10,7 +10,7 @@ from sqlmodel import select
 from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_alert, move_assignment, move_crew
-from dispatch.storage.models import Alert, Crew, Offer, User
+from dispatch.storage.models import Alert, AlertNote, Crew, Offer, User
 from dispatch.usecases.briefs import live_deployment_of
 from dispatch.usecases.dispatcher import UseCaseError
 from dispatch.usecases.positions import PositionCases
@@ -114,8 +114,19 @@ class AlertCases(PositionCases):
                 await self._make_urgent(w, alert)
             return alert_view(alert, await w.attached(alert.id))
 
-    async def _make_urgent(self, w: Work, alert: Alert) -> None:
+    async def _make_urgent(self, w: Work, alert: Alert, *, duress: bool = False) -> None:
         """The alert takes `urgent_crews` crews: open offers go out again as urgent."""
+        w.session.add(
+            AlertNote(
+                alert_id=alert.id,
+                at=w.now,
+                user_id=alert.officer_id,
+                action="duress" if duress else "urgent",
+                text="Cancelled with the duress PIN."
+                if duress
+                else "The officer needs urgent help.",
+            )
+        )
         alert.urgent = True
         alert.crews_needed = max(alert.crews_needed, self.settings.dispatch.urgent_crews)
         alert.updated_at = w.now
@@ -179,7 +190,7 @@ class AlertCases(PositionCases):
         """Escalate and mark for supervisors (and crews): she was forced to cancel."""
         if not (alert.note or "").startswith(DURESS_NOTE):
             alert.note = (DURESS_NOTE + (alert.note or ""))[:500]
-        await self._make_urgent(w, alert)
+        await self._make_urgent(w, alert, duress=True)
 
     async def assignment_status(self, viewer: Viewer, msg: AssignmentUpdate) -> AlertView:
         async with self.work() as w:
@@ -205,6 +216,8 @@ class AlertCases(PositionCases):
                 await self._close_alert(w, alert, AlertState.RESOLVED, reason="resolved by crew")
             elif msg.status != current:
                 offer.assignment_status = move_assignment(current, AssignmentStatus(msg.status))
+                if offer.assignment_status == AssignmentStatus.ON_SCENE:
+                    offer.on_scene_at = w.now
                 w.session.add(offer)
                 await self.offer_step(w, alert, emit=True)
             return alert_view(alert, await w.attached(alert.id))

@@ -18,14 +18,14 @@ from dispatch.core.deployments import SCHEDULED, Step, due_steps, move_deploymen
 from dispatch.core.lifecycle import move_crew
 from dispatch.storage.models import Deployment, DeploymentMember, Offer
 from dispatch.usecases.briefs import emit_deployment, team_of
-from dispatch.usecases.crews import CrewCases
+from dispatch.usecases.supervision import SupervisionCases
 from dispatch.usecases.work import Work
 from schemas.views import CrewState, DeploymentState, OfferState
 
 TEAM_VISIBLE_BEFORE = frozenset({DeploymentState.BRIEFED, DeploymentState.LIVE})
 
 
-class DeploymentCases(CrewCases):
+class DeploymentCases(SupervisionCases):
     def brief_lead(self) -> timedelta:
         return timedelta(minutes=self.settings.scheduler.brief_lead_min)
 

@@ -26,7 +26,7 @@ from dispatch.core.matching import CrewIndex, RankingRules
 from dispatch.realtime.events import StoredEvent
 from dispatch.realtime.hub import Hub
 from dispatch.storage.db import Database
-from dispatch.storage.models import Alert, Counter, Crew, Offer
+from dispatch.storage.models import Alert, AlertNote, Counter, Crew, Offer
 from dispatch.usecases.work import EVENT_SEQ, Work, is_active_assignment
 from schemas.common import CrewMode, Position, Role
 from schemas.errors import ErrorCode
@@ -284,6 +284,14 @@ class DispatcherBase:
             w.session.add(alert)
             await w.emit_alert(alert)
             if target == AlertState.UNASSIGNED:
+                w.session.add(
+                    AlertNote(
+                        alert_id=alert.id,
+                        at=w.now,
+                        action="unassigned",
+                        text="No crew free: escalated to supervisors.",
+                    )
+                )
                 log.warning("alert %s unassigned: no crew free; supervisors told", alert.id)
 
     async def _make_offers(self, w: Work, alert: Alert, want: int, busy: list[Offer]) -> int:
@@ -296,7 +304,13 @@ class DispatcherBase:
                 col(Offer.closed_at) >= recent,
             )
         )
-        tried = set(tried_rows.all()) | {o.crew_id for o in busy}
+        # A crew a supervisor withdrew or released is never offered that alert again.
+        withdrawn_rows = await w.session.exec(
+            select(Offer.crew_id).where(
+                Offer.alert_id == alert.id, col(Offer.withdrawn_by).is_not(None)
+            )
+        )
+        tried = set(tried_rows.all()) | set(withdrawn_rows.all()) | {o.crew_id for o in busy}
         made = 0
         while made < want:
             candidates = self.index.rank(

@@ -36,6 +36,7 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         crews=[
             AssignedCrew(
                 crew_id=crew.id,
+                offer_id=offer.id,
                 callsign=crew.callsign,
                 mode=CrewMode(crew.mode),
                 status=AssignmentStatus(offer.assignment_status or AssignmentStatus.EN_ROUTE),
@@ -46,6 +47,7 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         ],
         outcome=Outcome(alert.outcome) if alert.outcome else None,
         outcome_note=alert.outcome_note,
+        taken_by=alert.taken_by,
     )
 
 

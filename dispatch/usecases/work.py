@@ -20,11 +20,16 @@ __all__ = ["EVENT_SEQ", "Work", "attached_crews"]
 
 
 async def attached_crews(session: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
-    """Crews that accepted the alert and are still attached to it, in order of acceptance."""
+    """Crews that accepted the alert (or were assigned by hand) and are still attached to
+    it, in order of acceptance. A crew a supervisor released is no longer attached."""
     rows = await session.exec(
         select(Offer, Crew)
         .join(Crew, col(Crew.id) == col(Offer.crew_id))
-        .where(Offer.alert_id == alert_id, Offer.state == OfferState.ACCEPTED)
+        .where(
+            Offer.alert_id == alert_id,
+            Offer.state == OfferState.ACCEPTED,
+            col(Offer.withdrawn_by).is_(None),
+        )
         .order_by(col(Offer.accepted_at), col(Offer.id))
     )
     return list(rows.all())

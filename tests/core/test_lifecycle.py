@@ -97,13 +97,14 @@ def test_dispatcher_rules_of_the_tables() -> None:
     # Only an attended alert is resolved, and a crew is on scene only once assigned.
     assert into(ALERT_MOVES, A.RESOLVED) == {A.ASSIGNED, A.ON_SCENE}
     assert into(ALERT_MOVES, A.ON_SCENE) == {A.ASSIGNED}
-    # Once on scene, an alert only closes.
-    assert ALERT_MOVES[A.ON_SCENE] == {A.RESOLVED, A.CANCELLED}
+    # Once on scene, an alert closes, or goes back to finding crews when a supervisor
+    # released every crew attached to it.
+    assert ALERT_MOVES[A.ON_SCENE] == {A.RESOLVED, A.CANCELLED, A.DISPATCHING, A.UNASSIGNED}
     assert OFFER_MOVES[OF.OFFERED] == {OF.ACCEPTED, OF.DECLINED, OF.EXPIRED, OF.WITHDRAWN}
-    # A crew is offered only when available, assigned only by accepting an offer,
-    # and goes off duty only when free.
+    # A crew is offered only when available, assigned by accepting an offer or by a
+    # supervisor's hand (from any state but assigned), and goes off duty only when free.
     assert into(CREW_MOVES, C.OFFERED) == {C.AVAILABLE}
-    assert into(CREW_MOVES, C.ASSIGNED) == {C.OFFERED}
+    assert into(CREW_MOVES, C.ASSIGNED) == {C.OFFERED, C.AVAILABLE, C.OFF_DUTY}
     assert into(CREW_MOVES, C.OFF_DUTY) == {C.AVAILABLE}
     assert CREW_MOVES[C.OFFERED] == {C.AVAILABLE, C.ASSIGNED}
 

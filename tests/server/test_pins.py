@@ -163,5 +163,5 @@ async def test_without_pins_a_cancel_needs_none_and_a_supervisor_needs_none(
     pinned_id = (await pinned.raise_alert(CENTRE))["result"]["alert_id"]
 
     assert (await plain.request("alert.cancel", alert_id=plain_id))["type"] == "ack"
-    ack = await supervisor.request("alert.cancel", alert_id=pinned_id)
+    ack = await supervisor.request("alert.cancel", alert_id=pinned_id, reason="Checked by radio")
     assert ack["result"]["state"] == "cancelled"
