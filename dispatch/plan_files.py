@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import math
+import re
 from datetime import datetime
 from typing import Any
 
@@ -135,3 +137,184 @@ def plan_csv(plan: PlanView) -> str:
             ]
         )
     return out.getvalue()
+
+
+# -- places as CSV -----------------------------------------------------------------------------
+
+HOURS = [f"h{i}" for i in range(24)]
+CSV_COLUMNS = frozenset({"name", "lat", "lon", "radius_m", "risk", "route", "hourly", *HOURS})
+MAX_CSV_PLACES = 500
+MAX_CSV_ERRORS = 5
+_SEPARATORS = re.compile(r"[\s;]+")
+
+
+def places_csv(op: OperationView) -> str:
+    """The operation's places in the format `places_from_csv` reads back: a point has
+    lat, lon and radius_m; a route has `route` ("lat lon; lat lon; ..."); `hourly` is
+    24 weights separated by spaces, or empty."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["name", "lat", "lon", "radius_m", "risk", "route", "hourly"])
+    for p in op.places:
+        route = "; ".join(f"{lat:.6f} {lon:.6f}" for lat, lon in p.route) if p.route else ""
+        point = p.route is None
+        writer.writerow(
+            [
+                p.name,
+                f"{p.lat:.6f}" if point else "",
+                f"{p.lon:.6f}" if point else "",
+                _number(p.radius_m) if p.radius_m is not None else "",
+                _number(p.risk),
+                route,
+                " ".join(_number(w) for w in p.hourly) if p.hourly else "",
+            ]
+        )
+    return out.getvalue()
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value == int(value) else repr(value)
+
+
+def places_from_csv(text: str) -> list[PlaceIn]:
+    """Places from CSV text (comma-separated, a header row first, UTF-8).
+
+    Columns, in any order, named in the header (case and spaces ignored):
+
+    - `name` (required): the place's name;
+    - `lat`, `lon` and optionally `radius_m` (metres, 150 if empty): a point; or
+    - `route`: a line, as "lat lon; lat lon; ..." (at least two points);
+    - `risk` (optional, 1 if empty): the place's risk weight, above 0;
+    - hourly weights by local hour (optional), either as columns `h0` ... `h23` (all
+      24 of them) or as one column `hourly` of 24 numbers separated by spaces or
+      semicolons. An empty cell means no hourly weights for that place.
+
+    Blank lines are skipped. Errors name the line and the column, as
+    "line 4, risk: not a number"; the first few are reported together.
+    """
+    rows = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    try:
+        header = next(rows, None)
+    except csv.Error as exc:
+        raise PlaceFileError(f"line 1: {exc}") from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise PlaceFileError(
+            "line 1: the file is empty; expected a header row (name, lat, lon, ...)"
+        )
+    columns = [cell.strip().lower() for cell in header]
+    _check_header(columns)
+    places: list[PlaceIn] = []
+    errors: list[str] = []
+    try:
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                continue
+            line = rows.line_num
+            if len(row) > len(columns):
+                errors.append(f"line {line}: {len(row)} cells but the header names {len(columns)}")
+                continue
+            if len(places) + len(errors) >= MAX_CSV_PLACES:
+                raise PlaceFileError(f"line {line}: a file holds at most {MAX_CSV_PLACES} places")
+            cells = {col: cell.strip() for col, cell in zip(columns, row, strict=False)}
+            try:
+                places.append(_place_of_row(cells))
+            except _CellError as exc:
+                errors.append(f"line {line}, {exc}")
+            if len(errors) >= MAX_CSV_ERRORS:
+                break
+    except csv.Error as exc:
+        errors.append(f"line {rows.line_num}: {exc}")
+    if errors:
+        raise PlaceFileError("; ".join(errors))
+    if not places:
+        raise PlaceFileError("the file has a header but no places")
+    return places
+
+
+def _check_header(columns: list[str]) -> None:
+    unknown = [c for c in columns if c and c not in CSV_COLUMNS]
+    if unknown:
+        raise PlaceFileError(
+            f"line 1: unknown column {unknown[0]!r} (known: name, lat, lon, radius_m, "
+            "risk, route, hourly, h0..h23)"
+        )
+    doubles = [c for c in columns if c and columns.count(c) > 1]
+    if doubles:
+        raise PlaceFileError(f"line 1: the column {doubles[0]!r} appears twice")
+    if "name" not in columns:
+        raise PlaceFileError("line 1: the header has no 'name' column")
+    if ("lat" in columns) != ("lon" in columns):
+        raise PlaceFileError("line 1: give both 'lat' and 'lon' columns, or neither")
+    if "lat" not in columns and "route" not in columns:
+        raise PlaceFileError("line 1: the header needs 'lat' and 'lon' columns or a 'route' column")
+    hours = [h for h in HOURS if h in columns]
+    if hours and len(hours) != 24:
+        missing = next(h for h in HOURS if h not in columns)
+        raise PlaceFileError(f"line 1: hourly columns need all of h0..h23; {missing!r} is missing")
+    if hours and "hourly" in columns:
+        raise PlaceFileError("line 1: give hourly weights as 'hourly' or as h0..h23, not both")
+
+
+class _CellError(ValueError):
+    """One cell that cannot be read: "column: what is wrong"."""
+
+
+def _float(column: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise _CellError(f"{column}: not a number ({text[:20]!r})") from None
+    if not math.isfinite(value):
+        raise _CellError(f"{column}: not a number ({text[:20]!r})")
+    return value
+
+
+def _place_of_row(cells: dict[str, str]) -> PlaceIn:
+    body: dict[str, Any] = {"name": cells.get("name", "")}
+    if not body["name"]:
+        raise _CellError("name: empty; every place needs a name")
+    for column in ("lat", "lon", "radius_m", "risk"):
+        if cells.get(column):
+            body[column] = _float(column, cells[column])
+    if cells.get("route"):
+        body["route"] = _route(cells["route"])
+    hourly = _hourly(cells)
+    if hourly is not None:
+        body["hourly"] = hourly
+    if "lat" in body and "lon" in body and "route" not in body:
+        body.setdefault("radius_m", 150.0)
+    try:
+        return PlaceIn.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = [str(p) for p in first["loc"]]
+        column = loc[0] if loc else ""
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if column == "hourly" and len(loc) > 1 and "hourly" not in cells:
+            column = f"h{loc[1]}"
+        raise _CellError(f"{column or 'place'}: {message}") from None
+
+
+def _route(text: str) -> list[tuple[float, float]]:
+    points = []
+    for i, part in enumerate(p for p in text.split(";") if p.strip()):
+        pair = part.split()
+        if len(pair) != 2:
+            raise _CellError(f"route: point {i + 1} is not 'lat lon' ({part.strip()[:30]!r})")
+        points.append((_float("route", pair[0]), _float("route", pair[1])))
+    return points
+
+
+def _hourly(cells: dict[str, str]) -> list[float] | None:
+    if cells.get("hourly"):
+        parts = [p for p in _SEPARATORS.split(cells["hourly"]) if p]
+        if len(parts) != 24:
+            raise _CellError(f"hourly: {len(parts)} numbers; expected 24, one per hour 0..23")
+        return [_float("hourly", p) for p in parts]
+    given = [h for h in HOURS if cells.get(h)]
+    if not given:
+        return None
+    if len(given) != 24:
+        empty = next(h for h in HOURS if not cells.get(h))
+        raise _CellError(f"{empty}: empty; give all 24 hourly weights or none")
+    return [_float(h, cells[h]) for h in HOURS]

@@ -14,6 +14,8 @@ from fastapi import APIRouter, Request, Response
 from dispatch.app_deps import ServicesDep
 from dispatch.plan_files import (
     PlaceFileError,
+    places_csv,
+    places_from_csv,
     places_from_geojson,
     places_geojson,
     plan_csv,
@@ -29,6 +31,7 @@ from schemas.operations import (
     PlaceIn,
     PlacesIn,
     PlanChange,
+    PlanningDefaults,
     PlanView,
 )
 
@@ -46,6 +49,20 @@ async def create(body: OperationIn, _: Supervisor, s: ServicesDep) -> OperationV
 @router.get("", response_model=list[OperationView])
 async def list_operations(_: Supervisor, s: ServicesDep) -> list[OperationView]:
     return await s.plans.list()
+
+
+@router.get("/defaults", response_model=PlanningDefaults)
+async def defaults(_: Supervisor, s: ServicesDep) -> PlanningDefaults:
+    """What a new operation gets for the rules, durations and timezone it leaves unset."""
+    p = s.dispatcher.settings.planning
+    return PlanningDefaults(
+        timezone=p.timezone,
+        place_gap_h=p.place_gap_h,
+        rest_h=p.rest_h,
+        per_officer_per_day=p.per_officer_per_day,
+        min_duration_min=p.min_duration_min,
+        max_duration_min=p.max_duration_min,
+    )
 
 
 @router.get("/{key}", response_model=OperationView)
@@ -77,6 +94,50 @@ async def import_places(key: str, request: Request, _: Supervisor, s: ServicesDe
 @router.get("/{key}/places.geojson")
 async def export_places(key: str, _: Supervisor, s: ServicesDep) -> dict[str, Any]:
     return places_geojson(await s.plans.view(key))
+
+
+@router.post("/{key}/places.csv", response_model=OperationView)
+async def import_places_csv(
+    key: str, request: Request, _: Supervisor, s: ServicesDep
+) -> OperationView:
+    """Add places from a CSV file (UTF-8, comma-separated, a header row first).
+
+    Columns, in any order: `name` (required); `lat`, `lon` and `radius_m` (metres,
+    150 if empty) for a point, or `route` as "lat lon; lat lon; ..." for a line;
+    `risk` (1 if empty); hourly weights by local hour as `h0` ... `h23`, or as one
+    `hourly` column of 24 numbers separated by spaces or semicolons. For example:
+
+        name,lat,lon,radius_m,risk,hourly
+        Castle Green,52.0535,-2.7135,200,3,
+        Bishop's Meadow,52.0510,-2.7160,150,1.5,0 0 0 0 0 0 0 1 1 1 1 1 1 1 1 1 1 2 3 3 3 2 1 0
+
+    An error names the line and the column ("line 4, risk: not a number") and
+    nothing is added. The export (GET) writes the same format.
+    """
+    raw = await request.body()
+    if len(raw) > MAX_FILE_BYTES:
+        raise UseCaseError(ErrorCode.INVALID, "The file is larger than 2 MB.")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UseCaseError(
+            ErrorCode.INVALID, "The file is not UTF-8 text: save the CSV as UTF-8."
+        ) from None
+    try:
+        places = places_from_csv(text)
+    except PlaceFileError as exc:
+        raise UseCaseError(ErrorCode.INVALID, f"Nothing was imported: {exc}.") from None
+    return await s.plans.add_places(key, places)
+
+
+@router.get("/{key}/places.csv")
+async def export_places_csv(key: str, _: Supervisor, s: ServicesDep) -> Response:
+    view = await s.plans.view(key)
+    return Response(
+        places_csv(view),
+        media_type="text/csv",
+        headers={"content-disposition": f'attachment; filename="{view.id}-places.csv"'},
+    )
 
 
 @router.delete("/{key}/places/{place_id}", response_model=OperationView)

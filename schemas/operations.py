@@ -90,6 +90,17 @@ class OperationIn(Model):
         return self
 
 
+class PlanningDefaults(Model):
+    """What an operation gets for what its body leaves unset (config.toml [planning])."""
+
+    timezone: str
+    place_gap_h: float
+    rest_h: float
+    per_officer_per_day: int
+    min_duration_min: int
+    max_duration_min: int
+
+
 class Rules(Model):
     place_gap_h: float
     rest_h: float
