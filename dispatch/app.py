@@ -18,7 +18,11 @@ from dispatch.realtime.endpoint import websocket_endpoint
 from dispatch.services import Services
 from dispatch.usecases.dispatcher import Clock, UseCaseError, utc_now
 from ops_console.api import router as console_router
+from ops_console.incidents import router as incidents_router
 from ops_console.operations import router as operations_router
+from ops_console.pages import install_console
+from ops_console.people_api import router as people_router
+from ops_console.reports import router as reports_router
 from schemas.api import Me, SessionInfo, SignIn
 from schemas.errors import ErrorCode
 
@@ -44,8 +48,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     app = FastAPI(title="dispatch", version="0.1.0", lifespan=lifespan)
     app.add_api_websocket_route("/ws", websocket_endpoint)
     install_pages(app, settings.pages)
+    install_console(app, settings.pages)
     app.include_router(console_router)
     app.include_router(operations_router)
+    for router in (incidents_router, reports_router, people_router):
+        app.include_router(router)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, exc: HTTPException) -> JSONResponse:

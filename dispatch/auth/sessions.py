@@ -75,7 +75,8 @@ async def sign_in(
     good = await _verify(user.password_hash, password)
     async with db.session() as s:
         fresh = await s.get(User, user.id)
-        if fresh is None:
+        if fresh is None or fresh.password_hash != user.password_hash:
+            # Gone, or its password was reset while this one was being checked.
             raise AuthError(ErrorCode.AUTH_INVALID, "Wrong username or password.")
         if not good:
             fresh.failed_logins += 1

@@ -1,0 +1,246 @@
+"""Reading alerts for the incident log and the reports: the search, and the rows each
+alert's figures and timeline are built from (offers, notes, names). Reads only."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
+
+from dispatch.storage.models import (
+    Alert,
+    AlertNote,
+    AlertTrack,
+    Crew,
+    Deployment,
+    Offer,
+    Operation,
+    Place,
+    User,
+)
+from dispatch.usecases.dispatcher import UseCaseError
+from ops_console.report_figures import AlertFacts, facts_of
+from ops_console.timeline import Names
+from schemas.errors import ErrorCode
+from schemas.views import OPEN_ALERT_STATES
+
+
+@dataclass(frozen=True)
+class Search:
+    """The log's filters; every one optional."""
+
+    terms: tuple[str, ...] = ()
+    states: frozenset[str] | None = None
+    operation_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# -- the cursor: the last row seen, so the next page starts after it ------------------------
+
+
+def encode_cursor(alert: AlertFacts) -> str:
+    raw = f"{alert.raised_at.isoformat()}|{alert.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        at, alert_id = raw.split("|", 1)
+        when = datetime.fromisoformat(at)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise UseCaseError(
+            ErrorCode.INVALID, "cursor: not a cursor this server gave; start again without it."
+        ) from None
+    if when.tzinfo is None or not alert_id:
+        raise UseCaseError(
+            ErrorCode.INVALID, "cursor: not a cursor this server gave; start again without it."
+        )
+    return when, alert_id
+
+
+# -- the search --------------------------------------------------------------------------------
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matches(term: str) -> ColumnElement[bool]:
+    """The alert mentions `term` (any case) in one of the things a supervisor searches by."""
+    pattern = _like(term)
+
+    def has(column: object) -> ColumnElement[bool]:
+        return col(column).ilike(pattern, escape="\\")
+
+    by_crew = exists(
+        select(Offer.id)
+        .join(Crew, col(Crew.id) == col(Offer.crew_id))
+        .where(col(Offer.alert_id) == col(Alert.id), has(Crew.callsign))
+    )
+    outcome_words = func.replace(col(Alert.outcome), "_", " ").ilike(pattern, escape="\\")
+    return or_(
+        has(Alert.id),
+        has(User.display_name),
+        has(User.username),
+        has(Alert.category),
+        has(Alert.note),
+        has(Alert.outcome),
+        outcome_words,
+        has(Alert.outcome_note),
+        has(Place.name),
+        has(Operation.name),
+        by_crew,
+    )
+
+
+def _query(search: Search) -> SelectOfScalar[Alert]:
+    query = (
+        select(Alert)
+        .join(User, col(User.id) == col(Alert.officer_id))
+        .outerjoin(Deployment, col(Deployment.id) == col(Alert.deployment_id))
+        .outerjoin(Place, col(Place.id) == col(Deployment.place_id))
+        .outerjoin(Operation, col(Operation.id) == col(Deployment.operation_id))
+    )
+    for term in search.terms:
+        query = query.where(_matches(term))
+    if search.states is not None:
+        query = query.where(col(Alert.state).in_(sorted(search.states)))
+    if search.operation_id is not None:
+        query = query.where(col(Deployment.operation_id) == search.operation_id)
+    if search.since is not None:
+        query = query.where(col(Alert.raised_at) >= search.since)
+    if search.until is not None:
+        query = query.where(col(Alert.raised_at) < search.until)
+    return query
+
+
+async def find_alerts(
+    s: AsyncSession, search: Search, *, limit: int, after: tuple[datetime, str] | None = None
+) -> list[Alert]:
+    """Alerts that match, newest first (ties by id), starting after the cursor's row."""
+    query = _query(search)
+    if after is not None:
+        at, alert_id = after
+        query = query.where(
+            or_(
+                col(Alert.raised_at) < at,
+                and_(col(Alert.raised_at) == at, col(Alert.id) < alert_id),
+            )
+        )
+    query = query.order_by(col(Alert.raised_at).desc(), col(Alert.id).desc()).limit(limit)
+    return list((await s.exec(query)).all())
+
+
+async def operation_alerts(s: AsyncSession, operation_id: str) -> list[Alert]:
+    """Every alert raised during one of the operation's deployments, oldest first."""
+    query = _query(Search(operation_id=operation_id)).order_by(col(Alert.raised_at), col(Alert.id))
+    return list((await s.exec(query)).all())
+
+
+def open_states() -> frozenset[str]:
+    return frozenset(state.value for state in OPEN_ALERT_STATES)
+
+
+# -- what each alert's figures and timeline are built from ------------------------------------
+
+
+@dataclass(frozen=True)
+class Context:
+    """For a set of alerts: their offers and the names of everyone and everywhere in them."""
+
+    offers: dict[str, list[Offer]]  # alert id -> its offers, oldest first
+    people: dict[str, str]  # user id -> display name
+    callsigns: dict[str, str]  # crew id -> callsign
+    places: dict[str, tuple[str, str]]  # deployment id -> (operation name, place name)
+
+    def facts(self, alert: Alert) -> AlertFacts:
+        operation, place = self.places.get(alert.deployment_id or "", (None, None))
+        return facts_of(
+            alert,
+            self.offers.get(alert.id, []),
+            officer=self.people.get(alert.officer_id, "?"),
+            callsigns=self.callsigns,
+            operation=operation,
+            place=place,
+        )
+
+    def names(self, alert: Alert) -> Names:
+        _, place = self.places.get(alert.deployment_id or "", (None, None))
+        return Names(self.people, self.callsigns, place)
+
+
+async def context_for(
+    s: AsyncSession, alerts: Sequence[Alert], notes: Sequence[AlertNote] = ()
+) -> Context:
+    ids = [a.id for a in alerts]
+    offers: dict[str, list[Offer]] = {i: [] for i in ids}
+    if ids:
+        rows = await s.exec(
+            select(Offer)
+            .where(col(Offer.alert_id).in_(ids))
+            .order_by(col(Offer.created_at), col(Offer.id))
+        )
+        for offer in rows.all():
+            offers[offer.alert_id].append(offer)
+    user_ids = {a.officer_id for a in alerts} | {n.user_id for n in notes if n.user_id}
+    for alert_offers in offers.values():
+        for o in alert_offers:
+            user_ids |= {u for u in (o.assigned_by, o.withdrawn_by) if u}
+    crew_ids = {o.crew_id for found in offers.values() for o in found}
+    crew_ids |= {n.crew_id for n in notes if n.crew_id}
+    people: dict[str, str] = {}
+    if user_ids:
+        users = await s.exec(select(User.id, User.display_name).where(col(User.id).in_(user_ids)))
+        people = {uid: name for uid, name in users.all()}
+    callsigns: dict[str, str] = {}
+    if crew_ids:
+        crews = await s.exec(select(Crew.id, Crew.callsign).where(col(Crew.id).in_(crew_ids)))
+        callsigns = {cid: callsign for cid, callsign in crews.all()}
+    dep_ids = {a.deployment_id for a in alerts if a.deployment_id}
+    places: dict[str, tuple[str, str]] = {}
+    if dep_ids:
+        rows3 = await s.exec(
+            select(Deployment.id, Operation.name, Place.name)
+            .join(Operation, col(Operation.id) == col(Deployment.operation_id))
+            .join(Place, col(Place.id) == col(Deployment.place_id))
+            .where(col(Deployment.id).in_(dep_ids))
+        )
+        places = {dep: (op, place) for dep, op, place in rows3.all()}
+    return Context(offers, people, callsigns, places)
+
+
+@dataclass(frozen=True)
+class Story:
+    alert: Alert
+    notes: list[AlertNote]
+    context: Context
+    track_points: int
+
+
+async def story_of(s: AsyncSession, alert_id: str) -> Story:
+    alert = await s.get(Alert, alert_id)
+    if alert is None:
+        raise UseCaseError(ErrorCode.NOT_FOUND, f"No alert {alert_id!r}.")
+    notes = list(
+        (
+            await s.exec(
+                select(AlertNote)
+                .where(AlertNote.alert_id == alert_id)
+                .order_by(col(AlertNote.at), col(AlertNote.id))
+            )
+        ).all()
+    )
+    track = await s.exec(
+        select(func.count()).select_from(AlertTrack).where(AlertTrack.alert_id == alert_id)
+    )
+    return Story(alert, notes, await context_for(s, [alert], notes), int(track.one()))

@@ -1,0 +1,32 @@
+"""The console's page and its static files. The page itself holds nothing secret: every
+piece of data comes from the API and the websocket, which are for supervisors only."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from dispatch.config import PagesSettings
+
+HERE = Path(__file__).parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+NO_CACHE = {"Cache-Control": "no-cache"}
+
+
+def install_console(app: FastAPI, pages: PagesSettings) -> None:
+    router = APIRouter(tags=["console"])
+    config = json.dumps({"tile_url": pages.tile_url, "tile_attribution": pages.tile_attribution})
+    page = (TEMPLATES / "console.html").read_text(encoding="utf-8")
+    page = page.replace("{{CONFIG}}", config.replace("<", "\\u003c"))
+
+    @router.get("/console", response_class=HTMLResponse, include_in_schema=False)
+    async def console_page() -> HTMLResponse:
+        return HTMLResponse(page, headers=NO_CACHE)
+
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

@@ -1,0 +1,429 @@
+// The live board: the alert queue, the map of officers, crews and alerts, the crews and
+// their position ages, and the supervisor's hands on an alert (take, assign by hand,
+// withdraw or release, close, cancel, note). Everything comes from the live store.
+
+import { ago, askReason, clear, el, hhmm, makeMap, seconds } from "./common.js";
+
+const OUTCOMES = [
+  ["arrest", "Arrest"],
+  ["words_of_advice", "Words of advice"],
+  ["offender_not_found", "Offender not found"],
+  ["false_alarm", "False alarm"],
+  ["other", "Other"],
+];
+const CREW_COLOURS = { available: "#2e7d32", offered: "#ef6c00", assigned: "#0d47a1", off_duty: "#90a4ae" };
+const STALE_MS = 60_000;
+
+let ctx;
+let map;
+let layers;
+let selected = null;
+let names = new Map(); // user id -> display name
+let fitted = false;
+const $ = (id) => document.getElementById(id);
+
+export function mount(c) {
+  ctx = c;
+  clear(
+    ctx.root,
+    el(
+      "div",
+      { class: "board" },
+      el(
+        "div",
+        { class: "board-side" },
+        el("h2", {}, "Alerts ", el("span", { id: "queue-count", class: "muted" })),
+        el("div", { id: "queue", class: "queue", "data-testid": "queue" }),
+        el("div", { id: "detail", class: "panel detail", hidden: true }),
+      ),
+      el(
+        "div",
+        { class: "board-map" },
+        el("div", { id: "board-map", "aria-label": "Live map" }),
+        el(
+          "div",
+          { class: "legend" },
+          el("span", { class: "key officer" }, "officer"),
+          el("span", { class: "key alert" }, "alert"),
+          ...Object.entries(CREW_COLOURS).filter(([s]) => s !== "off_duty").map(([s, colour]) =>
+            el("span", { class: "key", style: `--key:${colour}` }, `crew ${s}`),
+          ),
+        ),
+      ),
+      el(
+        "div",
+        { class: "board-crews" },
+        el("h2", {}, "Crews"),
+        el("table", { class: "grid", id: "crews" }),
+        el("h2", {}, "Live deployments"),
+        el("div", { id: "live-deployments", class: "muted" }, "None."),
+      ),
+    ),
+  );
+  map = makeMap($("board-map"));
+  layers = { alerts: L.layerGroup().addTo(map), crews: L.layerGroup().addTo(map), officers: L.layerGroup().addTo(map) };
+  ctx.on(() => render());
+  loadNames();
+  setInterval(() => render(true), 1000); // ages and countdowns move on by themselves
+  render();
+}
+
+export function show(alertId) {
+  if (alertId) selected = alertId;
+  setTimeout(() => map.invalidateSize(), 0);
+  render();
+}
+
+async function loadNames() {
+  try {
+    const people = await ctx.api("GET", "/api/console/people");
+    names = new Map(people.users.map((u) => [u.id, u.display_name || u.username]));
+    render();
+  } catch {
+    /* names are a nicety: ids are shown meanwhile */
+  }
+}
+
+const nameOf = (userId) => names.get(userId) || `officer ${userId.slice(0, 6)}`;
+const crewOf = (crewId) => ctx.store.crews.get(crewId);
+const isOpen = (a) => ["raised", "dispatching", "assigned", "on_scene", "unassigned"].includes(a.state);
+
+function queueOrder(a, b) {
+  const rank = (x) => (ctx.needsTaking(x) ? 0 : x.state === "unassigned" ? 1 : x.urgent ? 2 : 3);
+  return rank(a) - rank(b) || a.raised_at.localeCompare(b.raised_at);
+}
+
+function offersOf(alertId) {
+  return [...ctx.store.offers.values()].filter((o) => o.alert_id === alertId);
+}
+
+function etaText(alert) {
+  const moving = alert.crews.filter((c) => c.status === "en_route");
+  if (moving.length) {
+    const left = Math.min(...moving.map((c) => c.eta_s - (Date.now() - Date.parse(c.accepted_at)) / 1000));
+    return left > 0 ? `ETA ${seconds(left)}` : "due now";
+  }
+  const offers = offersOf(alert.id);
+  if (offers.length) return `offered, ETA ${seconds(Math.min(...offers.map((o) => o.eta_s)))}`;
+  return "";
+}
+
+// --- rendering --------------------------------------------------------------------------------
+
+function render(tick = false) {
+  if (!map) return;
+  const alerts = [...ctx.store.alerts.values()].filter(isOpen).sort(queueOrder);
+  renderQueue(alerts);
+  // The detail holds the supervisor's choices: redrawn on changes only, never under her hand.
+  const busy = document.activeElement?.closest?.("#detail") && document.activeElement.tagName === "SELECT";
+  if (!tick && !busy) renderDetail();
+  renderCrews();
+  renderMap(alerts);
+  renderDeployments();
+}
+
+function renderQueue(alerts) {
+  $("queue-count").textContent = `(${alerts.length} open)`;
+  if (!alerts.length) {
+    clear($("queue"), el("p", { class: "muted" }, "No open alerts."));
+    return;
+  }
+  clear(
+    $("queue"),
+    alerts.map((a) => {
+      const crews = a.crews.filter((c) => c.status !== "cleared").map((c) => c.callsign);
+      return el(
+        "button",
+        {
+          type: "button",
+          class: `alert-card${ctx.needsTaking(a) ? " needs" : ""}${a.id === selected ? " selected" : ""}`,
+          dataset: { alert: a.id, state: a.state },
+          onclick: () => {
+            selected = a.id;
+            render();
+            map.panTo([a.lat, a.lon]);
+          },
+        },
+        el(
+          "div",
+          { class: "row" },
+          el("span", { class: `pill state-${a.state}` }, a.state.replace("_", " ")),
+          a.urgent ? el("span", { class: "pill urgent" }, "URGENT") : null,
+          el("strong", {}, nameOf(a.officer_id)),
+          el("span", { class: "spacer" }),
+          el("span", { class: "age", title: a.raised_at }, ago(Date.now() - Date.parse(a.raised_at))),
+        ),
+        el(
+          "div",
+          { class: "row muted" },
+          a.category ? a.category.replace("_", " ") : "no category",
+          crews.length ? ` · ${crews.join(", ")}` : " · no crew",
+          etaText(a) ? ` · ${etaText(a)}` : "",
+          a.taken_by ? ` · taken by ${a.taken_by}` : "",
+        ),
+        a.note ? el("div", { class: "note" }, a.note) : null,
+      );
+    }),
+  );
+}
+
+function renderDetail() {
+  const box = $("detail");
+  const alert = selected && ctx.store.alerts.get(selected);
+  if (!alert || !isOpen(alert)) {
+    box.hidden = true;
+    return;
+  }
+  box.hidden = false;
+  const offers = offersOf(alert.id);
+  const attached = alert.crews.filter((c) => c.status !== "cleared");
+  const officer = ctx.store.positions.get(`officer:${alert.officer_id}`);
+  clear(
+    box,
+    el("h2", {}, `Alert: ${nameOf(alert.officer_id)}`),
+    el(
+      "dl",
+      { class: "facts" },
+      el("dt", {}, "State"),
+      el("dd", { id: "detail-state" }, alert.state.replace("_", " "), alert.urgent ? " (urgent)" : ""),
+      el("dt", {}, "Raised"),
+      el("dd", {}, `${hhmm(alert.raised_at)} (${ago(Date.now() - Date.parse(alert.raised_at))} ago)`),
+      el("dt", {}, "Her position"),
+      el("dd", {}, officer ? `${ago(Date.now() - Date.parse(officer.at))} old, ±${Math.round(officer.accuracy ?? 0)} m` : "where raised"),
+      el("dt", {}, "Crews needed"),
+      el("dd", {}, String(alert.crews_needed)),
+      el("dt", {}, "Taken by"),
+      el("dd", { id: "detail-taken" }, alert.taken_by || "nobody yet"),
+    ),
+    alert.note ? el("p", { class: "note" }, alert.note) : null,
+    el("h3", {}, "Crews"),
+    attached.length || offers.length
+      ? el(
+          "ul",
+          { class: "plain" },
+          attached.map((c) =>
+            el(
+              "li",
+              {},
+              `${c.callsign}: ${c.status.replace("_", " ")} `,
+              el("button", { type: "button", class: "small danger", onclick: () => release(alert, c) }, "Release"),
+            ),
+          ),
+          offers.map((o) =>
+            el(
+              "li",
+              {},
+              `${crewOf(o.crew_id)?.callsign ?? "crew"}: offered, ${Math.max(0, Math.round((Date.parse(o.deadline) - Date.now()) / 1000))} s left `,
+              el("button", { type: "button", class: "small danger", "data-testid": "withdraw", onclick: () => withdraw(o) }, "Withdraw"),
+            ),
+          ),
+        )
+      : el("p", { class: "muted" }, "No crew on it."),
+    el(
+      "div",
+      { class: "row" },
+      el("select", { id: "assign-crew", "aria-label": "Crew to assign" }, assignable(alert)),
+      el("button", { type: "button", class: "primary", id: "assign", onclick: () => assign(alert) }, "Assign by hand"),
+    ),
+    el(
+      "div",
+      { class: "row actions" },
+      alert.taken_by ? null : el("button", { type: "button", id: "take", class: "primary", onclick: () => act("alert.take", { alert_id: alert.id }) }, "Take"),
+      el("button", { type: "button", id: "close-alert", onclick: () => closeAlert(alert) }, "Close…"),
+      el("button", { type: "button", class: "danger", id: "cancel-alert", onclick: () => cancelAlert(alert) }, "Cancel…"),
+      el("button", { type: "button", id: "note-alert", onclick: () => note(alert) }, "Note…"),
+      el("button", { type: "button", id: "timeline", onclick: () => ctx.go("incidents", alert.id) }, "Timeline"),
+    ),
+  );
+}
+
+// Crews a supervisor may assign: not working another alert, nearest first.
+function assignable(alert) {
+  const attached = new Set(alert.crews.filter((c) => c.status !== "cleared").map((c) => c.crew_id));
+  const crews = [...ctx.store.crews.values()]
+    .filter((c) => !attached.has(c.id) && c.state !== "assigned")
+    .map((c) => {
+      const p = ctx.store.positions.get(`crew:${c.id}`);
+      const metres = p ? map.distance([p.lat, p.lon], [alert.lat, alert.lon]) : null;
+      return { c, metres };
+    })
+    .sort((x, y) => (x.metres ?? 1e12) - (y.metres ?? 1e12));
+  const previous = $("assign-crew")?.value;
+  return [
+    el("option", { value: "" }, crews.length ? "Choose a crew…" : "No crew to assign"),
+    ...crews.map(({ c, metres }) =>
+      el(
+        "option",
+        { value: c.id, selected: c.id === previous },
+        `${c.callsign} (${c.mode}, ${c.state.replace("_", " ")}${metres !== null ? `, ${(metres / 1000).toFixed(1)} km` : ", no position"})`,
+      ),
+    ),
+  ];
+}
+
+function renderCrews() {
+  const rows = [...ctx.store.crews.values()].sort((a, b) => a.callsign.localeCompare(b.callsign));
+  clear(
+    $("crews"),
+    el("tr", {}, el("th", {}, "Crew"), el("th", {}, "State"), el("th", { class: "num" }, "Position age")),
+    rows.map((c) => {
+      const p = ctx.store.positions.get(`crew:${c.id}`);
+      const age = p ? Date.now() - Date.parse(p.at) : null;
+      return el(
+        "tr",
+        { dataset: { crew: c.callsign } },
+        el("td", {}, `${c.callsign} `, el("span", { class: "muted" }, c.mode)),
+        el("td", {}, el("span", { class: `pill state-${c.state}` }, c.state.replace("_", " "))),
+        el("td", { class: `num${age !== null && age > STALE_MS ? " stale" : ""}` }, age === null ? "none" : ago(age)),
+      );
+    }),
+  );
+}
+
+function renderMap(alerts) {
+  layers.alerts.clearLayers();
+  layers.crews.clearLayers();
+  layers.officers.clearLayers();
+  const points = [];
+  for (const a of alerts) {
+    points.push([a.lat, a.lon]);
+    L.circle([a.lat, a.lon], { radius: 60, color: "#b71c1c", weight: 2, fillOpacity: 0.15, className: "alert-ring" })
+      .bindTooltip(`${nameOf(a.officer_id)}: ${a.state.replace("_", " ")}`)
+      .on("click", () => {
+        selected = a.id;
+        render();
+      })
+      .addTo(layers.alerts);
+  }
+  for (const [key, p] of ctx.store.positions) {
+    const age = Date.now() - Date.parse(p.at);
+    if (key.startsWith("crew:")) {
+      const crew = crewOf(p.subject_id);
+      if (!crew || crew.state === "off_duty") continue;
+      L.circleMarker([p.lat, p.lon], {
+        radius: 8, color: "#fff", weight: 2, fillColor: CREW_COLOURS[crew.state] || "#555",
+        fillOpacity: age > STALE_MS ? 0.4 : 1, className: "crew-dot",
+      })
+        .bindTooltip(`${crew.callsign} · ${ago(age)}`, { permanent: true, direction: "right", className: "map-label" })
+        .addTo(layers.crews);
+    } else {
+      points.push([p.lat, p.lon]);
+      L.circleMarker([p.lat, p.lon], {
+        radius: 7, color: "#fff", weight: 2, fillColor: p.alert_id ? "#b71c1c" : "#6a1b9a", fillOpacity: 1,
+        className: "officer-dot",
+      })
+        .bindTooltip(`${nameOf(p.subject_id)} · ${ago(age)}`, { permanent: true, direction: "left", className: "map-label officer" })
+        .addTo(layers.officers);
+    }
+  }
+  if (!fitted && ctx.store.synced) {
+    const all = [...points, ...[...ctx.store.positions.values()].map((p) => [p.lat, p.lon])];
+    if (all.length) {
+      map.fitBounds(L.latLngBounds(all).pad(0.3), { maxZoom: 15 });
+      fitted = true;
+    }
+  }
+}
+
+function renderDeployments() {
+  const live = [...ctx.store.deployments.values()].filter((d) => d.state === "live");
+  const box = $("live-deployments");
+  if (!live.length) {
+    clear(box, "None.");
+    return;
+  }
+  clear(
+    box,
+    el(
+      "ul",
+      { class: "plain" },
+      live.map((d) => el("li", {}, `${d.operation}: ${d.place.name} until ${hhmm(d.ends_at)} (${d.officers.join(", ")}; ${d.crews.join(", ")})`)),
+    ),
+  );
+}
+
+// --- actions ----------------------------------------------------------------------------------
+
+async function act(type, body) {
+  let answer;
+  try {
+    answer = await ctx.link.request(type, body);
+  } catch {
+    ctx.toast("Not connected: nothing was done. Try again when the link is live.", "error");
+    return false;
+  }
+  if (answer.type === "error") {
+    ctx.toast(answer.message, "error");
+    return false;
+  }
+  return true;
+}
+
+async function assign(alert) {
+  const crewId = $("assign-crew").value;
+  if (!crewId) {
+    ctx.toast("Choose a crew to assign.", "error");
+    return;
+  }
+  const reason = await askReason(`Assign ${crewOf(crewId)?.callsign ?? "crew"} by hand`);
+  if (reason === null) return;
+  if (await act("alert.assign", { alert_id: alert.id, crew_id: crewId, reason })) {
+    ctx.toast(`${crewOf(crewId)?.callsign ?? "Crew"} assigned.`, "ok");
+  }
+}
+
+async function withdraw(offer) {
+  const reason = await askReason(`Withdraw the offer to ${crewOf(offer.crew_id)?.callsign ?? "crew"}`);
+  if (reason !== null) await act("offer.withdraw", { offer_id: offer.id, reason });
+}
+
+async function release(alert, crew) {
+  const reason = await askReason(`Release ${crew.callsign} from this alert`);
+  if (reason !== null) await act("offer.withdraw", { offer_id: crew.offer_id, reason });
+}
+
+async function closeAlert(alert) {
+  const outcome = await askOutcome();
+  if (!outcome) return;
+  const reason = await askReason("Close the alert");
+  if (reason !== null) await act("alert.close", { alert_id: alert.id, outcome, reason });
+}
+
+function askOutcome() {
+  return new Promise((resolve) => {
+    const select = el("select", { id: "outcome" }, OUTCOMES.map(([v, t]) => el("option", { value: v }, t)));
+    const dialog = el(
+      "dialog",
+      { class: "reason" },
+      el(
+        "form",
+        { method: "dialog" },
+        el("h2", {}, "Outcome"),
+        select,
+        el(
+          "div",
+          { class: "row" },
+          el("button", { type: "button", onclick: () => done(null) }, "Back"),
+          el("button", { type: "button", class: "primary", id: "outcome-ok", onclick: () => done(select.value) }, "Next"),
+        ),
+      ),
+    );
+    const done = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+async function cancelAlert(alert) {
+  const reason = await askReason("Cancel the alert (false alarm)");
+  if (reason !== null) await act("alert.cancel", { alert_id: alert.id, reason });
+}
+
+async function note(alert) {
+  const text = await askReason("Add a note", { placeholder: "Note (kept on the record)" });
+  if (text !== null && (await act("alert.note", { alert_id: alert.id, text }))) ctx.toast("Note kept.", "ok");
+}

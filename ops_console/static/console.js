@@ -1,0 +1,237 @@
+// The console's shell: sign-in, tabs, the live store fed by the websocket, the alarm for
+// alerts nobody has taken, and the screens (each a module with mount(ctx) and show(arg)).
+
+import { Link } from "/pages/static/link.js";
+import { api, ApiError, clear, el } from "./common.js";
+import * as board from "./board.js";
+import * as planning from "./planning.js";
+import * as incidents from "./incidents.js";
+import * as reports from "./reports.js";
+import * as people from "./people.js";
+
+const SCREENS = { board, planning, incidents, reports, people };
+const OPEN = new Set(["raised", "dispatching", "assigned", "on_scene", "unassigned"]);
+const $ = (id) => document.getElementById(id);
+
+// --- the live store: what the supervisor's websocket says, kept current ---------------------------
+
+const listeners = new Set();
+export const store = {
+  alerts: new Map(),
+  offers: new Map(),
+  crews: new Map(),
+  positions: new Map(), // "officer:<user id>" | "crew:<crew id>" -> position frame
+  deployments: new Map(),
+  seq: null,
+  synced: false,
+};
+
+function changed(kind, frame) {
+  for (const fn of listeners) {
+    try {
+      fn(kind, frame);
+    } catch (error) {
+      console.error(error);
+    }
+  }
+}
+
+function apply(frame) {
+  switch (frame.type) {
+    case "snapshot":
+      store.alerts = new Map(frame.alerts.map((a) => [a.id, a]));
+      store.offers = new Map(frame.offers.map((o) => [o.id, o]));
+      store.crews = new Map(frame.crews.map((c) => [c.id, c]));
+      store.positions = new Map(frame.positions.map((p) => [`${p.role}:${p.subject_id}`, p]));
+      store.deployments = new Map(frame.deployments.map((d) => [d.id, d]));
+      break;
+    case "alert":
+      if (OPEN.has(frame.alert.state)) store.alerts.set(frame.alert.id, frame.alert);
+      else store.alerts.delete(frame.alert.id);
+      break;
+    case "alert.removed":
+      store.alerts.delete(frame.alert_id);
+      break;
+    case "offer":
+      if (frame.offer.state === "offered") store.offers.set(frame.offer.id, frame.offer);
+      else store.offers.delete(frame.offer.id);
+      break;
+    case "crew":
+      store.crews.set(frame.crew.id, frame.crew);
+      break;
+    case "deployment":
+      if (["briefed", "live"].includes(frame.deployment.state)) {
+        store.deployments.set(frame.deployment.id, frame.deployment);
+      } else store.deployments.delete(frame.deployment.id);
+      break;
+    case "position":
+      store.positions.set(`${frame.role}:${frame.subject_id}`, frame);
+      break;
+    case "synced":
+      store.synced = true;
+      break;
+    default:
+      return;
+  }
+  changed(frame.type, frame);
+}
+
+// --- the alarm: unassigned or urgent alerts nobody has taken ---------------------------------------
+
+export function needsTaking(alert) {
+  return OPEN.has(alert.state) && !alert.taken_by && (alert.state === "unassigned" || alert.urgent);
+}
+
+let audio = null;
+let lastBeep = 0;
+
+function beep() {
+  document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
+  try {
+    audio = audio || new AudioContext();
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.25, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.6);
+    osc.connect(gain).connect(audio.destination);
+    osc.start();
+    osc.stop(audio.currentTime + 0.6);
+  } catch {
+    /* no sound on this machine: the banner still shows */
+  }
+}
+
+function alarm() {
+  const waiting = [...store.alerts.values()].filter(needsTaking);
+  const banner = $("banner");
+  banner.hidden = waiting.length === 0;
+  document.body.classList.toggle("alarming", waiting.length > 0);
+  if (!waiting.length) return;
+  const unassigned = waiting.filter((a) => a.state === "unassigned").length;
+  const urgent = waiting.length - unassigned;
+  const parts = [];
+  if (unassigned) parts.push(`${unassigned} unassigned`);
+  if (urgent) parts.push(`${urgent} urgent`);
+  clear(
+    banner,
+    el("strong", {}, `${parts.join(", ")} alert${waiting.length > 1 ? "s need" : " needs"} a supervisor`),
+    el("button", { type: "button", id: "banner-show", onclick: () => go("board", waiting[0].id) }, "Show"),
+  );
+  if (Date.now() - lastBeep > 4000) {
+    lastBeep = Date.now();
+    beep();
+  }
+}
+
+// --- tabs -------------------------------------------------------------------------------------
+
+let current = null;
+const mounted = new Set();
+let ctx = null;
+
+export function go(tab, arg) {
+  if (!SCREENS[tab]) return;
+  for (const button of document.querySelectorAll("#tabs button")) {
+    button.setAttribute("aria-selected", String(button.dataset.tab === tab));
+  }
+  for (const section of document.querySelectorAll(".screen")) section.hidden = section.dataset.screen !== tab;
+  const screen = SCREENS[tab];
+  if (!mounted.has(tab)) {
+    mounted.add(tab);
+    screen.mount({ ...ctx, root: $(`screen-${tab}`) });
+  }
+  current = tab;
+  if (location.hash.slice(1).split("/")[0] !== tab) history.replaceState(null, "", `#${tab}`);
+  screen.show?.(arg);
+}
+
+export function toast(message, kind = "info") {
+  const note = el("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  $("toasts").append(note);
+  setTimeout(() => note.remove(), kind === "error" ? 8000 : 4000);
+}
+
+// --- start ------------------------------------------------------------------------------------
+
+let link = null;
+
+function showSignIn(message = "") {
+  $("signin").hidden = false;
+  $("screens").hidden = true;
+  $("tabs").hidden = true;
+  $("sign-out").hidden = true;
+  $("signin-error").textContent = message;
+  link?.stop();
+}
+
+async function start() {
+  let me;
+  try {
+    me = await api("GET", "/api/session");
+  } catch (error) {
+    showSignIn(error instanceof ApiError && error.status !== 401 ? error.message : "");
+    return;
+  }
+  if (me.role !== "supervisor") {
+    await api("DELETE", "/api/session").catch(() => {});
+    showSignIn("The console is for supervisors only.");
+    return;
+  }
+  $("signin").hidden = true;
+  $("screens").hidden = false;
+  $("tabs").hidden = false;
+  $("sign-out").hidden = false;
+  $("who").textContent = me.username;
+  link = new Link({
+    onFrame: apply,
+    onState: (state) => {
+      const node = $("link");
+      node.dataset.link = state;
+      node.textContent = { synced: "live", open: "syncing", connecting: "connecting" }[state] || "offline";
+      if (state !== "synced") store.synced = false;
+    },
+    onSignedOut: () => showSignIn("Your session ended: sign in again."),
+    onRefused: () => {},
+  });
+  ctx = {
+    api,
+    link,
+    store,
+    me,
+    go,
+    toast,
+    needsTaking,
+    on: (fn) => listeners.add(fn),
+  };
+  listeners.add(() => alarm());
+  link.start();
+  const [tab, arg] = location.hash.slice(1).split("/");
+  go(SCREENS[tab] ? tab : "board", arg ? decodeURIComponent(arg) : undefined);
+  setInterval(alarm, 5000);
+}
+
+$("signin-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("signin-error").textContent = "";
+  try {
+    await api("POST", "/api/session", { username: $("username").value.trim(), password: $("password").value });
+  } catch (error) {
+    $("signin-error").textContent = error.message;
+    return;
+  }
+  location.reload(); // a clean start: one socket, one store
+});
+
+$("sign-out").addEventListener("click", async () => {
+  await api("DELETE", "/api/session").catch(() => {});
+  history.replaceState(null, "", "/console");
+  location.reload();
+});
+
+for (const button of document.querySelectorAll("#tabs button")) {
+  button.addEventListener("click", () => go(button.dataset.tab));
+}
+document.addEventListener("signed-out", () => showSignIn("Your session ended: sign in again."));
+
+start();
