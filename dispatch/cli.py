@@ -183,6 +183,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
         asyncio.run(_demo(settings, only_if_empty=True))
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(f"dispatch serving on {base}")
+    print(f"  console:    {base}/console (supervisors)")
     print(f"  officer:    {base}/officer")
     print(f"  crew:       {base}/crew")
     print(f"  operations: {base}/api/operations (supervisors)")
