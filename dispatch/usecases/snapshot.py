@@ -23,7 +23,7 @@ from dispatch.usecases.briefs import load_brief
 from dispatch.usecases.deployments import DeploymentCases
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from dispatch.usecases.work import EVENT_SEQ, attached_crews
-from schemas.common import Role
+from schemas.common import Position, Role
 from schemas.server import LivePosition, Snapshot
 from schemas.views import (
     OPEN_ALERT_STATES,
@@ -167,3 +167,12 @@ class Dispatcher(SnapshotCases):
                         0, KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, ()
                     )
                 )
+            # Supervisors see each crew's last known position (and its age) after a restart.
+            for crew in (
+                await s.exec(select(Crew).where(col(Crew.last_fix_at).is_not(None)))
+            ).all():
+                if crew.id in self.crew_last or crew.last_lat is None or crew.last_lon is None:
+                    continue
+                assert crew.last_fix_at is not None
+                fix = Position(lat=crew.last_lat, lon=crew.last_lon, accuracy=crew.last_accuracy)
+                self.crew_last[crew.id] = LivePosition.of(Role.CREW, crew.id, fix, crew.last_fix_at)

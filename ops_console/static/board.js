@@ -61,7 +61,12 @@ export function mount(c) {
     ),
   );
   map = makeMap($("board-map"));
-  layers = { alerts: L.layerGroup().addTo(map), crews: L.layerGroup().addTo(map), officers: L.layerGroup().addTo(map) };
+  layers = {
+    places: L.layerGroup().addTo(map),
+    alerts: L.layerGroup().addTo(map),
+    crews: L.layerGroup().addTo(map),
+    officers: L.layerGroup().addTo(map),
+  };
   ctx.on(() => render());
   loadNames();
   setInterval(() => render(true), 1000); // ages and countdowns move on by themselves
@@ -281,6 +286,15 @@ function renderCrews() {
 }
 
 function renderMap(alerts) {
+  layers.places.clearLayers();
+  for (const d of ctx.store.deployments.values()) {
+    const p = d.place;
+    const style = { color: "#6a1b9a", weight: 2, dashArray: "6 4", fillOpacity: d.state === "live" ? 0.08 : 0.02 };
+    const shape = p.route ? L.polyline(p.route, style) : L.circle([p.lat, p.lon], { ...style, radius: p.radius_m || 150 });
+    shape
+      .bindTooltip(`${p.name}: ${d.state} until ${hhmm(d.ends_at)}`, { permanent: true, direction: "top", className: "map-label place" })
+      .addTo(layers.places);
+  }
   layers.alerts.clearLayers();
   layers.crews.clearLayers();
   layers.officers.clearLayers();
@@ -317,7 +331,11 @@ function renderMap(alerts) {
     }
   }
   if (!fitted && ctx.store.synced) {
-    const all = [...points, ...[...ctx.store.positions.values()].map((p) => [p.lat, p.lon])];
+    const all = [
+      ...points,
+      ...[...ctx.store.positions.values()].map((p) => [p.lat, p.lon]),
+      ...[...ctx.store.deployments.values()].map((d) => [d.place.lat, d.place.lon]),
+    ];
     if (all.length) {
       map.fitBounds(L.latLngBounds(all).pad(0.3), { maxZoom: 15 });
       fitted = true;

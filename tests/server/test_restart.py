@@ -114,6 +114,9 @@ async def test_offer_whose_deadline_passed_while_down_moves_on_after_restart(
 
     supervisor = await process_server.supervisor()
     assert alert_id in supervisor.state.alerts  # not lost
+    # The board still shows where each crew was last seen, and when.
+    snapshot = next(f for f in supervisor.frames if f["type"] == "snapshot")
+    assert len({p["subject_id"] for p in snapshot["positions"] if p["role"] == "crew"}) == 2
     second_back = await process_server.connect(second.session["username"])
     offer = await second_back.offer(timeout=8)
     assert offer["alert_id"] == alert_id
