@@ -14,10 +14,10 @@ from sqlalchemy import bindparam, update
 from sqlmodel import col
 
 from dispatch.auth.sessions import Viewer
-from dispatch.realtime.events import KIND_ALERT, StoredEvent
+from dispatch.realtime.events import KIND_ALERT, KIND_CREW, StoredEvent
 from dispatch.storage.models import AlertTrack, Crew
 from dispatch.usecases.dispatcher import POSITIONS_CHANNEL, DispatcherBase
-from schemas.common import Position, Role
+from schemas.common import CrewMode, Position, Role
 from schemas.server import LivePosition
 from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
 
@@ -33,7 +33,13 @@ class PositionCases(DispatcherBase):
         self._pending_tracks: list[AlertTrack] = []
 
     def observe(self, event: StoredEvent) -> None:
-        """Follow which crews may see which officer, from the alert events (any process's)."""
+        """Follow which crews may see which officer, from the alert events, and each crew's
+        mode, from the crew events (any process's)."""
+        if event.kind == KIND_CREW:
+            mode = CrewMode(json.loads(event.payload)["mode"])
+            if event.entity_id in self.index:
+                self.index.set_speed(event.entity_id, self.speed(mode))
+            return
         if event.kind != KIND_ALERT or event.officer_id is None:
             return
         if event.seq and event.seq <= self._alert_seq.get(event.entity_id, 0):
