@@ -26,6 +26,7 @@ from ops_console.deps import Supervisor
 from schemas.errors import ErrorCode
 from schemas.operations import (
     DeploymentChange,
+    OperationChange,
     OperationIn,
     OperationView,
     PlaceIn,
@@ -69,6 +70,17 @@ async def defaults(_: Supervisor, s: ServicesDep) -> PlanningDefaults:
 async def read(key: str, _: Supervisor, s: ServicesDep) -> OperationView:
     """One operation, by id or name."""
     return await s.plans.view(key)
+
+
+@router.patch("/{key}", response_model=OperationView)
+async def edit(key: str, body: OperationChange, _: Supervisor, s: ServicesDep) -> OperationView:
+    """Change a draft's settings (any of a new operation's but its places): only the fields
+    given change, and the result is validated as a new operation is (422 invalid, 409
+    conflict for a name in use). A published or cancelled operation refuses (409
+    illegal_transition). A change to anything but the name or area drops the draft's
+    unpinned planned deployments and its figures (generate again), and is refused (409
+    rule_broken, naming it) while a pinned deployment would break a rule."""
+    return await s.plans.edit(key, body)
 
 
 @router.post("/{key}/places", response_model=OperationView)

@@ -90,6 +90,29 @@ class OperationIn(Model):
         return self
 
 
+class OperationChange(Model):
+    """Changes to a draft's settings (PATCH): only the fields given change, and the result
+    must be a valid `OperationIn` (places are changed on their own). A field given as null
+    where `OperationIn` allows null takes the default again: any hour, any weekday, or
+    config.toml's timezone, durations and rules."""
+
+    name: Name | None = None
+    area: str | None = Field(None, max_length=200)
+    timezone: str | None = Field(None, max_length=64, description="IANA name.")
+    window_start: UtcDateTime | None = None
+    window_end: UtcDateTime | None = None
+    deployments: int | None = Field(None, ge=1, le=2000)
+    min_duration_min: int | None = Field(None, ge=5, le=24 * 60)
+    max_duration_min: int | None = Field(None, ge=5, le=24 * 60)
+    allowed_hours: list[Hour] | None = Field(None, min_length=1, max_length=24)
+    allowed_weekdays: list[Weekday] | None = Field(None, min_length=1, max_length=7)
+    officer_ids: list[Identifier] | None = Field(None, min_length=1, max_length=500)
+    crew_ids: list[Identifier] | None = Field(None, max_length=500)
+    officers_per_deployment: int | None = Field(None, ge=1, le=10)
+    crews_per_deployment: int | None = Field(None, ge=0, le=10)
+    rules: RulesIn | None = None
+
+
 class PlanningDefaults(Model):
     """What an operation gets for what its body leaves unset (config.toml [planning])."""
 

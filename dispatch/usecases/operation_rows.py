@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import timedelta
+from typing import Any
 
 from dispatch.planning.model import Deployment as PlannedDeployment
 from dispatch.planning.model import Figures, Problem, Rules
@@ -97,6 +98,32 @@ def operation_view(op: Operation, places: Sequence[Place]) -> OperationView:
         created_at=op.created_at,
         updated_at=op.updated_at,
     )
+
+
+def settings_of(op: Operation) -> dict[str, Any]:
+    """An operation's stored settings as an `OperationIn` body (no places): what a change
+    to its settings is applied to before the whole is validated again."""
+    return {
+        "name": op.name,
+        "area": op.area,
+        "timezone": op.timezone,
+        "window_start": op.window_start,
+        "window_end": op.window_end,
+        "deployments": op.deployments,
+        "min_duration_min": op.min_duration_min,
+        "max_duration_min": op.max_duration_min,
+        "allowed_hours": _list(op.allowed_hours),
+        "allowed_weekdays": _list(op.allowed_weekdays),
+        "officer_ids": json.loads(op.officer_ids),
+        "crew_ids": json.loads(op.crew_ids),
+        "officers_per_deployment": op.officers_per_deployment,
+        "crews_per_deployment": op.crews_per_deployment,
+        "rules": {
+            "place_gap_h": op.place_gap_h,
+            "rest_h": op.rest_h,
+            "per_officer_per_day": op.per_officer_per_day,
+        },
+    }
 
 
 def deployment_view(

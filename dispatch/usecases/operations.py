@@ -10,19 +10,21 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Any
 
+from pydantic import ValidationError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.config import known_timezone
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
 from dispatch.usecases.dispatcher import UseCaseError
-from dispatch.usecases.operation_rows import operation_view, place_row
+from dispatch.usecases.operation_rows import operation_view, place_row, settings_of
 from dispatch.usecases.planner_pool import PlannerPool
 from dispatch.usecases.snapshot import Dispatcher
 from schemas.common import Role
 from schemas.errors import ErrorCode
-from schemas.operations import OperationIn, OperationView, PlaceIn
+from schemas.operations import OperationChange, OperationIn, OperationView, PlaceIn
 
 DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
 
@@ -79,7 +81,9 @@ class OperationCases:
 
     # -- changing ----------------------------------------------------------------
 
-    async def create(self, body: OperationIn) -> OperationView:
+    def columns_for(self, body: OperationIn) -> dict[str, Any]:
+        """The operation's columns for `body`'s settings (defaults filled in), after the
+        checks that need config: durations, timezone, team sizes (not places)."""
         p = self.settings.planning
         min_d = body.min_duration_min or p.min_duration_min
         max_d = body.max_duration_min or p.max_duration_min
@@ -99,43 +103,48 @@ class OperationCases:
             raise UseCaseError(
                 ErrorCode.INVALID, "The team has fewer crews than one deployment needs."
             )
+        return {
+            "name": body.name,
+            "area": body.area,
+            "timezone": zone,
+            "window_start": body.window_start,
+            "window_end": body.window_end,
+            "deployments": body.deployments,
+            "min_duration_min": min_d,
+            "max_duration_min": max_d,
+            "allowed_hours": json.dumps(sorted(set(body.allowed_hours)))
+            if body.allowed_hours
+            else "",
+            "allowed_weekdays": json.dumps(sorted(set(body.allowed_weekdays)))
+            if body.allowed_weekdays
+            else "",
+            "officer_ids": json.dumps(list(dict.fromkeys(body.officer_ids))),
+            "crew_ids": json.dumps(list(dict.fromkeys(body.crew_ids))),
+            "officers_per_deployment": body.officers_per_deployment,
+            "crews_per_deployment": body.crews_per_deployment,
+            "place_gap_h": _or(body.rules.place_gap_h, p.place_gap_h),
+            "rest_h": _or(body.rules.rest_h, p.rest_h),
+            "per_officer_per_day": body.rules.per_officer_per_day or p.per_officer_per_day,
+        }
+
+    async def create(self, body: OperationIn) -> OperationView:
+        values = self.columns_for(body)
         now = self.now()
         async with self.dispatcher.work() as w:
             await self._check_team(w.session, body.officer_ids, body.crew_ids)
-            if (await w.session.exec(select(Operation).where(Operation.name == body.name))).first():
-                raise UseCaseError(ErrorCode.CONFLICT, f"An operation named {body.name!r} exists.")
-            op = Operation(
-                id=new_id(),
-                name=body.name,
-                area=body.area,
-                timezone=zone,
-                window_start=body.window_start,
-                window_end=body.window_end,
-                deployments=body.deployments,
-                min_duration_min=min_d,
-                max_duration_min=max_d,
-                allowed_hours=json.dumps(sorted(set(body.allowed_hours)))
-                if body.allowed_hours
-                else "",
-                allowed_weekdays=json.dumps(sorted(set(body.allowed_weekdays)))
-                if body.allowed_weekdays
-                else "",
-                officer_ids=json.dumps(list(dict.fromkeys(body.officer_ids))),
-                crew_ids=json.dumps(list(dict.fromkeys(body.crew_ids))),
-                officers_per_deployment=body.officers_per_deployment,
-                crews_per_deployment=body.crews_per_deployment,
-                place_gap_h=_or(body.rules.place_gap_h, p.place_gap_h),
-                rest_h=_or(body.rules.rest_h, p.rest_h),
-                per_officer_per_day=body.rules.per_officer_per_day or p.per_officer_per_day,
-                state=DRAFT,
-                created_at=now,
-                updated_at=now,
-            )
+            await self._check_name(w.session, body.name)
+            op = Operation(id=new_id(), state=DRAFT, created_at=now, updated_at=now, **values)
             w.session.add(op)
             places = [place_row(op.id, new_id(), body_place) for body_place in body.places]
             for place in places:
                 w.session.add(place)
         return operation_view(op, sorted(places, key=lambda pl: pl.name))
+
+    @staticmethod
+    async def _check_name(s: AsyncSession, name: str, *, other_than: str | None = None) -> None:
+        clash = (await s.exec(select(Operation.id).where(Operation.name == name))).first()
+        if clash is not None and clash != other_than:
+            raise UseCaseError(ErrorCode.CONFLICT, f"An operation named {name!r} exists.")
 
     async def _check_team(
         self, s: AsyncSession, officer_ids: Sequence[str], crew_ids: Sequence[str]
@@ -186,6 +195,26 @@ class OperationCases:
             op.updated_at = w.now
             w.session.add(op)
         return await self.view(op.id)
+
+
+def changed_settings(op: Operation, change: OperationChange) -> OperationIn:
+    """The operation's settings with `change` applied, validated as a new operation's
+    body is (every field and cross-field rule of `OperationIn`)."""
+    body = settings_of(op)
+    given = change.model_dump(exclude_unset=True)
+    if "rules" in given:
+        rules = given.pop("rules")
+        body["rules"] = {} if rules is None else {**body["rules"], **rules}
+    body.update(given)
+    try:
+        return OperationIn.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise UseCaseError(
+            ErrorCode.INVALID, f"{where}: {message}." if where else f"{message}."
+        ) from None
 
 
 def _or(value: float | None, default: float) -> float:

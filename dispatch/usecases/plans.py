@@ -9,8 +9,10 @@ brief on) are announced to it when they move or are cancelled.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -18,7 +20,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dispatch.core.deployments import EDITABLE, move_deployment
 from dispatch.planning import check_rules, compare
 from dispatch.planning.model import Deployment as Planned
-from dispatch.planning.model import Figures, Problem
+from dispatch.planning.model import Figures, Problem, Violation
 from dispatch.storage.models import Deployment, DeploymentMember, Operation, Place
 from dispatch.usecases.briefs import emit_deployment
 from dispatch.usecases.dispatcher import UseCaseError
@@ -33,17 +35,26 @@ from dispatch.usecases.operations import (
     DRAFT,
     PUBLISHED,
     OperationCases,
+    changed_settings,
     delete_planned,
     new_id,
 )
 from dispatch.usecases.work import Work
 from schemas.errors import ErrorCode
-from schemas.operations import DeploymentChange, DeploymentView, PlanChange, PlanView
+from schemas.operations import (
+    DeploymentChange,
+    DeploymentView,
+    OperationChange,
+    OperationView,
+    PlanChange,
+    PlanView,
+)
 from schemas.views import DeploymentState
 
 D = DeploymentState
 COUNTED = frozenset({D.PLANNED, D.PUBLISHED, D.BRIEFED, D.LIVE, D.ENDED})  # in the figures
 BRIEFED_OR_LIVE = frozenset({D.BRIEFED, D.LIVE})
+NAMING = frozenset({"name", "area"})  # settings that leave a draft's plan as it is
 
 
 async def _teams(s: AsyncSession, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
@@ -115,8 +126,14 @@ class PlanCases(OperationCases):
             pinned = await self._planned(s, pinned_rows)
         problem = problem_of(op, places, pinned, tolerance=self.settings.planning.tolerance)
         plan = await self.planner.generate(problem)
+        drawn_for = op.updated_at
         async with self.dispatcher.work() as w:
             op = await self._draft(w.session, op.id)
+            if op.updated_at != drawn_for:
+                raise UseCaseError(
+                    ErrorCode.CONFLICT,
+                    "The operation changed while its plan was drawn: generate again.",
+                )
             await delete_planned(w.session, op.id)
             for planned in plan.deployments:
                 if not planned.pinned:
@@ -126,6 +143,52 @@ class PlanCases(OperationCases):
             op.updated_at = w.now
             w.session.add(op)
         return await self.plan(op.id)
+
+    # -- a draft's settings ----------------------------------------------------------------
+
+    async def edit(self, key: str, change: OperationChange) -> OperationView:
+        """Change a draft's settings, validated as on create. A change to anything but the
+        name or area drops the unpinned planned deployments and the figures (the plan is
+        generated again); it is refused while a pinned deployment would break a rule."""
+        async with self.dispatcher.work() as w:
+            op = await self.operation(w.session, key)
+            if op.state != DRAFT:
+                raise UseCaseError(
+                    ErrorCode.ILLEGAL_TRANSITION,
+                    f"The operation is {op.state}: its settings can no longer be changed.",
+                )
+            body = changed_settings(op, change)
+            values = self.columns_for(body)
+            await self._check_team(w.session, body.officer_ids, body.crew_ids)
+            await self._check_name(w.session, body.name, other_than=op.id)
+            if any(getattr(op, k) != v for k, v in values.items() if k not in NAMING):
+                await self._check_pinned(w.session, Operation(**{**op.model_dump(), **values}))
+                await delete_planned(w.session, op.id)
+                op.figures, op.warnings = None, "[]"
+            for column, value in values.items():
+                setattr(op, column, value)
+            op.updated_at = w.now
+            w.session.add(op)
+        return await self.view(op.id)
+
+    async def _check_pinned(self, s: AsyncSession, op: Operation) -> None:
+        """Refuse (rule_broken) when a pinned deployment breaks a rule of `op` (new settings)."""
+        pinned = [d for d in await self._deployments(s, op) if d.pinned and d.state == D.PLANNED]
+        if not pinned:
+            return
+        places = await self.places_of(s, op.id)
+        problem = problem_of(op, places, tolerance=self.settings.planning.tolerance)
+        broken = check_rules(problem, await self._planned(s, pinned))
+        if broken:
+            dep = pinned[broken[0].deployments[0]]
+            name = next((p.name for p in places if p.id == dep.place_id), dep.place_id)
+            start = dep.starts_at.astimezone(ZoneInfo(op.timezone))
+            raise UseCaseError(
+                ErrorCode.RULE_BROKEN,
+                f"The new settings break a rule ({broken[0].rule}) for the pinned deployment "
+                f"at {name}, {start:%a %d %b %H:%M} ({op.timezone}): {_reason(broken[0])}. "
+                "Unpin or move it first; nothing was changed.",
+            )
 
     # -- changing one deployment -------------------------------------------------------
 
@@ -295,6 +358,13 @@ class PlanCases(OperationCases):
             w.session.add(op)
         await self._rescheduled(ids)
         return await self.plan(op.id)
+
+
+def _reason(violation: Violation) -> str:
+    """A violation's text without the planner's deployment numbers."""
+    text = re.sub(r" \(deployments \d+ and \d+\)$", "", violation.message)
+    single = re.match(r"deployment \d+ at \S+ (.*)$", text)
+    return f"it {single.group(1)}" if single else text
 
 
 def _moved(dep: Deployment, change: DeploymentChange) -> tuple[datetime, datetime]:

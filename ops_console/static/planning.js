@@ -3,7 +3,7 @@
 // delete deployments; publish; export. Times are shown and typed in the operation's timezone.
 //
 // This module is the screen: mount/show, the list of operations, the open operation's layout and
-// head. The rest is in planning_form.js (a new operation), planning_places.js (the map and the
+// head. The rest is in planning_form.js (a new operation, or a draft's settings), planning_places.js (the map and the
 // places), planning_plan.js (the plan and its deployments), planning_common.js and
 // planning_zone.js (shared pieces). They share one state object, `s`, made here.
 
@@ -23,6 +23,7 @@ const s = {
   people: { users: [], crews: [] },
   defaults: null,
   selected: null, // deployment id
+  editNote: null, // after a settings change dropped planned deployments: says to generate again
   map: null,
   layers: null,
   setPlan, // (op, plan): show the server's latest operation and plan
@@ -51,9 +52,9 @@ async function loadList() {
 async function open(key) {
   try {
     const op = await s.ctx.api("GET", `${OPS}/${encodeURIComponent(key)}`);
-    let plan = null;
-    if (op.figures || op.state !== "draft") plan = await s.ctx.api("GET", `${OPS}/${op.id}/plan`);
-    setPlan(op, plan);
+    // A draft whose settings changed may keep pinned deployments without figures.
+    const plan = await s.ctx.api("GET", `${OPS}/${op.id}/plan`);
+    setPlan(op, plan.deployments.length || op.figures || op.state !== "draft" ? plan : null);
     history.replaceState(null, "", `#planning/${encodeURIComponent(op.id)}`);
   } catch (error) {
     refused(s, error);
@@ -65,6 +66,7 @@ function setPlan(op, plan) {
   s.op = op;
   s.plan = plan;
   if (fresh) s.selected = null;
+  if (fresh || op.figures) s.editNote = null;
   const i = s.ops.findIndex((o) => o.id === op.id);
   if (i >= 0) s.ops[i] = op;
   else s.ops.push(op);
@@ -118,6 +120,13 @@ function renderEmpty() {
         "A plan is drawn at random from the places' risk, so deployments follow risk without a pattern " +
         "an offender could learn. Each plan shows its figures (M1–M4) against their targets.")),
   );
+}
+
+// The open draft's settings in the operation form; Back shows the operation again.
+async function editSettings() {
+  if (!s.people.users.length && !s.people.crews.length) await loadPeople();
+  dropMap(s);
+  renderEditor(s, renderOperation, s.op);
 }
 
 async function newOperation() {
@@ -180,6 +189,7 @@ function renderHead() {
       el("h1", { id: "op-title" }, op.name),
       el("span", { class: `pill state-${op.state}`, id: "op-state" }, op.state),
       el("span", { class: "spacer" }),
+      draft && el("button", { type: "button", id: "op-edit", onclick: editSettings }, "Edit settings"),
       draft && el("button", { type: "button", class: "primary", id: "plan-generate",
         disabled: !op.places.length, title: op.places.length ? "" : "Add places first",
         onclick: async () => (await generate(s)) || renderHead() }, hasPlan ? "Regenerate" : "Generate plan"),
@@ -188,17 +198,20 @@ function renderHead() {
       op.state !== "cancelled" && el("button", { type: "button", class: "danger", id: "op-cancel",
         onclick: () => cancelOperation(s) }, "Cancel operation")),
     el("p", { class: "summary" },
-      el("span", {}, op.area || "no area given"), " · ",
+      el("span", { id: "op-where" }, op.area || "no area given"), " · ",
       el("span", { id: "op-window" }, windowText(op)), ` (${op.timezone})`, " · ",
-      `${op.deployments} deployments of ${op.min_duration_min}–${op.max_duration_min} min`, " · ",
-      `${hours}, ${days}`),
+      el("span", { id: "op-shape" },
+        `${op.deployments} deployments of ${op.min_duration_min}–${op.max_duration_min} min · ${hours}, ${days}`)),
     el("p", { class: "summary" },
       el("strong", {}, "Team: "),
-      op.officer_ids.map((id) => personName(s, id)).join(", "), " · ",
-      op.crew_ids.length ? op.crew_ids.map((id) => crewName(s, id)).join(", ") : "no crews", " · ",
+      el("span", { id: "op-team" },
+        op.officer_ids.map((id) => personName(s, id)).join(", "), " · ",
+        op.crew_ids.length ? op.crew_ids.map((id) => crewName(s, id)).join(", ") : "no crews"), " · ",
       `${op.officers_per_deployment} officer(s) and ${op.crews_per_deployment} crew(s) each`, " · ",
       el("strong", {}, "Rules: "),
-      `place gap ${rules.place_gap_h} h, rest ${rules.rest_h} h, ${rules.per_officer_per_day} per officer per day`),
+      el("span", { id: "op-rules" },
+        `place gap ${rules.place_gap_h} h, rest ${rules.rest_h} h, ${rules.per_officer_per_day} per officer per day`)),
+    s.editNote && draft && !op.figures ? el("p", { class: "edit-note", id: "op-edit-note", role: "status" }, s.editNote) : null,
     exports,
   );
 }

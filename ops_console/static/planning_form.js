@@ -1,8 +1,10 @@
-// Planning: the new-operation form (window, deployments, rules, allowed hours and weekdays, team).
-// Creating the draft hands it to the screen with `s.setPlan(op, null)`.
+// Planning: the operation form (window, deployments, rules, allowed hours and weekdays, team), in
+// two modes: a new operation (POST; the draft goes to the screen with `s.setPlan(op, null)`) or
+// the settings of a draft (PATCH of what changed; the screen then shows the operation and its plan
+// again, and says to generate again when planned deployments were dropped).
 
 import { clear, el } from "./common.js";
-import { field, OPS, refused } from "./planning_common.js";
+import { field, live, OPS, personName, refused } from "./planning_common.js";
 import { fromLocalInput, pad, toLocalInput, WEEKDAYS } from "./planning_zone.js";
 
 function checks(name, items, checked) {
@@ -16,74 +18,115 @@ function checks(name, items, checked) {
   );
 }
 
-// Shows the form in #plan-main; its Back button calls `back()`.
-export function renderEditor(s, back) {
-  const root = s.root;
+// The values the form starts from: a new operation's defaults, or the draft's own settings.
+function initial(s, op) {
   const d = s.defaults || {
     timezone: "Europe/London", place_gap_h: 48, rest_h: 11, per_officer_per_day: 1,
     min_duration_min: 45, max_duration_min: 120,
   };
-  const tomorrow = new Date(Date.now() + 86_400_000);
-  const start = `${toLocalInput(tomorrow.toISOString(), d.timezone).slice(0, 10)}T00:00`;
-  const end = `${toLocalInput(new Date(Date.now() + 15 * 86_400_000).toISOString(), d.timezone).slice(0, 10)}T00:00`;
+  if (op) {
+    return {
+      name: op.name, area: op.area, timezone: op.timezone,
+      start: toLocalInput(op.window_start, op.timezone), end: toLocalInput(op.window_end, op.timezone),
+      count: op.deployments, min: op.min_duration_min, max: op.max_duration_min,
+      officersPer: op.officers_per_deployment, crewsPer: op.crews_per_deployment, ...op.rules,
+      hours: op.allowed_hours, weekdays: op.allowed_weekdays, officers: op.officer_ids, crews: op.crew_ids,
+    };
+  }
+  const day = (ms) => `${toLocalInput(new Date(Date.now() + ms).toISOString(), d.timezone).slice(0, 10)}T00:00`;
+  return {
+    name: "", area: "", timezone: d.timezone, start: day(86_400_000), end: day(15 * 86_400_000),
+    count: 10, min: d.min_duration_min, max: d.max_duration_min, officersPer: 1, crewsPer: 1,
+    place_gap_h: d.place_gap_h, rest_h: d.rest_h, per_officer_per_day: d.per_officer_per_day,
+    hours: null, weekdays: null, officers: [], crews: [],
+  };
+}
+
+// Shows the form in #plan-main; its Back button calls `back()`. With `op` (a draft), the form
+// edits its settings instead of creating an operation.
+export function renderEditor(s, back, op = null) {
+  const root = s.root;
+  const v = initial(s, op);
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   const officers = s.people.users.filter((u) => u.role === "officer" && !u.disabled);
   const crews = s.people.crews;
+  const gone = op ? op.officer_ids.filter((id) => !officers.some((u) => u.id === id)) : [];
   const num = (id, value, attrs = {}) => el("input", { id, type: "number", value, required: true, ...attrs });
   const setChecks = (name, fn) => {
     for (const box of root.querySelectorAll(`input[name=${name}]`)) box.checked = fn(Number(box.value));
   };
   const problem = el("p", { class: "problem", id: "op-form-problem", role: "alert" });
+  const submit = op ? (event) => saveSettings(s, op, event, problem) : (event) => createOperation(s, event, problem);
+  const allowed = (list) => (value) => !list || list.includes(value);
   const form = el(
     "form",
-    { id: "op-form", class: "panel editor", onsubmit: (event) => createOperation(s, event, problem) },
-    el("h1", {}, "New operation"),
+    { id: "op-form", class: "panel editor", dataset: { mode: op ? "edit" : "new" }, onsubmit: submit },
+    el("h1", { id: "op-form-title" }, op ? `Settings of "${op.name}"` : "New operation"),
     el("fieldset", {}, el("legend", {}, "Operation"),
-      field("Name", el("input", { id: "op-name", required: true, maxlength: 100, size: 28 })),
-      field("Area", el("input", { id: "op-area", maxlength: 200, size: 28 })),
-      field("Timezone", el("input", { id: "op-tz", value: d.timezone, list: "op-zones", size: 18 })),
+      field("Name", el("input", { id: "op-name", required: true, maxlength: 100, size: 28, value: v.name })),
+      field("Area", el("input", { id: "op-area", maxlength: 200, size: 28, value: v.area })),
+      field("Timezone", el("input", { id: "op-tz", value: v.timezone, list: "op-zones", size: 18 })),
       el("datalist", { id: "op-zones" }, zones.map((z) => el("option", { value: z }))),
-      field("Window start", el("input", { id: "op-start", type: "datetime-local", value: start, required: true }),
+      field("Window start", el("input", { id: "op-start", type: "datetime-local", value: v.start, required: true }),
         "in the operation's timezone"),
-      field("Window end", el("input", { id: "op-end", type: "datetime-local", value: end, required: true }),
+      field("Window end", el("input", { id: "op-end", type: "datetime-local", value: v.end, required: true }),
         "at most 92 days"),
     ),
     el("fieldset", {}, el("legend", {}, "Deployments"),
-      field("How many", num("op-count", 10, { min: 1, max: 2000 })),
-      field("Shortest (min)", num("op-min", d.min_duration_min, { min: 5, max: 1440, step: 5 })),
-      field("Longest (min)", num("op-max", d.max_duration_min, { min: 5, max: 1440, step: 5 })),
-      field("Officers each", num("op-officers-per", 1, { min: 1, max: 10 })),
-      field("Crews each", num("op-crews-per", 1, { min: 0, max: 10 })),
+      field("How many", num("op-count", v.count, { min: 1, max: 2000 })),
+      field("Shortest (min)", num("op-min", v.min, { min: 5, max: 1440, step: 5 })),
+      field("Longest (min)", num("op-max", v.max, { min: 5, max: 1440, step: 5 })),
+      field("Officers each", num("op-officers-per", v.officersPer, { min: 1, max: 10 })),
+      field("Crews each", num("op-crews-per", v.crewsPer, { min: 0, max: 10 })),
     ),
     el("fieldset", {}, el("legend", {}, "Rules"),
-      field("Gap before a place again (h)", num("op-gap", d.place_gap_h, { min: 0, max: 1440, step: "any" })),
-      field("Officer's rest (h)", num("op-rest", d.rest_h, { min: 0, max: 72, step: "any" })),
-      field("Per officer per day", num("op-per-day", d.per_officer_per_day, { min: 1, max: 6 })),
+      field("Gap before a place again (h)", num("op-gap", v.place_gap_h, { min: 0, max: 1440, step: "any" })),
+      field("Officer's rest (h)", num("op-rest", v.rest_h, { min: 0, max: 72, step: "any" })),
+      field("Per officer per day", num("op-per-day", v.per_officer_per_day, { min: 1, max: 6 })),
     ),
     el("fieldset", { class: "wide" }, el("legend", {}, "Allowed hours (local start to end of each deployment)"),
-      checks("hour", [...Array(24).keys()].map((h) => [h, pad(h)]), () => true),
+      checks("hour", [...Array(24).keys()].map((h) => [h, pad(h)]), allowed(v.hours)),
       el("div", { class: "row" },
         el("button", { type: "button", class: "small", onclick: () => setChecks("hour", () => true) }, "All"),
         el("button", { type: "button", class: "small", onclick: () => setChecks("hour", (h) => h >= 7 && h <= 22) }, "07–22"),
         el("button", { type: "button", class: "small", onclick: () => setChecks("hour", (h) => h >= 17 || h <= 1) }, "Evenings"))),
     el("fieldset", { class: "wide" }, el("legend", {}, "Allowed weekdays"),
-      checks("weekday", WEEKDAYS.map((w, i) => [i, w]), () => true)),
+      checks("weekday", WEEKDAYS.map((w, i) => [i, w]), allowed(v.weekdays))),
     el("fieldset", { class: "wide" }, el("legend", {}, `Team: officers (${officers.length})`),
       officers.length
-        ? checks("officer", officers.map((u) => [u.id, personLabel(u), u.username]), () => false)
-        : el("p", { class: "muted" }, "No active officers: add some on the People screen.")),
+        ? checks("officer", officers.map((u) => [u.id, personLabel(u), u.username]), (id) => v.officers.includes(id))
+        : el("p", { class: "muted" }, "No active officers: add some on the People screen."),
+      gone.length
+        ? el("p", { class: "problem", id: "op-form-gone" },
+          `No longer active, so left out of the team when you save: ${gone.map((id) => personName(s, id)).join(", ")}.`)
+        : null),
     el("fieldset", { class: "wide" }, el("legend", {}, `Team: crews (${crews.length})`),
       crews.length
-        ? checks("crew", crews.map((c) => [c.id, `${c.callsign} (${c.mode}, ${c.members.length} member${c.members.length === 1 ? "" : "s"})`, c.callsign]), () => false)
+        ? checks("crew", crews.map((c) => [c.id, `${c.callsign} (${c.mode}, ${c.members.length} member${c.members.length === 1 ? "" : "s"})`, c.callsign]), (id) => v.crews.includes(id))
         : el("p", { class: "muted" }, "No crews: add some on the People screen.")),
     problem,
-    el("div", { class: "row" },
-      el("button", { type: "submit", class: "primary", id: "op-create" }, "Create draft"),
-      el("button", { type: "button", onclick: () => back() }, "Back"),
-      el("span", { class: "muted" }, "Places are added next, on the map or from a file.")),
+    op
+      ? el("div", { class: "row" },
+        el("button", { type: "submit", class: "primary", id: "op-save" }, "Save settings"),
+        el("button", { type: "button", id: "op-form-back", onclick: () => back() }, "Back"),
+        el("span", { class: "muted", id: "op-form-note" }, planNote(op, s.plan)))
+      : el("div", { class: "row" },
+        el("button", { type: "submit", class: "primary", id: "op-create" }, "Create draft"),
+        el("button", { type: "button", onclick: () => back() }, "Back"),
+        el("span", { class: "muted" }, "Places are added next, on the map or from a file.")),
   );
   clear(root.querySelector("#plan-main"), form);
   form.querySelector("#op-name").focus();
+}
+
+// What saving does to the draft's plan (the server drops the unpinned planned deployments when
+// anything but the name or area changes).
+function planNote(op, plan) {
+  const planned = live(plan);
+  if (!planned.length) return "Places stay as they are.";
+  const pinned = planned.filter((d) => d.pinned).length;
+  return "Changing anything but the name or area drops the unpinned planned deployments: generate again " +
+    `after saving.${pinned ? ` Pinned ones stay if they keep the new rules (${pinned} pinned).` : ""}`;
 }
 
 function personLabel(user) {
@@ -91,12 +134,14 @@ function personLabel(user) {
   return name === user.username ? name : `${name} (${user.username})`;
 }
 
-async function createOperation(s, event, problem) {
-  event.preventDefault();
-  problem.textContent = "";
+// The form's values as an OperationIn body (no places), or null after showing what is wrong.
+function readForm(s, problem) {
   const $ = (id) => s.root.querySelector(`#${id}`);
   const checked = (name) => [...s.root.querySelectorAll(`input[name=${name}]:checked`)].map((b) => b.value);
-  const fail = (message) => refused(s, new Error(message), problem);
+  const fail = (message) => {
+    refused(s, new Error(message), problem);
+    return null;
+  };
   const timezone = $("op-tz").value.trim() || "Europe/London";
   const hours = checked("hour").map(Number);
   const weekdays = checked("weekday").map(Number);
@@ -132,6 +177,14 @@ async function createOperation(s, event, problem) {
     },
   };
   if (!body.officer_ids.length) return fail("Choose at least one officer for the team.");
+  return body;
+}
+
+async function createOperation(s, event, problem) {
+  event.preventDefault();
+  problem.textContent = "";
+  const body = readForm(s, problem);
+  if (!body) return;
   try {
     const op = await s.ctx.api("POST", OPS, body);
     s.ctx.toast(`Draft "${op.name}" created: now add its places.`, "ok");
@@ -140,4 +193,71 @@ async function createOperation(s, event, problem) {
   } catch (error) {
     refused(s, error, problem);
   }
+}
+
+// Only what differs from the draft's settings: an unchanged window typed in an unchanged zone
+// keeps its exact instants, and the team compares as a set.
+function changes(op, body) {
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const sorted = (list) => (list ? [...list].sort() : list);
+  const out = {};
+  for (const key of ["name", "area", "timezone", "deployments", "min_duration_min", "max_duration_min",
+    "officers_per_deployment", "crews_per_deployment"]) {
+    if (body[key] !== op[key]) out[key] = body[key];
+  }
+  for (const key of ["window_start", "window_end"]) {
+    if (new Date(body[key]).getTime() !== new Date(op[key]).getTime()) out[key] = body[key];
+  }
+  for (const key of ["allowed_hours", "allowed_weekdays"]) {
+    if (!same(sorted(body[key]), sorted(op[key]))) out[key] = body[key];
+  }
+  for (const key of ["officer_ids", "crew_ids"]) {
+    if (!same(sorted(body[key]), sorted(op[key]))) out[key] = body[key];
+  }
+  const rules = Object.fromEntries(Object.entries(body.rules).filter(([key, value]) => value !== op.rules[key]));
+  if (Object.keys(rules).length) out.rules = rules;
+  return out;
+}
+
+async function saveSettings(s, op, event, problem) {
+  event.preventDefault();
+  problem.textContent = "";
+  const body = readForm(s, problem);
+  if (!body) return;
+  const $ = (id) => s.root.querySelector(`#${id}`);
+  // The window as shown, in an unchanged zone, is the stored window (which may carry seconds).
+  if (body.timezone === op.timezone) {
+    if ($("op-start").value === toLocalInput(op.window_start, op.timezone)) body.window_start = op.window_start;
+    if ($("op-end").value === toLocalInput(op.window_end, op.timezone)) body.window_end = op.window_end;
+  }
+  const change = changes(op, body);
+  if (!Object.keys(change).length) {
+    problem.textContent = "Nothing changed: change a setting, or go back.";
+    return;
+  }
+  const before = live(s.plan).filter((d) => !d.pinned).map((d) => d.id);
+  const button = $("op-save");
+  button.disabled = true;
+  let saved;
+  try {
+    saved = await s.ctx.api("PATCH", `${OPS}/${op.id}`, change);
+  } catch (error) {
+    refused(s, error, problem);
+    button.disabled = false;
+    return;
+  }
+  let plan = null;
+  try {
+    plan = await s.ctx.api("GET", `${OPS}/${op.id}/plan`);
+  } catch (error) {
+    refused(s, error);
+  }
+  const kept = new Set(plan ? plan.deployments.map((d) => d.id) : []);
+  const dropped = before.filter((id) => !kept.has(id)).length;
+  s.editNote = dropped
+    ? `Settings saved: ${dropped === 1 ? "the planned deployment no longer matched and was"
+      : `the ${dropped} planned deployments no longer matched and were`} dropped. Generate the plan again.`
+    : null;
+  s.ctx.toast(`Settings of "${saved.name}" saved.`, "ok");
+  s.setPlan(saved, plan && (plan.deployments.length || saved.figures) ? plan : null);
 }
