@@ -30,6 +30,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/dispatch_bench.py
 	$(PY) bench/plan_bench.py
+	$(PY) bench/console_bench.py
 
 schema: $(STAMP)
 	$(VENV)/bin/dispatch schema --out docs/protocol.schema.json
