@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -179,19 +179,26 @@ class Context:
         return Names(self.people, self.callsigns, place)
 
 
+BATCH = 5000  # ids per IN (...): PostgreSQL's driver takes at most 32,767 parameters
+
+
+def batches(ids: Collection[str]) -> Iterator[list[str]]:
+    items = list(ids)
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]
+
+
 async def context_for(
     s: AsyncSession, alerts: Sequence[Alert], notes: Sequence[AlertNote] = ()
 ) -> Context:
     ids = [a.id for a in alerts]
     offers: dict[str, list[Offer]] = {i: [] for i in ids}
-    if ids:
-        rows = await s.exec(
-            select(Offer)
-            .where(col(Offer.alert_id).in_(ids))
-            .order_by(col(Offer.created_at), col(Offer.id))
-        )
+    for batch in batches(ids):
+        rows = await s.exec(select(Offer).where(col(Offer.alert_id).in_(batch)))
         for offer in rows.all():
             offers[offer.alert_id].append(offer)
+    for found in offers.values():
+        found.sort(key=lambda o: (o.created_at, o.id))
     user_ids = {a.officer_id for a in alerts} | {n.user_id for n in notes if n.user_id}
     for alert_offers in offers.values():
         for o in alert_offers:
@@ -199,23 +206,23 @@ async def context_for(
     crew_ids = {o.crew_id for found in offers.values() for o in found}
     crew_ids |= {n.crew_id for n in notes if n.crew_id}
     people: dict[str, str] = {}
-    if user_ids:
-        users = await s.exec(select(User.id, User.display_name).where(col(User.id).in_(user_ids)))
-        people = {uid: name for uid, name in users.all()}
+    for batch in batches(user_ids):
+        users = await s.exec(select(User.id, User.display_name).where(col(User.id).in_(batch)))
+        people.update({uid: name for uid, name in users.all()})
     callsigns: dict[str, str] = {}
-    if crew_ids:
-        crews = await s.exec(select(Crew.id, Crew.callsign).where(col(Crew.id).in_(crew_ids)))
-        callsigns = {cid: callsign for cid, callsign in crews.all()}
+    for batch in batches(crew_ids):
+        crews = await s.exec(select(Crew.id, Crew.callsign).where(col(Crew.id).in_(batch)))
+        callsigns.update({cid: callsign for cid, callsign in crews.all()})
     dep_ids = {a.deployment_id for a in alerts if a.deployment_id}
     places: dict[str, tuple[str, str]] = {}
-    if dep_ids:
+    for batch in batches(dep_ids):
         rows3 = await s.exec(
             select(Deployment.id, Operation.name, Place.name)
             .join(Operation, col(Operation.id) == col(Deployment.operation_id))
             .join(Place, col(Place.id) == col(Deployment.place_id))
-            .where(col(Deployment.id).in_(dep_ids))
+            .where(col(Deployment.id).in_(batch))
         )
-        places = {dep: (op, place) for dep, op, place in rows3.all()}
+        places.update({dep: (op, place) for dep, op, place in rows3.all()})
     return Context(offers, people, callsigns, places)
 
 

@@ -19,6 +19,8 @@ from schemas.common import Model
 
 router = APIRouter(prefix="/api/console", tags=["console"])
 
+REPORT_ROWS = 100
+
 PERCENTILE_METHOD = (
     "median: the middle value (the mean of the two middle ones for an even count); "
     "p90: nearest rank, the smallest time that at least 90% of the alerts met"
@@ -49,7 +51,8 @@ class OperationReport(Model):
     by_hour: list[int]  # 24 counts, by the hour raised on the operation's clock
     by_place: list[PlaceCount]
     method: str
-    rows: list[AlertRow]  # newest first
+    rows: list[AlertRow]  # the newest REPORT_ROWS, newest first; the CSV and the log have all
+    rows_total: int
 
 
 def _spread(s: Spread) -> SpreadView:
@@ -83,7 +86,8 @@ async def operation_report(key: str, _: Supervisor, s: ServicesDep) -> Operation
         by_hour=figures.by_hour,
         by_place=[PlaceCount(place=name, alerts=n) for name, n in figures.by_place],
         method=PERCENTILE_METHOD,
-        rows=[row_of(f) for f in reversed(facts)],
+        rows=[row_of(f) for f in reversed(facts[-REPORT_ROWS:])],
+        rows_total=len(facts),
     )
 
 

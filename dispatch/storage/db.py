@@ -74,9 +74,9 @@ def _add_missing_columns(conn: Connection) -> None:
                 )
             kind = column.type.compile(dialect=conn.dialect)
             conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-            for index in table.indexes:
-                if column.name in index.columns:
-                    index.create(conn, checkfirst=True)
+        # Indexes newer code adds, on old columns as well as new ones.
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

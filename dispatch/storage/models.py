@@ -85,7 +85,7 @@ class Alert(SQLModel, table=True):
     lat: float
     lon: float
     accuracy: float | None = None
-    raised_at: datetime = utc_column()
+    raised_at: datetime = utc_column(index=True)  # the console's log pages by it
     updated_at: datetime = utc_column()
     closed_at: datetime | None = utc_column(nullable=True)
     outcome: str | None = Field(default=None, max_length=32)

@@ -127,7 +127,14 @@ function render(r) {
       el("div", { class: "panel chart" }, el("h3", {}, `Alerts by hour (${r.timezone})`), el("div", { class: "chart-box" }, el("canvas", { id: "chart-hour", "aria-label": "Alerts by hour of day", role: "img" }))),
       el("div", { class: "panel chart" }, el("h3", {}, "Alerts by place"), el("div", { class: "chart-box" }, el("canvas", { id: "chart-place", "aria-label": "Alerts by place", role: "img" }))),
     ),
-    el("h3", {}, "Alerts"),
+    el(
+      "h3",
+      {},
+      "Alerts",
+      r.rows_total > r.rows.length
+        ? el("span", { class: "muted", id: "report-rows-note" }, ` (the newest ${r.rows.length} of ${r.rows_total}: the CSV and the incident log have them all)`)
+        : null,
+    ),
     r.rows.length
       ? el(
           "table",
