@@ -85,6 +85,22 @@ export function needsTaking(alert) {
 let audio = null;
 let lastBeep = 0;
 
+// Browsers start a page's sound suspended until someone clicks or types on it: the header
+// says so, and any click or key turns it on.
+function soundOn() {
+  try {
+    audio = audio || new AudioContext();
+    if (audio.state !== "running") audio.resume().then(showSound, showSound);
+  } catch {
+    audio = null;
+  }
+  showSound();
+}
+
+function showSound() {
+  $("sound").hidden = !$("screens") || $("screens").hidden || (audio !== null && audio.state === "running");
+}
+
 function beep() {
   document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
   try {
@@ -100,6 +116,7 @@ function beep() {
   } catch {
     /* no sound on this machine: the banner still shows */
   }
+  showSound();
 }
 
 function alarm() {
@@ -209,6 +226,7 @@ async function start() {
   const [tab, arg] = location.hash.slice(1).split("/");
   go(SCREENS[tab] ? tab : "board", arg ? decodeURIComponent(arg) : undefined);
   setInterval(alarm, 5000);
+  showSound();
 }
 
 $("signin-form").addEventListener("submit", async (event) => {
@@ -221,6 +239,13 @@ $("signin-form").addEventListener("submit", async (event) => {
     return;
   }
   location.reload(); // a clean start: one socket, one store
+});
+
+addEventListener("pointerdown", soundOn, true);
+addEventListener("keydown", soundOn, true);
+$("sound").addEventListener("click", () => {
+  soundOn();
+  beep();
 });
 
 $("sign-out").addEventListener("click", async () => {

@@ -24,6 +24,10 @@ async def test_an_unassigned_alert_rings_until_a_supervisor_assigns_a_crew_by_ha
     await sign_in_console(desk, supervisor)
     page = desk.page
     await expect(page.locator("#queue")).to_contain_text("No open alerts")
+    # The browser keeps the page silent until it is clicked: the header says so.
+    await expect(page.locator("#sound")).to_be_visible()
+    await page.click("#sound")
+    await expect(page.locator("#sound")).to_be_hidden()
 
     # The car takes a first alert; a second finds no crew free and is escalated.
     first = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
