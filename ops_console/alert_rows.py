@@ -1,5 +1,6 @@
-"""Reading alerts for the incident log and the reports: the search, and the rows each
-alert's figures and timeline are built from (offers, notes, names). Reads only."""
+"""Reading alerts for the incident log and the reports: the search, the rows each
+alert's figures and timeline are built from (offers, notes, names), and an operation's
+alerts as plain columns for its report. Reads only."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import binascii
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
+from operator import itemgetter
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
@@ -26,7 +30,7 @@ from dispatch.storage.models import (
     User,
 )
 from dispatch.usecases.dispatcher import UseCaseError
-from ops_console.report_figures import AlertFacts, facts_of
+from ops_console.report_figures import AlertColumns, AlertFacts, OfferTimes, facts_of
 from ops_console.timeline import Names
 from schemas.errors import ErrorCode
 from schemas.views import OPEN_ALERT_STATES
@@ -141,12 +145,6 @@ async def find_alerts(
     return list((await s.exec(query)).all())
 
 
-async def operation_alerts(s: AsyncSession, operation_id: str) -> list[Alert]:
-    """Every alert raised during one of the operation's deployments, oldest first."""
-    query = _query(Search(operation_id=operation_id)).order_by(col(Alert.raised_at), col(Alert.id))
-    return list((await s.exec(query)).all())
-
-
 def open_states() -> frozenset[str]:
     return frozenset(state.value for state in OPEN_ALERT_STATES)
 
@@ -166,8 +164,8 @@ class Context:
     def facts(self, alert: Alert) -> AlertFacts:
         operation, place = self.places.get(alert.deployment_id or "", (None, None))
         return facts_of(
-            alert,
-            self.offers.get(alert.id, []),
+            columns_of(alert),
+            [times_of(o) for o in self.offers.get(alert.id, [])],
             officer=self.people.get(alert.officer_id, "?"),
             callsigns=self.callsigns,
             operation=operation,
@@ -177,6 +175,22 @@ class Context:
     def names(self, alert: Alert) -> Names:
         _, place = self.places.get(alert.deployment_id or "", (None, None))
         return Names(self.people, self.callsigns, place)
+
+
+def columns_of(alert: Alert) -> AlertColumns:
+    return AlertColumns(
+        alert.id,
+        alert.raised_at,
+        alert.closed_at,
+        alert.state,
+        alert.urgent,
+        alert.category,
+        alert.outcome,
+    )
+
+
+def times_of(offer: Offer) -> OfferTimes:
+    return OfferTimes(offer.crew_id, offer.accepted_at, offer.on_scene_at)
 
 
 BATCH = 5000  # ids per IN (...): PostgreSQL's driver takes at most 32,767 parameters
@@ -251,3 +265,63 @@ async def story_of(s: AsyncSession, alert_id: str) -> Story:
         select(func.count()).select_from(AlertTrack).where(AlertTrack.alert_id == alert_id)
     )
     return Story(alert, notes, await context_for(s, [alert], notes), int(track.one()))
+
+
+# -- an operation's alerts, for its report ----------------------------------------------------
+
+
+async def operation_facts(s: AsyncSession, operation: Operation) -> list[AlertFacts]:
+    """The facts of every alert raised during one of the operation's deployments, oldest
+    first (ties by id), in one query on the operation's deployments (no list of ids, so
+    no limit on their number). It reads only the columns the facts are made of, as plain
+    rows: each alert with its officer's and place's names, once per offer that a crew
+    accepted (or was assigned by hand) or reached the scene in, or once alone when it has
+    none; the other offers add nothing to the facts."""
+    counts = or_(col(Offer.accepted_at).is_not(None), col(Offer.on_scene_at).is_not(None))
+    query = (
+        select_columns(
+            col(Alert.id),
+            col(Alert.raised_at),
+            col(Alert.closed_at),
+            col(Alert.state),
+            col(Alert.urgent),
+            col(Alert.category),
+            col(Alert.outcome),
+            col(User.display_name),
+            col(Place.name),
+            col(Offer.crew_id),
+            col(Crew.callsign),
+            col(Offer.accepted_at),
+            col(Offer.on_scene_at),
+        )
+        .join(User, col(User.id) == col(Alert.officer_id))
+        .join(Deployment, col(Deployment.id) == col(Alert.deployment_id))
+        .outerjoin(Place, col(Place.id) == col(Deployment.place_id))
+        .outerjoin(Offer, and_(col(Offer.alert_id) == col(Alert.id), counts))
+        .outerjoin(Crew, col(Crew.id) == col(Offer.crew_id))
+        .where(col(Deployment.operation_id) == operation.id)
+        .order_by(col(Alert.raised_at), col(Alert.id))  # an alert's rows come together
+    )
+    rows = (await (await s.connection()).execute(query)).all()
+    facts: list[AlertFacts] = []
+    callsigns: dict[str, str] = {}
+    for _, group in groupby(rows, key=itemgetter(0)):
+        lines = list(group)
+        offers: list[OfferTimes] = []
+        for *_, crew_id, callsign, accepted_at, on_scene_at in lines:
+            if crew_id is not None:  # None: the alert has no such offer
+                offers.append(OfferTimes(crew_id, accepted_at, on_scene_at))
+            if callsign is not None:
+                callsigns[crew_id] = callsign
+        alert_id, raised, closed, state, urgent, category, outcome, officer, place, *_ = lines[0]
+        facts.append(
+            facts_of(
+                AlertColumns(alert_id, raised, closed, state, urgent, category, outcome),
+                offers,
+                officer=officer,
+                callsigns=callsigns,
+                operation=operation.name if place is not None else None,
+                place=place,
+            )
+        )
+    return facts

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Response
 from dispatch.app_deps import ServicesDep
 from dispatch.storage.models import Operation
 from dispatch.usecases.operations import OperationCases
-from ops_console.alert_rows import context_for, operation_alerts
+from ops_console.alert_rows import operation_facts
 from ops_console.deps import Supervisor
 from ops_console.incidents import AlertRow, row_of
 from ops_console.report_figures import AlertFacts, Spread, report, report_csv
@@ -63,9 +63,8 @@ async def _load(s: ServicesDep, key: str) -> tuple[Operation, list[str], list[Al
     async with s.db.session() as session:
         op = await OperationCases.operation(session, key)  # 404 for an unknown one
         places = [p.name for p in await OperationCases.places_of(session, op.id)]
-        alerts = await operation_alerts(session, op.id)
-        context = await context_for(session, alerts)
-    return op, places, [context.facts(a) for a in alerts]
+        facts = await operation_facts(session, op)
+    return op, places, facts
 
 
 @router.get("/operations/{key}/report", response_model=OperationReport)

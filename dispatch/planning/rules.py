@@ -68,7 +68,11 @@ def _single(problem: Problem, d: Deployment, zone: ZoneInfo) -> list[tuple[str, 
     length = d.end - d.start
     if length <= timedelta(0) or not problem.min_duration <= length <= problem.max_duration:
         out.append(
-            ("duration", f"lasts {length}, outside {problem.min_duration}-{problem.max_duration}")
+            (
+                "duration",
+                f"lasts {span(length)}, outside "
+                f"{span(problem.min_duration)}-{span(problem.max_duration)}",
+            )
         )
     if d.start < problem.window_start or d.end > problem.window_end:
         out.append(("window", "is not inside the planning window"))
@@ -122,7 +126,8 @@ def check_rules(problem: Problem, deployments: Sequence[Deployment]) -> list[Vio
             continue
         ok.append((i, d))
         for code, text in _single(problem, d, zone):
-            found.append(Violation(code, f"deployment {i} at {d.place_id} {text}", (i,)))
+            where = f"deployment {i} at {d.place_id} {text} ({_local(d, zone)})"
+            found.append(Violation(code, where, (i,)))
     by_place: dict[str, list[tuple[int, Deployment]]] = defaultdict(list)
     by_officer: dict[str, list[tuple[int, Deployment]]] = defaultdict(list)
     by_crew: dict[str, list[tuple[int, Deployment]]] = defaultdict(list)
@@ -135,11 +140,14 @@ def check_rules(problem: Problem, deployments: Sequence[Deployment]) -> list[Vio
     pairs: list[tuple[str, str, int, int]] = []
     for place, items in sorted(by_place.items()):
         for code, a, b in _sequence_breaks(items, rules.place_gap, "place_gap", "place_gap"):
-            pairs.append((code, f"place {place} is used again within {rules.place_gap}", a, b))
+            gap = span(rules.place_gap)
+            pairs.append((code, f"place {place} is used again within {gap}", a, b))
     for officer, items in sorted(by_officer.items()):
         for code, a, b in _sequence_breaks(items, rules.rest, "overlap_officer", "rest"):
             text = (
-                "is in two deployments at once" if code != "rest" else f"rests under {rules.rest}"
+                "is in two deployments at once"
+                if code != "rest"
+                else f"rests less than {span(rules.rest)} between them"
             )
             pairs.append((code, f"officer {officer} {text}", a, b))
         per_day: dict[date, list[int]] = defaultdict(list)
@@ -159,8 +167,26 @@ def check_rules(problem: Problem, deployments: Sequence[Deployment]) -> list[Vio
         for code, a, b in _sequence_breaks(items, timedelta(0), "overlap_crew", None):
             pairs.append((code, f"crew {crew} is in two deployments at once", a, b))
     for code, text, a, b in pairs:
-        found.append(Violation(code, f"{text} (deployments {a} and {b})", (a, b)))
+        when = f"{_local(deployments[a], zone)} and {_local(deployments[b], zone)}"
+        found.append(Violation(code, f"{text} (deployments {a} and {b}: {when})", (a, b)))
     return found
+
+
+def span(length: timedelta) -> str:
+    """A rule's length as people say it: "11 h", "2 days", "1 day 12 h", "90 min"."""
+    minutes = round(length.total_seconds() / 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}"] if days else []
+    if hours:
+        parts.append(f"{hours} h")
+    if mins or not parts:
+        parts.append(f"{mins} min")
+    return " ".join(parts)
+
+
+def _local(d: Deployment, zone: ZoneInfo) -> str:
+    return d.start.astimezone(zone).strftime("%a %d %b %H:%M")
 
 
 class Ledger:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -125,6 +126,7 @@ class PlanCases(OperationCases):
             pinned_rows = [d for d in await self._deployments(s, op) if d.pinned]
             pinned = await self._planned(s, pinned_rows)
         problem = problem_of(op, places, pinned, tolerance=self.settings.planning.tolerance)
+        problem = self._from_now_on(problem)
         plan = await self.planner.generate(problem)
         drawn_for = op.updated_at
         async with self.dispatcher.work() as w:
@@ -143,6 +145,21 @@ class PlanCases(OperationCases):
             op.updated_at = w.now
             w.session.add(op)
         return await self.plan(op.id)
+
+    def _from_now_on(self, problem: Problem) -> Problem:
+        """Nothing is planned in the past, nor so soon that its team could not be briefed
+        in time: the window the planner draws in starts at the next full hour after
+        now + `scheduler.brief_lead_min`."""
+        soon = self.dispatcher.clock() + timedelta(minutes=self.settings.scheduler.brief_lead_min)
+        start = soon.replace(minute=0, second=0, microsecond=0)
+        start += timedelta(hours=1) if start < soon else timedelta(0)
+        if start >= problem.window_end:
+            raise UseCaseError(
+                ErrorCode.INVALID,
+                "The planning window is over, or ends before a team could be briefed: "
+                "edit the window.",
+            )
+        return replace(problem, window_start=max(problem.window_start, start))
 
     # -- a draft's settings ----------------------------------------------------------------
 
@@ -362,7 +379,8 @@ class PlanCases(OperationCases):
 
 def _reason(violation: Violation) -> str:
     """A violation's text without the planner's deployment numbers."""
-    text = re.sub(r" \(deployments \d+ and \d+\)$", "", violation.message)
+    text = re.sub(r" \(deployments \d+ and \d+(: ([^)]*))?\)$", r" (\2)", violation.message)
+    text = text.removesuffix(" ()")
     single = re.match(r"deployment \d+ at \S+ (.*)$", text)
     return f"it {single.group(1)}" if single else text
 

@@ -319,3 +319,28 @@ async def test_refusals_on_an_existing_operation(server: RunningServer) -> None:
     assert {d["state"] for d in cancelled["deployments"]} == {"cancelled"}
     assert cancelled["operation"]["state"] == "cancelled"
     await api.close()
+
+
+async def test_nothing_is_planned_in_the_past_or_before_a_brief_could_reach_the_team(
+    server: RunningServer,
+) -> None:
+    api = await supervisor_api(server)
+    officers, crews = await team(server, 3, 2)
+    now = datetime.now(UTC)
+    started = operation_body(
+        "Began yesterday", now - timedelta(days=1), days=3, officers=officers, crews=crews, count=6
+    )
+    op = await api.call("POST", "/api/operations", 201, json=started)
+    plan = await api.call("POST", f"/api/operations/{op['id']}/generate")
+    assert plan["deployments"]
+    lead = now + timedelta(minutes=60)  # scheduler.brief_lead_min
+    assert all(datetime.fromisoformat(d["starts_at"]) >= lead for d in plan["deployments"])
+
+    over = operation_body(
+        "Over already", now - timedelta(days=3), days=2, officers=officers, crews=crews, count=2
+    )
+    op = await api.call("POST", "/api/operations", 201, json=over)
+    refused = await api.call("POST", f"/api/operations/{op['id']}/generate", 422)
+    assert refused["code"] == "invalid" and "window is over" in refused["message"]
+    assert (await api.call("GET", f"/api/operations/{op['id']}/plan"))["deployments"] == []
+    await api.close()

@@ -5,14 +5,14 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from dispatch.storage.models import Alert, Offer
 from ops_console.report_figures import (
+    AlertColumns,
     AlertFacts,
+    OfferTimes,
     by_local_hour,
     by_place,
     by_state,
@@ -102,44 +102,11 @@ def test_seconds_to_the_first_time() -> None:
 
 
 def test_facts_from_rows_take_the_first_accept_and_the_first_on_scene() -> None:
-    alert = Alert(
-        id="al1",
-        officer_id="u1",
-        state="resolved",
-        lat=52.0,
-        lon=-2.7,
-        raised_at=T0,
-        updated_at=T0,
-        outcome="arrest",
-    )
-
-    def offer(crew: str, state: str, **times: Any) -> Offer:
-        return Offer(
-            id=f"o-{crew}",
-            alert_id="al1",
-            crew_id=crew,
-            state=state,
-            created_at=T0 + timedelta(seconds=2),
-            deadline=T0 + timedelta(seconds=32),
-            distance_m=500.0,
-            eta_s=60.0,
-            **times,
-        )
-
+    alert = AlertColumns("al1", T0, None, "resolved", False, None, "arrest")
     offers = [
-        offer("c1", "declined", closed_at=T0 + timedelta(seconds=10)),
-        offer(
-            "c2",
-            "accepted",
-            accepted_at=T0 + timedelta(seconds=50),
-            on_scene_at=T0 + timedelta(seconds=200),
-        ),
-        offer(
-            "c3",
-            "accepted",
-            accepted_at=T0 + timedelta(seconds=20),
-            on_scene_at=T0 + timedelta(seconds=300),
-        ),
+        OfferTimes("c1", None, None),  # declined
+        OfferTimes("c2", T0 + timedelta(seconds=50), T0 + timedelta(seconds=200)),
+        OfferTimes("c3", T0 + timedelta(seconds=20), T0 + timedelta(seconds=300)),
     ]
     got = facts_of(
         alert,
@@ -151,8 +118,14 @@ def test_facts_from_rows_take_the_first_accept_and_the_first_on_scene() -> None:
     )
     assert got.accept_s == 20.0 and got.on_scene_s == 200.0
     assert got.crews == ("BIKE-3", "CAR-2")  # in the order they took it; not the decliner
+    assert (got.id, got.raised_at, got.state, got.outcome) == ("al1", T0, "resolved", "arrest")
+    assert (got.officer, got.operation, got.place) == ("PC Jones", "Jog on", "Castle Green")
     nobody = facts_of(alert, offers[:1], officer="x", callsigns={}, operation=None, place=None)
     assert (nobody.accept_s, nobody.on_scene_s, nobody.crews) == (None, None, ())
+    # A crew the names do not know, and a time recorded (clock skew) before the alert.
+    early = OfferTimes("c9", T0 - timedelta(seconds=3), None)
+    odd = facts_of(alert, [early], officer="x", callsigns={}, operation=None, place=None)
+    assert (odd.crews, odd.accept_s, odd.on_scene_s) == (("?",), 0.0, None)
 
 
 def test_alerts_by_local_hour_follow_the_operations_clock() -> None:
