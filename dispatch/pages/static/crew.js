@@ -49,6 +49,9 @@ function showLink(state) {
   $("dot").dataset.link = online ? "online" : state;
   $("dot").setAttribute("aria-label", online ? "online" : state);
   $("offline").hidden = online || !me;
+  // Back in sync: the fix the phone already has goes at once (a crew standing still would
+  // otherwise wait for the next periodic fix, and be ranked by an older one).
+  if (state === "synced") sendFix(true);
 }
 
 function onDuty() {
