@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -32,6 +33,20 @@ REFUSAL_STATUS = {
     ErrorCode.INVALID: 422,
     ErrorCode.BAD_JSON: 400,
 }
+
+
+def validation_sentence(error: Mapping[str, Any]) -> str:
+    """Pydantic's first complaint as a sentence a supervisor can act on: the field, then
+    what is wrong with it (its own words for a rule of ours, plain words for a pattern)."""
+    where = ".".join(str(p) for p in error.get("loc", ())[1:])
+    kind, message = error.get("type", ""), str(error.get("msg", "is not valid"))
+    if kind == "value_error":
+        message = message.removeprefix("Value error, ")
+    elif kind == "string_too_short" and (error.get("ctx") or {}).get("min_length") == 1:
+        message = "must not be empty"
+    elif kind == "string_pattern_mismatch":
+        message = "has characters that are not allowed here"
+    return f"{where}: {message}" if where else message
 
 
 def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
@@ -74,9 +89,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid body"}
-        where = ".".join(str(p) for p in first["loc"][1:]) or "body"
         return JSONResponse(
-            {"code": ErrorCode.INVALID, "message": f"{where}: {first['msg']}"}, status_code=422
+            {"code": ErrorCode.INVALID, "message": validation_sentence(first)}, status_code=422
         )
 
     @app.get("/")

@@ -15,7 +15,7 @@ import pytest
 
 from dispatch.planning import check_rules
 from dispatch.planning.model import Deployment as Planned
-from dispatch.storage.models import Operation, Place
+from dispatch.storage.models import Crew, Operation, Place, User
 from dispatch.usecases.operation_rows import problem_of
 from schemas.common import CrewMode, Role
 from tests.operations.support import Api, api_for, operation_body
@@ -116,6 +116,14 @@ async def test_a_supervisor_plans_an_operation_and_exports_it(server: RunningSer
         csv.DictReader(io.StringIO(await api.call("GET", f"/api/operations/{op['id']}/plan.csv")))
     )
     assert len(rows) == 12 and rows[0]["state"] == "planned"
+    # People are named in the exports, not numbered: display names and callsigns.
+    names = {u.id: u.display_name for u in await server.rows(User)}
+    names.update({c.id: c.callsign for c in await server.rows(Crew)})
+    first = next(d for d in deployments if d["id"] == rows[0]["id"])
+    assert rows[0]["officers"] == "; ".join(names[i] for i in first["officer_ids"])
+    assert rows[0]["crews"] == "; ".join(names[i] for i in first["crew_ids"])
+    event = next(e for e in events if str(e["uid"]) == f"{first['id']}@dispatch")
+    assert names[first["officer_ids"][0]] in str(event["description"])
 
     # The exported places come back in as the same places.
     second = await api.call(
@@ -343,4 +351,20 @@ async def test_nothing_is_planned_in_the_past_or_before_a_brief_could_reach_the_
     refused = await api.call("POST", f"/api/operations/{op['id']}/generate", 422)
     assert refused["code"] == "invalid" and "window is over" in refused["message"]
     assert (await api.call("GET", f"/api/operations/{op['id']}/plan"))["deployments"] == []
+    await api.close()
+
+
+async def test_refusals_of_bad_bodies_read_as_sentences(server: RunningServer) -> None:
+    api = await supervisor_api(server)
+    officers, crews = await team(server, 1, 1)
+    body = operation_body("Sentences", START, days=2, officers=officers, crews=crews, count=2)
+    backwards = {**body, "window_end": (START - timedelta(days=1)).isoformat()}
+    answer = await api.call("POST", "/api/operations", 422, json=backwards)
+    assert answer["message"] == "window_end must be after window_start"
+    answer = await api.call("POST", "/api/operations", 422, json={**body, "name": ""})
+    assert answer["message"] == "name: must not be empty"
+    crew = await api.call(
+        "POST", "/api/console/crews", 422, json={"callsign": "<b>", "mode": "car"}
+    )
+    assert crew["message"] == "callsign: has characters that are not allowed here"
     await api.close()
