@@ -10,10 +10,8 @@ import secrets
 import sys
 from pathlib import Path
 
-from sqlmodel import select
-
 from dispatch.config import ConfigError, Settings, load_settings
-from dispatch.people import PeopleError, add_crew, add_user, is_empty
+from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_id
 from dispatch.storage.db import Database
 from dispatch.usecases.dispatcher import UseCaseError, utc_now
 from schemas.common import CrewMode, Role
@@ -141,7 +139,6 @@ async def _plan(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.plan_files import places_geojson, plan_ics
     from dispatch.plan_text import format_plan
     from dispatch.realtime.hub import make_hub
-    from dispatch.storage.models import Crew, User
     from dispatch.usecases.planner_pool import PlannerPool
     from dispatch.usecases.plans import PlanCases
     from dispatch.usecases.snapshot import Dispatcher
@@ -152,15 +149,13 @@ async def _plan(settings: Settings, args: argparse.Namespace) -> None:
     plans = PlanCases(dispatcher, planner)
     try:
         view = await (plans.generate if args.generate else plans.plan)(args.operation)
-        async with db.session() as s:
-            names = {u.id: u.display_name for u in (await s.exec(select(User))).all()}
-            names.update({c.id: c.callsign for c in (await s.exec(select(Crew))).all()})
+        names = await names_by_id(db)
     finally:
         planner.close()
         await db.close()
     print(format_plan(view, names))
     if args.ics:
-        args.ics.write_bytes(plan_ics(view, utc_now()))
+        args.ics.write_bytes(plan_ics(view, utc_now(), names))
         print(f"Wrote {args.ics}")
     if args.geojson:
         args.geojson.write_text(json.dumps(places_geojson(view.operation), indent=1) + "\n")

@@ -168,3 +168,11 @@ def new_user(
 async def is_empty(db: Database) -> bool:
     async with db.session() as s:
         return (await s.exec(select(User).limit(1))).first() is None
+
+
+async def names_by_id(db: Database) -> dict[str, str]:
+    """Every user's display name and every crew's callsign, by id (for exports)."""
+    async with db.session() as s:
+        names = {u.id: u.display_name for u in (await s.exec(select(User))).all()}
+        names.update({c.id: c.callsign for c in (await s.exec(select(Crew))).all()})
+    return names

@@ -6,6 +6,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,10 @@ ICS_STATUS = {
 }
 
 
-def plan_ics(plan: PlanView, stamp: datetime) -> bytes:
-    """Every deployment of the plan as an event (times in UTC)."""
+def plan_ics(plan: PlanView, stamp: datetime, people: Mapping[str, str] | None = None) -> bytes:
+    """Every deployment of the plan as an event (times in UTC); officers and crews by
+    `people` (user or crew id -> display name or callsign) where known."""
+    who = _namer(people)
     op = plan.operation
     names = {p.id: p for p in op.places}
     cal = icalendar.Calendar()
@@ -44,8 +47,8 @@ def plan_ics(plan: PlanView, stamp: datetime) -> bytes:
         event.add("status", ICS_STATUS.get(d.state, "CONFIRMED"))
         event.add(
             "description",
-            f"State: {d.state.value}. Officers: {', '.join(d.officer_ids) or '-'}. "
-            f"Crews: {', '.join(d.crew_ids) or '-'}.",
+            f"State: {d.state.value}. Officers: {', '.join(map(who, d.officer_ids)) or '-'}. "
+            f"Crews: {', '.join(map(who, d.crew_ids)) or '-'}.",
         )
         cal.add_component(event)
     return bytes(cal.to_ical())
@@ -116,7 +119,9 @@ def places_from_geojson(document: Any) -> list[PlaceIn]:
     return places
 
 
-def plan_csv(plan: PlanView) -> str:
+def plan_csv(plan: PlanView, people: Mapping[str, str] | None = None) -> str:
+    """One row per deployment; officers and crews by name where `people` knows them."""
+    who = _namer(people)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -131,8 +136,8 @@ def plan_csv(plan: PlanView) -> str:
                 d.ends_at.isoformat(),
                 d.state.value,
                 "yes" if d.pinned else "no",
-                " ".join(d.officer_ids),
-                " ".join(d.crew_ids),
+                "; ".join(map(who, d.officer_ids)),
+                "; ".join(map(who, d.crew_ids)),
                 d.note or "",
             ]
         )
@@ -318,3 +323,13 @@ def _hourly(cells: dict[str, str]) -> list[float] | None:
         empty = next(h for h in HOURS if not cells.get(h))
         raise _CellError(f"{empty}: empty; give all 24 hourly weights or none")
     return [_float(h, cells[h]) for h in HOURS]
+
+
+def _namer(people: Mapping[str, str] | None) -> Callable[[str], str]:
+    known = people or {}
+    return lambda key: known.get(key, key)
+
+
+def file_stem(name: str) -> str:
+    """An operation's name as a download's file name: "Jog On - Hereford" -> "jog-on-hereford"."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "operation"

@@ -7,13 +7,15 @@ over the websocket, from the brief on.
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from dispatch.app_deps import ServicesDep
+from dispatch.people import names_by_id
 from dispatch.plan_files import (
     PlaceFileError,
+    file_stem,
     places_csv,
     places_from_csv,
     places_from_geojson,
@@ -104,8 +106,14 @@ async def import_places(key: str, request: Request, _: Supervisor, s: ServicesDe
 
 
 @router.get("/{key}/places.geojson")
-async def export_places(key: str, _: Supervisor, s: ServicesDep) -> dict[str, Any]:
-    return places_geojson(await s.plans.view(key))
+async def export_places(key: str, _: Supervisor, s: ServicesDep) -> JSONResponse:
+    view = await s.plans.view(key)
+    disposition = f'attachment; filename="{file_stem(view.name)}-places.geojson"'
+    return JSONResponse(
+        places_geojson(view),
+        media_type="application/geo+json",
+        headers={"content-disposition": disposition},
+    )
 
 
 @router.post("/{key}/places.csv", response_model=OperationView)
@@ -148,7 +156,9 @@ async def export_places_csv(key: str, _: Supervisor, s: ServicesDep) -> Response
     return Response(
         places_csv(view),
         media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="{view.id}-places.csv"'},
+        headers={
+            "content-disposition": f'attachment; filename="{file_stem(view.name)}-places.csv"'
+        },
     )
 
 
@@ -172,9 +182,9 @@ async def plan(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
 async def plan_calendar(key: str, _: Supervisor, s: ServicesDep) -> Response:
     view = await s.plans.plan(key)
     return Response(
-        plan_ics(view, s.dispatcher.clock()),
+        plan_ics(view, s.dispatcher.clock(), await names_by_id(s.db)),
         media_type="text/calendar",
-        headers={"content-disposition": f'attachment; filename="{view.operation.id}.ics"'},
+        headers={"content-disposition": _attachment(view, "plan.ics")},
     )
 
 
@@ -182,10 +192,14 @@ async def plan_calendar(key: str, _: Supervisor, s: ServicesDep) -> Response:
 async def plan_table(key: str, _: Supervisor, s: ServicesDep) -> Response:
     view = await s.plans.plan(key)
     return Response(
-        plan_csv(view),
+        plan_csv(view, await names_by_id(s.db)),
         media_type="text/csv",
-        headers={"content-disposition": f'attachment; filename="{view.operation.id}.csv"'},
+        headers={"content-disposition": _attachment(view, "plan.csv")},
     )
+
+
+def _attachment(view: PlanView, suffix: str) -> str:
+    return f'attachment; filename="{file_stem(view.operation.name)}-{suffix}"'
 
 
 @router.patch("/{key}/deployments/{deployment_id}", response_model=PlanChange)

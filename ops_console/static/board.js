@@ -193,6 +193,8 @@ function renderDetail() {
       el("dd", { id: "detail-state" }, alert.state.replace("_", " "), alert.urgent ? " (urgent)" : ""),
       el("dt", {}, "Raised"),
       el("dd", {}, `${hhmm(alert.raised_at)} (${ago(Date.now() - Date.parse(alert.raised_at))} ago)`),
+      el("dt", {}, "Where"),
+      el("dd", { id: "detail-where" }, where(alert, officer)),
       el("dt", {}, "Her position"),
       el("dd", {}, officer ? `${ago(Date.now() - Date.parse(officer.at))} old, ±${Math.round(officer.accuracy ?? 0)} m` : "where raised"),
       el("dt", {}, "Crews needed"),
@@ -242,6 +244,18 @@ function renderDetail() {
   );
 }
 
+// Where she is, to read out on the radio: coordinates, and the nearest deployment place.
+function where(alert, officer) {
+  const at = officer ? [officer.lat, officer.lon] : [alert.lat, alert.lon];
+  const text = `${at[0].toFixed(5)}, ${at[1].toFixed(5)}`;
+  let best = null;
+  for (const d of ctx.store.deployments.values()) {
+    const metres = map.distance(at, [d.place.lat, d.place.lon]);
+    if (!best || metres < best.metres) best = { name: d.place.name, metres };
+  }
+  return best ? `${text} (${Math.round(best.metres)} m from ${best.name})` : text;
+}
+
 // Crews a supervisor may assign: not working another alert, nearest first.
 function assignable(alert) {
   const attached = new Set(alert.crews.filter((c) => c.status !== "cleared").map((c) => c.crew_id));
@@ -250,17 +264,17 @@ function assignable(alert) {
     .map((c) => {
       const p = ctx.store.positions.get(`crew:${c.id}`);
       const metres = p ? map.distance([p.lat, p.lon], [alert.lat, alert.lon]) : null;
-      return { c, metres };
+      return { c, metres, age: p ? Date.now() - Date.parse(p.at) : null };
     })
     .sort((x, y) => (x.metres ?? 1e12) - (y.metres ?? 1e12));
   const previous = $("assign-crew")?.value;
   return [
     el("option", { value: "" }, crews.length ? "Choose a crew…" : "No crew to assign"),
-    ...crews.map(({ c, metres }) =>
+    ...crews.map(({ c, metres, age }) =>
       el(
         "option",
         { value: c.id, selected: c.id === previous },
-        `${c.callsign} (${c.mode}, ${c.state.replace("_", " ")}${metres !== null ? `, ${(metres / 1000).toFixed(1)} km` : ", no position"})`,
+        `${c.callsign} (${c.mode}, ${c.state.replace("_", " ")}${metres !== null ? `, ${(metres / 1000).toFixed(1)} km, fix ${ago(age)} old` : ", no position"})`,
       ),
     ),
   ];

@@ -22,7 +22,7 @@ class Api:
         response = await self.http.request(method, path, **kw)
         assert response.status_code == expect, (response.status_code, response.text)
         ctype = response.headers.get("content-type", "")
-        return response.json() if ctype.startswith("application/json") else response.text
+        return response.json() if "json" in ctype else response.text
 
     async def close(self) -> None:
         await self.http.aclose()
