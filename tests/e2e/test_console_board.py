@@ -42,6 +42,8 @@ async def test_an_unassigned_alert_rings_until_a_supervisor_assigns_a_crew_by_ha
     await expect(page.locator(f'.alert-card[data-alert="{first}"]')).to_contain_text(busy.callsign)
 
     await card.click()
+    # Where she is, to read out on the radio.
+    await expect(page.locator("#detail-where")).to_contain_text("52.05")
     option = page.locator("#assign-crew option", has_text=resting.callsign)
     await expect(option).to_contain_text("off duty")
     await page.select_option("#assign-crew", await option.get_attribute("value"))
