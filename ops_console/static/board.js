@@ -104,8 +104,10 @@ function offersOf(alertId) {
 
 function etaText(alert) {
   const moving = alert.crews.filter((c) => c.status === "en_route");
+  // A crew assigned by hand without a known position has no ETA (it is stored as 0).
+  if (moving.length && moving.every((c) => c.eta_s <= 0)) return "ETA not known";
   if (moving.length) {
-    const left = Math.min(...moving.map((c) => c.eta_s - (Date.now() - Date.parse(c.accepted_at)) / 1000));
+    const left = Math.min(...moving.filter((c) => c.eta_s > 0).map((c) => c.eta_s - (Date.now() - Date.parse(c.accepted_at)) / 1000));
     return left > 0 ? `ETA ${seconds(left)}` : "due now";
   }
   const offers = offersOf(alert.id);
