@@ -1,5 +1,7 @@
 // Helpers every console screen shares: the REST client, element building, times, the map.
 
+import { baseMap } from "/pages/static/basemap.js";
+
 export const CONFIG = JSON.parse(document.getElementById("config").textContent);
 
 export class ApiError extends Error {
@@ -89,42 +91,9 @@ export function seconds(s) {
   return `${(s / 60).toFixed(1)} min`;
 }
 
-// A grid drawn on canvas: the map works with no tile server at all.
-const Grid = L.GridLayer.extend({
-  createTile() {
-    const tile = document.createElement("canvas");
-    const size = this.getTileSize();
-    tile.width = size.x;
-    tile.height = size.y;
-    const g = tile.getContext("2d");
-    g.fillStyle = "#eef2f3";
-    g.fillRect(0, 0, size.x, size.y);
-    g.strokeStyle = "#cfd8dc";
-    for (let i = 1; i < 4; i += 1) {
-      g.beginPath();
-      g.moveTo((size.x * i) / 4, 0);
-      g.lineTo((size.x * i) / 4, size.y);
-      g.moveTo(0, (size.y * i) / 4);
-      g.lineTo(size.x, (size.y * i) / 4);
-      g.stroke();
-    }
-    g.strokeStyle = "#90a4ae";
-    g.lineWidth = 2;
-    g.strokeRect(0, 0, size.x, size.y);
-    return tile;
-  },
-});
-
-// A Leaflet map in `node`: a drawn grid, tiles only when configured, a metric scale.
+// A Leaflet map in `node` (a drawn grid, tiles only when configured, a metric scale).
 export function makeMap(node, center = [52.0565, -2.716], zoom = 14) {
-  const map = L.map(node, { zoomControl: true, attributionControl: Boolean(CONFIG.tile_url) });
-  new Grid({ maxZoom: 20 }).addTo(map);
-  if (CONFIG.tile_url) {
-    L.tileLayer(CONFIG.tile_url, { attribution: CONFIG.tile_attribution, maxZoom: 19 }).addTo(map);
-  }
-  L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
-  map.setView(center, zoom);
-  return map;
+  return baseMap(node, CONFIG).setView(center, zoom);
 }
 
 // Start a download of a server file (exports): the session cookie goes with it.

@@ -1,4 +1,5 @@
 // The crew's page: duty, position, offers with a countdown, the assignment map and outcome.
+import { baseMap } from "./basemap.js";
 import { Link, ago, fixOf, signIn, vibrate, whoAmI } from "./link.js";
 
 const CFG = JSON.parse(document.getElementById("config").textContent);
@@ -160,40 +161,9 @@ function navigationLink(lat, lon) {
 
 // --- the map: works with no tiles at all (a drawn grid, a scale, the markers) --------------------
 
-const Grid = L.GridLayer.extend({
-  createTile(coords) {
-    const tile = document.createElement("canvas");
-    const size = this.getTileSize();
-    tile.width = size.x;
-    tile.height = size.y;
-    const g = tile.getContext("2d");
-    g.fillStyle = "#eef2f3";
-    g.fillRect(0, 0, size.x, size.y);
-    g.strokeStyle = "#cfd8dc";
-    g.lineWidth = 1;
-    for (let i = 1; i < 4; i += 1) {
-      g.beginPath();
-      g.moveTo((size.x * i) / 4, 0);
-      g.lineTo((size.x * i) / 4, size.y);
-      g.moveTo(0, (size.y * i) / 4);
-      g.lineTo(size.x, (size.y * i) / 4);
-      g.stroke();
-    }
-    g.strokeStyle = "#90a4ae";
-    g.lineWidth = 2;
-    g.strokeRect(0, 0, size.x, size.y);
-    return tile;
-  },
-});
-
 function ensureMap() {
   if (map) return map;
-  map = L.map("map", { zoomControl: true, attributionControl: Boolean(CFG.tile_url) });
-  new Grid({ maxZoom: 20 }).addTo(map);
-  if (CFG.tile_url) {
-    L.tileLayer(CFG.tile_url, { attribution: CFG.tile_attribution, maxZoom: 19 }).addTo(map);
-  }
-  L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
+  map = baseMap("map", CFG);
   map.crewMarker = L.circleMarker([0, 0], {
     radius: 10, color: "#fff", weight: 3, fillColor: "#0d47a1", fillOpacity: 1, className: "crew-marker",
   });

@@ -1,0 +1,40 @@
+// A Leaflet map that works with no tile server at all: a grid drawn on canvas, a metric
+// scale, and tiles only when `tile_url` is configured. Shared by the crew page and the
+// supervisors' console.
+
+const Grid = L.GridLayer.extend({
+  createTile() {
+    const tile = document.createElement("canvas");
+    const size = this.getTileSize();
+    tile.width = size.x;
+    tile.height = size.y;
+    const g = tile.getContext("2d");
+    g.fillStyle = "#eef2f3";
+    g.fillRect(0, 0, size.x, size.y);
+    g.strokeStyle = "#cfd8dc";
+    g.lineWidth = 1;
+    for (let i = 1; i < 4; i += 1) {
+      g.beginPath();
+      g.moveTo((size.x * i) / 4, 0);
+      g.lineTo((size.x * i) / 4, size.y);
+      g.moveTo(0, (size.y * i) / 4);
+      g.lineTo(size.x, (size.y * i) / 4);
+      g.stroke();
+    }
+    g.strokeStyle = "#90a4ae";
+    g.lineWidth = 2;
+    g.strokeRect(0, 0, size.x, size.y);
+    return tile;
+  },
+});
+
+// `config` holds tile_url and tile_attribution (the page's settings).
+export function baseMap(node, config) {
+  const map = L.map(node, { zoomControl: true, attributionControl: Boolean(config.tile_url) });
+  new Grid({ maxZoom: 20 }).addTo(map);
+  if (config.tile_url) {
+    L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19 }).addTo(map);
+  }
+  L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
+  return map;
+}
