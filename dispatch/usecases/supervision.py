@@ -178,6 +178,7 @@ class SupervisionCases(CrewCases):
                 await self.close_offer(
                     w, offer, OfferState.WITHDRAWN, f"withdrawn by a supervisor: {msg.reason}"
                 )
+                await w.emit_alert(alert)  # taken in hand, even if its state stayed
             elif offer.state == OfferState.ACCEPTED and is_active_assignment(offer):
                 await self._note(w, alert, viewer, "release", msg.reason, offer.crew_id)
                 await self._release(w, alert, offer)

@@ -89,6 +89,10 @@ async def test_a_withdrawn_offer_moves_on_and_never_comes_back_to_that_crew(
 
     assert ack["type"] == "ack", ack
     await near.wait_for(lambda f: f["type"] == "offer" and f["offer"]["state"] == "withdrawn")
+    # Withdrawing took it in hand: every console stops ringing, though it is still dispatching.
+    await sup.wait_for(
+        lambda f: f["type"] == "alert" and f["alert"]["id"] == alert_id and f["alert"]["taken_by"]
+    )
     second = await far.offer()
     await far.request("offer.decline", offer_id=second["id"])
     await alert_state(sup, alert_id, "unassigned")
