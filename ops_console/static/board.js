@@ -2,7 +2,7 @@
 // their position ages, and the supervisor's hands on an alert (take, assign by hand,
 // withdraw or release, close, cancel, note). Everything comes from the live store.
 
-import { ago, askReason, clear, el, hhmm, makeMap, seconds } from "./common.js";
+import { ago, askReason, clear, el, hhmm, isOpenAlert, makeMap, seconds } from "./common.js";
 
 const OUTCOMES = [
   ["arrest", "Arrest"],
@@ -91,7 +91,6 @@ async function loadNames() {
 
 const nameOf = (userId) => names.get(userId) || `officer ${userId.slice(0, 6)}`;
 const crewOf = (crewId) => ctx.store.crews.get(crewId);
-const isOpen = (a) => ["raised", "dispatching", "assigned", "on_scene", "unassigned"].includes(a.state);
 
 function queueOrder(a, b) {
   const rank = (x) => (ctx.needsTaking(x) ? 0 : x.state === "unassigned" ? 1 : x.urgent ? 2 : 3);
@@ -119,7 +118,7 @@ function etaText(alert) {
 
 function render(tick = false) {
   if (!map) return;
-  const alerts = [...ctx.store.alerts.values()].filter(isOpen).sort(queueOrder);
+  const alerts = [...ctx.store.alerts.values()].filter(isOpenAlert).sort(queueOrder);
   renderQueue(alerts);
   // The detail holds the supervisor's choices: redrawn on changes only, never under her hand.
   const busy = document.activeElement?.closest?.("#detail") && document.activeElement.tagName === "SELECT";
@@ -177,7 +176,7 @@ function renderQueue(alerts) {
 function renderDetail() {
   const box = $("detail");
   const alert = selected && ctx.store.alerts.get(selected);
-  if (!alert || !isOpen(alert)) {
+  if (!alert || !isOpenAlert(alert)) {
     box.hidden = true;
     return;
   }

@@ -4,6 +4,9 @@ import { baseMap } from "/pages/static/basemap.js";
 
 export const CONFIG = JSON.parse(document.getElementById("config").textContent);
 
+const OPEN_ALERT_STATES = new Set(["raised", "dispatching", "assigned", "on_scene", "unassigned"]);
+export const isOpenAlert = (alert) => OPEN_ALERT_STATES.has(alert.state);
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);

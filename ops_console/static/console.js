@@ -2,7 +2,7 @@
 // alerts nobody has taken, and the screens (each a module with mount(ctx) and show(arg)).
 
 import { Link } from "/pages/static/link.js";
-import { api, ApiError, clear, el } from "./common.js";
+import { api, ApiError, clear, el, isOpenAlert } from "./common.js";
 import * as board from "./board.js";
 import * as planning from "./planning.js";
 import * as incidents from "./incidents.js";
@@ -10,7 +10,6 @@ import * as reports from "./reports.js";
 import * as people from "./people.js";
 
 const SCREENS = { board, planning, incidents, reports, people };
-const OPEN = new Set(["raised", "dispatching", "assigned", "on_scene", "unassigned"]);
 const $ = (id) => document.getElementById(id);
 
 // --- the live store: what the supervisor's websocket says, kept current ---------------------------
@@ -46,7 +45,7 @@ function apply(frame) {
       store.deployments = new Map(frame.deployments.map((d) => [d.id, d]));
       break;
     case "alert":
-      if (OPEN.has(frame.alert.state)) store.alerts.set(frame.alert.id, frame.alert);
+      if (isOpenAlert(frame.alert)) store.alerts.set(frame.alert.id, frame.alert);
       else store.alerts.delete(frame.alert.id);
       break;
     case "alert.removed":
@@ -79,7 +78,7 @@ function apply(frame) {
 // --- the alarm: unassigned or urgent alerts nobody has taken ---------------------------------------
 
 export function needsTaking(alert) {
-  return OPEN.has(alert.state) && !alert.taken_by && (alert.state === "unassigned" || alert.urgent);
+  return isOpenAlert(alert) && !alert.taken_by && (alert.state === "unassigned" || alert.urgent);
 }
 
 let audio = null;
