@@ -69,7 +69,15 @@ async def test_a_crew_whose_offer_was_withdrawn_can_be_offered_it_again(
     )
     back = await server.connect(crew.session["username"])
     await back.position(*north_of(CENTRE, 300))
-    offer = await back.offer()
+    # Its last fix is still fresh, so the offer may come before its sync (in the snapshot)
+    # or after it (as an event).
+    frame = await back.wait_for(
+        lambda f: (
+            (f["type"] == "offer" and f["offer"]["state"] == "offered")
+            or (f["type"] == "snapshot" and bool(f["offers"]))
+        )
+    )
+    offer = frame["offer"] if frame["type"] == "offer" else frame["offers"][0]
     assert offer["alert_id"] == alert_id
 
 
