@@ -9,15 +9,16 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from dispatch.app_deps import CurrentViewer, ServicesDep, request_token
 from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out
 from dispatch.config import Settings
 from dispatch.pages.router import install_pages
-from dispatch.realtime.endpoint import websocket_endpoint
 from dispatch.services import Services
-from dispatch.usecases.dispatcher import Clock, UseCaseError, utc_now
+from dispatch.socket_api.endpoint import websocket_endpoint
+from dispatch.usecases.context import Clock, UseCaseError, utc_now
 from ops_console.api import router as console_router
 from ops_console.incidents import router as incidents_router
 from ops_console.operations import router as operations_router
@@ -49,10 +50,13 @@ def validation_sentence(error: Mapping[str, Any]) -> str:
     return f"{where}: {message}" if where else message
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
+def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = False) -> FastAPI:
+    """`tune_gc`: freeze what start-up made out of the collector (a server process of its
+    own, not a test that starts many servers in one process)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.build(settings, clock)
+        services = Services.build(settings, clock, tune_gc=tune_gc)
         await services.start()
         app.state.services = services
         try:
@@ -108,8 +112,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now) -> FastAPI:
         return {
             "ok": True,
             "connections": len(s.registry),
-            "crews_indexed": len(s.dispatcher.index),
+            "crews_indexed": len(s.dispatcher.ctx.index),
         }
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics(request: Request, s: ServicesDep) -> Response:
+        """Prometheus metrics, for the addresses in `metrics.allow` only."""
+        client = request.client.host if request.client else ""
+        if client not in s.settings.metrics.allow:
+            return JSONResponse(
+                {"code": ErrorCode.FORBIDDEN, "message": "Metrics are not open to this address."},
+                status_code=403,
+            )
+        return Response(s.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/api/session", response_model=SessionInfo)
     async def create_session(body: SignIn, response: Response, s: ServicesDep) -> SessionInfo:

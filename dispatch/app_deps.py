@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from dispatch.auth.sessions import COOKIE_NAME, Viewer, authenticate
+from dispatch.auth.sessions import COOKIE_NAME, Viewer
 from dispatch.services import Services
 
 
@@ -25,7 +25,7 @@ def request_token(request: Request) -> str | None:
 
 
 async def current_viewer(request: Request, s: ServicesDep) -> Viewer:
-    return await authenticate(s.db, request_token(request), now=s.dispatcher.clock())
+    return await s.sessions.viewer(request_token(request), now=s.dispatcher.clock())
 
 
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]

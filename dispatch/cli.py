@@ -13,7 +13,7 @@ from pathlib import Path
 from dispatch.config import ConfigError, Settings, load_settings
 from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_id
 from dispatch.storage.db import Database
-from dispatch.usecases.dispatcher import UseCaseError, utc_now
+from dispatch.usecases.context import UseCaseError, utc_now
 from schemas.common import CrewMode, Role
 
 
@@ -139,13 +139,13 @@ async def _plan(settings: Settings, args: argparse.Namespace) -> None:
     from dispatch.plan_files import places_geojson, plan_ics
     from dispatch.plan_text import format_plan
     from dispatch.realtime.hub import make_hub
+    from dispatch.usecases.dispatcher import Dispatcher
     from dispatch.usecases.planner_pool import PlannerPool
     from dispatch.usecases.plans import PlanCases
-    from dispatch.usecases.snapshot import Dispatcher
 
     db = await _with_db(settings)
     planner = PlannerPool()
-    dispatcher = Dispatcher(db=db, hub=make_hub("memory://"), settings=settings)
+    dispatcher = Dispatcher.build(db=db, hub=make_hub("memory://"), settings=settings)
     plans = PlanCases(dispatcher, planner)
     try:
         view = await (plans.generate if args.generate else plans.plan)(args.operation)
@@ -186,8 +186,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     print(f"  websocket:  ws://{settings.server.host}:{settings.server.port}/ws")
     print(f"  API docs:   {base}/docs")
     print(f"  health:     {base}/healthz")
+    print(f"  metrics:    {base}/metrics (from {', '.join(settings.metrics.allow)})")
     sys.stdout.flush()
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    uvicorn.Server(uvicorn_config(create_app(settings, tune_gc=True), settings)).run()
 
 
 def main(argv: list[str] | None = None) -> int:

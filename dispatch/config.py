@@ -10,7 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -34,6 +34,7 @@ class ServerSettings(_Section):
 
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///dispatch.db"
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
 
 
 class PubSubSettings(_Section):
@@ -91,6 +92,11 @@ class RealtimeSettings(_Section):
     event_retention: int = Field(100000, ge=100)
     position_flush_s: float = Field(1.0, gt=0)
     close_timeout_s: float = Field(5.0, gt=0)
+    admit_unsynced: int = Field(1000, ge=1)
+
+
+class MetricsSettings(_Section):
+    allow: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
 
 
 class PlanningSettings(_Section):
@@ -131,6 +137,7 @@ class Settings(_Section):
     pages: PagesSettings = PagesSettings()
     dispatch: DispatchSettings = DispatchSettings()
     realtime: RealtimeSettings = RealtimeSettings()
+    metrics: MetricsSettings = MetricsSettings()
     planning: PlanningSettings = PlanningSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
 

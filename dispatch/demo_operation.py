@@ -10,9 +10,9 @@ from dispatch.config import Settings
 from dispatch.realtime.hub import make_hub
 from dispatch.storage.db import Database
 from dispatch.storage.models import Crew, User
+from dispatch.usecases.dispatcher import Dispatcher
 from dispatch.usecases.planner_pool import PlannerPool
 from dispatch.usecases.plans import PlanCases
-from dispatch.usecases.snapshot import Dispatcher
 from schemas.common import Role
 from schemas.operations import OperationIn, PlaceIn, PlanView
 
@@ -44,7 +44,9 @@ async def load_demo_operation(db: Database, settings: Settings, now: datetime) -
         crews = (await s.exec(select(Crew.id).order_by(col(Crew.callsign)))).all()
     start = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     planner = PlannerPool()
-    dispatcher = Dispatcher(db=db, hub=make_hub("memory://"), settings=settings, clock=lambda: now)
+    dispatcher = Dispatcher.build(
+        db=db, hub=make_hub("memory://"), settings=settings, clock=lambda: now
+    )
     plans = PlanCases(dispatcher, planner)
     try:
         op = await plans.create(

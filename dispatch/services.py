@@ -4,26 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
+from dispatch.auth.session_cache import SessionCache
 from dispatch.config import Settings
+from dispatch.metrics import Metrics, tune_gc
 from dispatch.realtime.events import StoredEvent
 from dispatch.realtime.hub import Hub, make_hub
 from dispatch.realtime.registry import Registry
 from dispatch.scheduling.scheduler import OperationsScheduler
 from dispatch.storage.db import Database
-from dispatch.usecases.dispatcher import EVENTS_CHANNEL, POSITIONS_CHANNEL, Clock, utc_now
+from dispatch.usecases.context import EVENTS_CHANNEL, POSITIONS_CHANNEL, Clock, utc_now
+from dispatch.usecases.dispatcher import Dispatcher
 from dispatch.usecases.planner_pool import PlannerPool
 from dispatch.usecases.plans import PlanCases
-from dispatch.usecases.snapshot import Dispatcher
+from schemas.common import Role
 from schemas.errors import CloseCode
 
 log = logging.getLogger("dispatch")
 
 SESSIONS_CHANNEL = "dispatch.sessions"  # ended sessions: every process closes their sockets
+CHECKPOINT_S = 5.0  # SQLite: how often the write-ahead log is copied back (off the loop)
 
 
 @dataclass
@@ -33,46 +38,76 @@ class Services:
     hub: Hub
     dispatcher: Dispatcher
     registry: Registry
+    sessions: SessionCache
     plans: PlanCases
     scheduler: OperationsScheduler
+    metrics: Metrics
+    tune_gc: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock = utc_now) -> Services:
-        db = Database(settings.database.url)
+    def build(
+        cls, settings: Settings, clock: Clock = utc_now, *, tune_gc: bool = False
+    ) -> Services:
+        db = Database(
+            settings.database.url, sqlite_synchronous=settings.database.sqlite_synchronous
+        )
         hub = make_hub(settings.pubsub.url)
-        dispatcher = Dispatcher(db=db, hub=hub, settings=settings, clock=clock)
+        dispatcher = Dispatcher.build(db=db, hub=hub, settings=settings, clock=clock)
+        registry = Registry()
+        dispatcher.ctx.observers.append(registry.deliver_event)  # after memory has followed
+        dispatcher.positions.relay = registry.deliver_position
         plans = PlanCases(dispatcher, PlannerPool())
         scheduler = OperationsScheduler(dispatcher)
         plans.on_schedule_change = scheduler.schedule
-        return cls(settings, db, hub, dispatcher, Registry(), plans, scheduler)
+        metrics = Metrics()
+        metrics.events_filled.set_function(lambda: dispatcher.ctx.sequencer.filled)
+        for role in Role:
+            metrics.connections.labels(role.value).set_function(partial(registry.count, role))
+        return cls(
+            settings,
+            db,
+            hub,
+            dispatcher,
+            registry,
+            SessionCache(db),
+            plans,
+            scheduler,
+            metrics,
+            tune_gc,
+        )
 
     async def start(self) -> None:
         await self.db.create_tables()
         await self.hub.connect()
-        ready = [asyncio.Event() for _ in range(3)]
+        channels: list[tuple[str, Callable[[str], None]]] = [(SESSIONS_CHANNEL, self._end_session)]
+        if self.hub.shared:
+            channels += [
+                (EVENTS_CHANNEL, self._peer_event),
+                (POSITIONS_CHANNEL, self.dispatcher.positions.from_peer),
+            ]
+        ready = [asyncio.Event() for _ in channels]
         self._tasks = [
-            asyncio.create_task(self._pump(EVENTS_CHANNEL, self._deliver_event, ready[0])),
-            asyncio.create_task(self._pump(POSITIONS_CHANNEL, self._deliver_position, ready[1])),
-            asyncio.create_task(self._pump(SESSIONS_CHANNEL, self._end_session, ready[2])),
+            asyncio.create_task(self._pump(channel, deliver, done))
+            for (channel, deliver), done in zip(channels, ready, strict=True)
         ]
         for event in ready:
             await event.wait()
+        await self.sessions.preload(self.dispatcher.clock())
         await self.dispatcher.start()
-        self._tasks += [
-            asyncio.create_task(
-                self._every(self.settings.dispatch.sweep_interval_s, self.dispatcher.sweep)
-            ),
-            asyncio.create_task(
-                self._every(
-                    self.settings.realtime.position_flush_s, self.dispatcher.flush_positions
-                )
-            ),
-            asyncio.create_task(self._every(60.0, self.dispatcher.prune_events)),
-        ]
+        d, r = self.settings.dispatch, self.settings.realtime
+        self._every(d.sweep_interval_s, self.dispatcher.offering.sweep)
+        self._every(r.position_flush_s, self.dispatcher.positions.flush)
+        self._every(60.0, self.dispatcher.snapshots.prune_events)
+        self._every(d.sweep_interval_s, self._expire_sockets)
+        self._every(CHECKPOINT_S, self.dispatcher.ctx.store.checkpoint)
         await self.scheduler.start()  # in the lifespan, never at import
+        self.metrics.start()
+        if self.tune_gc:
+            tune_gc()  # what start-up made is frozen out of every later collection
 
     async def stop(self) -> None:
+        self.metrics.stop()
         self.scheduler.stop()
         self.plans.planner.close()
         await self.dispatcher.stop()
@@ -80,20 +115,21 @@ class Services:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         with contextlib.suppress(Exception):
-            await self.dispatcher.flush_positions()
+            await self.dispatcher.positions.flush()
         await self.hub.disconnect()
         await self.db.close()
 
-    async def _pump(self, channel: str, deliver: Any, ready: asyncio.Event | None = None) -> None:
+    async def _pump(
+        self, channel: str, deliver: Callable[[str], None], ready: asyncio.Event
+    ) -> None:
         """Deliver a hub channel, for ever. If the subscription itself fails (Redis went
-        away), every socket is closed with 1013 so that its client resyncs from storage,
-        and the subscription is made again with backoff."""
+        away), every socket is closed with 1013 so that its client resyncs, and the
+        subscription is made again with backoff."""
         backoff = 0.2
         while True:
             try:
                 async with self.hub.subscribe(channel) as messages:
-                    if ready is not None:
-                        ready.set()
+                    ready.set()
                     backoff = 0.2
                     async for text in messages:
                         try:
@@ -109,26 +145,32 @@ class Services:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    def _deliver_event(self, text: str) -> None:
-        event = StoredEvent.from_json(text)
-        self.dispatcher.observe(event)
-        self.registry.deliver_event(event)
-
-    def _deliver_position(self, text: str) -> None:
-        self.registry.deliver_position(json.loads(text))
+    def _peer_event(self, text: str) -> None:
+        self.dispatcher.ctx.sequencer.offer(StoredEvent.from_json(text))
 
     def _end_session(self, session_hash: str) -> None:
+        self.sessions.forget(session_hash)
         for conn in self.registry.by_session(session_hash):
             conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
 
     async def end_session(self, session_hash: str) -> None:
         await self.hub.publish(SESSIONS_CHANNEL, session_hash)
 
-    @staticmethod
-    async def _every(seconds: float, job: Any) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await job()
-            except Exception:
-                log.exception("periodic job %s failed", getattr(job, "__name__", job))
+    async def _expire_sockets(self) -> None:
+        """Close the sockets of sessions that expired (by the server's clock)."""
+        now = self.dispatcher.clock()
+        for conn in self.registry.everyone():
+            if conn.viewer.expires_at <= now:
+                self.sessions.forget(conn.viewer.session_hash)
+                conn.close(CloseCode.SESSION_ENDED, "session expired: sign in again")
+
+    def _every(self, seconds: float, job: Callable[[], Awaitable[Any]]) -> None:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await job()
+                except Exception:
+                    log.exception("periodic job %s failed", getattr(job, "__name__", job))
+
+        self._tasks.append(asyncio.create_task(loop()))

@@ -29,7 +29,7 @@ from dispatch.storage.models import (
     Place,
     User,
 )
-from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.context import UseCaseError
 from ops_console.report_figures import AlertColumns, AlertFacts, OfferTimes, facts_of
 from ops_console.timeline import Names
 from schemas.errors import ErrorCode

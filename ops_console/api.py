@@ -24,4 +24,4 @@ async def board(viewer: CurrentViewer, services: ServicesDep) -> Snapshot:
             status_code=403,
             detail={"code": ErrorCode.FORBIDDEN, "message": "The board is for supervisors only."},
         )
-    return await services.dispatcher.snapshot(viewer)
+    return await services.dispatcher.snapshots.snapshot(viewer)

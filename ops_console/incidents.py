@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from dispatch.app_deps import ServicesDep
-from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.operations import OperationCases
 from ops_console.alert_rows import (
     Search,

@@ -23,7 +23,7 @@ from dispatch.plan_files import (
     plan_csv,
     plan_ics,
 )
-from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.context import UseCaseError
 from ops_console.deps import Supervisor
 from schemas.errors import ErrorCode
 from schemas.operations import (

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections import deque
+from collections.abc import Callable
 
 from starlette.websockets import WebSocket, WebSocketState
 
@@ -50,6 +51,7 @@ class Connection:
         self.held_overflow = False
         self.closed = False
         self.close_code: int | None = None
+        self.on_synced: Callable[[Connection], None] = lambda conn: None
 
     def flooding(self, limit: int) -> bool:
         """Count a dropped message; True when `limit` were dropped within the last
@@ -97,6 +99,7 @@ class Connection:
         held, self._held = self._held, []
         self.synced = True
         self.held_overflow = False
+        self.on_synced(self)
         for event_seq, frame in held:
             if event_seq > self.last_seq:
                 self.last_seq = event_seq

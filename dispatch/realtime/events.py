@@ -60,17 +60,18 @@ class StoredEvent:
         users = tuple(u for u in (row.user_ids or "").split(" ") if u)
         return cls(row.seq, row.kind, row.entity_id, row.payload, row.officer_id, crews, users)
 
-    def to_row(self, at: datetime) -> Event:
-        return Event(
-            seq=self.seq,
-            at=at,
-            kind=self.kind,
-            entity_id=self.entity_id,
-            payload=self.payload,
-            officer_id=self.officer_id,
-            crew_ids=" ".join(self.crew_ids),
-            user_ids=" ".join(self.user_ids) or None,
-        )
+    def row_values(self, at: datetime) -> dict[str, Any]:
+        """The event table's row, for a bulk insert."""
+        return {
+            "seq": self.seq,
+            "at": at,
+            "kind": self.kind,
+            "entity_id": self.entity_id,
+            "payload": self.payload,
+            "officer_id": self.officer_id,
+            "crew_ids": " ".join(self.crew_ids),
+            "user_ids": " ".join(self.user_ids) or None,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,8 @@ from redis.asyncio.client import PubSub
 class MemoryHub:
     """One process: every subscriber gets every message, in publish order."""
 
+    shared = False  # no peers: what this process publishes it also delivers itself
+
     def __init__(self) -> None:
         self._subscribers: dict[str, set[asyncio.Queue[str]]] = {}
 
@@ -48,6 +50,8 @@ async def _drain(queue: asyncio.Queue[str]) -> AsyncIterator[str]:
 
 class RedisHub:
     """Several processes: Redis PUBLISH/SUBSCRIBE."""
+
+    shared = True
 
     def __init__(self, url: str) -> None:
         self._url = url

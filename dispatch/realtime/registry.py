@@ -8,7 +8,7 @@ from typing import Any
 
 from dispatch.realtime.connection import Connection
 from dispatch.realtime.events import StoredEvent
-from dispatch.realtime.visibility import frame_for, positions_for
+from dispatch.realtime.visibility import frame_for, positions_for, supervisor_position
 from schemas.common import Role
 
 
@@ -17,6 +17,17 @@ class Registry:
         self.supervisors: set[Connection] = set()
         self.officers: dict[str, set[Connection]] = {}
         self.crews: dict[str, set[Connection]] = {}
+        self._unsynced: set[Connection] = set()  # connected, not yet synced once
+
+    @property
+    def unsynced(self) -> int:
+        return len(self._unsynced)
+
+    def count(self, role: Role) -> int:
+        if role == Role.SUPERVISOR:
+            return len(self.supervisors)
+        group = self.officers if role == Role.OFFICER else self.crews
+        return sum(map(len, group.values()))
 
     def __len__(self) -> int:
         return (
@@ -26,6 +37,8 @@ class Registry:
         )
 
     def add(self, conn: Connection) -> None:
+        self._unsynced.add(conn)
+        conn.on_synced = self._unsynced.discard
         v = conn.viewer
         if v.role == Role.SUPERVISOR:
             self.supervisors.add(conn)
@@ -35,6 +48,7 @@ class Registry:
             self.crews.setdefault(v.crew_id, set()).add(conn)
 
     def remove(self, conn: Connection) -> None:
+        self._unsynced.discard(conn)
         v = conn.viewer
         self.supervisors.discard(conn)
         for group, key in ((self.officers, v.user_id), (self.crews, v.crew_id)):
@@ -75,11 +89,16 @@ class Registry:
 
     def deliver_position(self, message: dict[str, Any]) -> None:
         frame = message["frame"]
-        audience = list(self.supervisors)
-        if frame.get("role") == Role.OFFICER:
-            crews = {c for crew_ids in (message.get("alerts") or {}).values() for c in crew_ids}
-            audience.extend(self._crew_conns(crews))
-        for conn in audience:
-            if conn.synced:
-                for visible in positions_for(conn.viewer, message):
-                    conn.push(json.dumps(visible))
+        alerts = message.get("alerts") or {}
+        if self.supervisors:
+            # Every supervisor sees the same frame: made once.
+            text = json.dumps(supervisor_position(message))
+            for conn in self.supervisors:
+                if conn.synced:
+                    conn.push(text)
+        if frame.get("role") == Role.OFFICER and alerts:
+            crews = {c for crew_ids in alerts.values() for c in crew_ids}
+            for conn in self._crew_conns(crews):
+                if conn.synced:
+                    for visible in positions_for(conn.viewer, message):
+                        conn.push(json.dumps(visible))

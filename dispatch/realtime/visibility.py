@@ -70,7 +70,7 @@ def positions_for(viewer: Viewer, message: dict[str, Any]) -> list[dict[str, Any
     alerts: dict[str, list[str]] = message.get("alerts") or {}
     officer = frame.get("role") == Role.OFFICER
     if viewer.role == Role.SUPERVISOR:
-        return [{**frame, "alert_id": next(iter(alerts), None)}] if officer else [frame]
+        return [supervisor_position(message)]
     if viewer.role == Role.CREW and officer:
         return [
             {**frame, "alert_id": alert_id}
@@ -78,3 +78,12 @@ def positions_for(viewer: Viewer, message: dict[str, Any]) -> list[dict[str, Any
             if viewer.crew_id in crews
         ]
     return []
+
+
+def supervisor_position(message: dict[str, Any]) -> dict[str, Any]:
+    """A live position as every supervisor sees it: an officer's tagged with her open
+    alert, if she has one."""
+    frame: dict[str, Any] = message["frame"]
+    if frame.get("role") == Role.OFFICER:
+        return {**frame, "alert_id": next(iter(message.get("alerts") or {}), None)}
+    return frame

@@ -22,7 +22,7 @@ from sqlmodel import col, select
 
 from dispatch.core.deployments import SCHEDULED, Step, next_step_at
 from dispatch.storage.models import Deployment
-from dispatch.usecases.snapshot import Dispatcher
+from dispatch.usecases.dispatcher import Dispatcher
 from schemas.views import DeploymentState
 
 log = logging.getLogger("dispatch.scheduler")
@@ -63,9 +63,9 @@ class OperationsScheduler:
         """Carry out every step due now. Returns the steps taken, by deployment id."""
         now = self.dispatcher.clock()
         done: dict[str, list[Step]] = {}
-        for dep_id in await self.dispatcher.due_deployments(now):
+        for dep_id in await self.dispatcher.deployments.due_deployments(now):
             try:
-                steps = await self.dispatcher.carry_out(dep_id)
+                steps = await self.dispatcher.deployments.carry_out(dep_id)
             except Exception:
                 log.exception("could not carry out deployment %s; retrying soon", dep_id)
                 self._retry(dep_id)
@@ -83,7 +83,7 @@ class OperationsScheduler:
         """Put each deployment's job at its next step, or remove it when none is left."""
         if self._scheduler is None:
             return
-        lead = self.dispatcher.brief_lead()
+        lead = self.dispatcher.deployments.brief_lead()
         async with self.dispatcher.db.session() as s:
             for dep_id in deployment_ids:
                 dep = await s.get(Deployment, dep_id)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel import Session, col, select
 
 from dispatch.realtime.events import KIND_DEPLOYMENT, PendingEvent
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
 from dispatch.usecases.operation_rows import route_of
-from dispatch.usecases.work import Work
+from dispatch.usecases.work import Tx
 from schemas.views import (
     TEAM_VISIBLE_DEPLOYMENT_STATES,
     DeploymentBrief,
@@ -27,9 +26,9 @@ def place_shape(place: Place) -> PlaceShape:
     )
 
 
-async def team_of(session: AsyncSession, deployment_id: str) -> tuple[list[User], list[Crew]]:
+def team_of(session: Session, deployment_id: str) -> tuple[list[User], list[Crew]]:
     members = (
-        await session.exec(
+        session.exec(
             select(DeploymentMember)
             .where(DeploymentMember.deployment_id == deployment_id)
             .order_by(col(DeploymentMember.id))
@@ -37,16 +36,16 @@ async def team_of(session: AsyncSession, deployment_id: str) -> tuple[list[User]
     ).all()
     users, crews = [], []
     for m in members:
-        if m.user_id is not None and (user := await session.get(User, m.user_id)) is not None:
+        if m.user_id is not None and (user := session.get(User, m.user_id)) is not None:
             users.append(user)
-        if m.crew_id is not None and (crew := await session.get(Crew, m.crew_id)) is not None:
+        if m.crew_id is not None and (crew := session.get(Crew, m.crew_id)) is not None:
             crews.append(crew)
     return users, crews
 
 
-async def live_deployment_of(session: AsyncSession, officer_id: str) -> str | None:
+def live_deployment_of(session: Session, officer_id: str) -> str | None:
     """The live deployment this officer is on, if any: an alert she raises belongs to it."""
-    row = await session.exec(
+    row = session.exec(
         select(Deployment.id)
         .join(DeploymentMember, col(DeploymentMember.deployment_id) == col(Deployment.id))
         .where(DeploymentMember.user_id == officer_id, Deployment.state == DeploymentState.LIVE)
@@ -55,11 +54,11 @@ async def live_deployment_of(session: AsyncSession, officer_id: str) -> str | No
     return row.first()
 
 
-async def load_brief(session: AsyncSession, dep: Deployment) -> DeploymentBrief:
-    operation = await session.get(Operation, dep.operation_id)
-    place = await session.get(Place, dep.place_id)
+def load_brief(session: Session, dep: Deployment) -> DeploymentBrief:
+    operation = session.get(Operation, dep.operation_id)
+    place = session.get(Place, dep.place_id)
     assert operation is not None and place is not None
-    users, crews = await team_of(session, dep.id)
+    users, crews = team_of(session, dep.id)
     return DeploymentBrief(
         id=dep.id,
         operation=operation.name,
@@ -74,10 +73,10 @@ async def load_brief(session: AsyncSession, dep: Deployment) -> DeploymentBrief:
     )
 
 
-async def emit_deployment(w: Work, dep: Deployment, *, was_visible: bool = False) -> None:
+def emit_deployment(w: Tx, dep: Deployment, *, was_visible: bool = False) -> None:
     """Queue the deployment's event. Its team is in the audience from the brief on (and
     for the change that takes it out of their sight); supervisors see every change."""
-    brief = await load_brief(w.session, dep)
+    brief = load_brief(w.session, dep)
     visible = was_visible or DeploymentState(dep.state) in TEAM_VISIBLE_DEPLOYMENT_STATES
     w.pending.append(
         PendingEvent(

@@ -10,7 +10,6 @@ needs them. Alerts are never touched by a stand-down.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from functools import partial
 
 from sqlmodel import col, select
 
@@ -18,21 +17,25 @@ from dispatch.core.deployments import SCHEDULED, Step, due_steps, move_deploymen
 from dispatch.core.lifecycle import move_crew
 from dispatch.storage.models import Deployment, DeploymentMember, Offer
 from dispatch.usecases.briefs import emit_deployment, team_of
-from dispatch.usecases.supervision import SupervisionCases
-from dispatch.usecases.work import Work
+from dispatch.usecases.context import Context
+from dispatch.usecases.offering import Offering
+from dispatch.usecases.work import Tx
 from schemas.views import CrewState, DeploymentState, OfferState
 
 TEAM_VISIBLE_BEFORE = frozenset({DeploymentState.BRIEFED, DeploymentState.LIVE})
 
 
-class DeploymentCases(SupervisionCases):
+class Deployments:
+    def __init__(self, ctx: Context, offering: Offering) -> None:
+        self.ctx, self.offering = ctx, offering
+
     def brief_lead(self) -> timedelta:
-        return timedelta(minutes=self.settings.scheduler.brief_lead_min)
+        return timedelta(minutes=self.ctx.settings.scheduler.brief_lead_min)
 
     async def due_deployments(self, now: datetime) -> list[str]:
         """Ids of published, briefed or live deployments with a step due at `now`."""
         horizon = now + self.brief_lead()
-        async with self.db.session() as s:
+        async with self.ctx.db.session() as s:
             rows = (
                 await s.exec(
                     select(Deployment).where(
@@ -50,65 +53,67 @@ class DeploymentCases(SupervisionCases):
 
     async def carry_out(self, deployment_id: str) -> list[Step]:
         """Carry out whatever is due for one deployment now. Returns the steps taken."""
-        async with self.work() as w:
-            dep = await w.session.get(Deployment, deployment_id, with_for_update=True)
+        lead, late_after = self.brief_lead(), self.ctx.settings.scheduler.late_after_s
+
+        def carry(tx: Tx) -> list[Step]:
+            dep = tx.session.get(Deployment, deployment_id, with_for_update=True)
             if dep is None:
                 return []
             was = DeploymentState(dep.state)
-            steps = due_steps(was, dep.starts_at, dep.ends_at, w.now, self.brief_lead())
+            steps = due_steps(was, dep.starts_at, dep.ends_at, tx.now, lead)
             for step in steps:
                 dep.state = move_deployment(DeploymentState(dep.state), target_state(step))
                 if step == Step.BRIEF:
-                    dep.briefed_at = w.now
+                    dep.briefed_at = tx.now
                 elif step == Step.START:
-                    dep.started_at = w.now
-                    late = (w.now - dep.starts_at).total_seconds()
-                    if late >= self.settings.scheduler.late_after_s:
+                    dep.started_at = tx.now
+                    late = (tx.now - dep.starts_at).total_seconds()
+                    if late >= late_after:
                         dep.note = f"started {late / 60:.0f} min late (the server was down)"
-                    await self._crews_on_duty(w, dep)
+                    self._crews_on_duty(tx, dep)
                 elif step == Step.END:
-                    dep.ended_at = w.now
-                    await self.stand_down(w, dep)
+                    dep.ended_at = tx.now
+                    self.stand_down(tx, dep)
                 elif step == Step.MISS:
                     dep.note = "missed: the server was down through the whole deployment"
             if steps:
-                dep.updated_at = w.now
-                w.session.add(dep)
-                await emit_deployment(w, dep, was_visible=was in TEAM_VISIBLE_BEFORE)
+                dep.updated_at = tx.now
+                tx.session.add(dep)
+                emit_deployment(tx, dep, was_visible=was in TEAM_VISIBLE_BEFORE)
             return steps
 
-    async def _crews_on_duty(self, w: Work, dep: Deployment) -> None:
-        _, crews = await team_of(w.session, dep.id)
+        return await self.ctx.transact(carry)
+
+    def _crews_on_duty(self, tx: Tx, dep: Deployment) -> None:
+        _, crews = team_of(tx.session, dep.id)
         for crew in crews:
             if crew.state == CrewState.OFF_DUTY:
                 crew.state = move_crew(CrewState.OFF_DUTY, CrewState.AVAILABLE)
-                crew.updated_at = w.now
-                w.session.add(crew)
-                w.emit_crew(crew)
-                w.after_commit.append(partial(self._refresh_ready, crew.id, CrewState.AVAILABLE))
+                crew.updated_at = tx.now
+                tx.session.add(crew)
+                tx.emit_crew(crew)
 
-    async def stand_down(self, w: Work, dep: Deployment) -> None:
+    def stand_down(self, tx: Tx, dep: Deployment) -> None:
         """Take the deployment's crews off duty, except a crew working an alert (it
         finishes, then goes off duty itself) or one another live deployment needs.
         An offer a crew had is withdrawn, so its alert moves on to the next crew."""
-        _, crews = await team_of(w.session, dep.id)
+        _, crews = team_of(tx.session, dep.id)
         for crew in crews:
-            if await self._needed_elsewhere(w, crew.id, dep.id):
+            if self._needed_elsewhere(tx, crew.id, dep.id):
                 continue
             if crew.state == CrewState.OFFERED and crew.offer_id is not None:
-                offer = await w.session.get(Offer, crew.offer_id, with_for_update=True)
+                offer = tx.session.get(Offer, crew.offer_id, with_for_update=True)
                 if offer is not None and offer.state == OfferState.OFFERED:
-                    await self.close_offer(w, offer, OfferState.WITHDRAWN, "crew stood down")
-                await w.session.refresh(crew)
+                    self.offering.close_offer(tx, offer, OfferState.WITHDRAWN, "crew stood down")
             if crew.state == CrewState.AVAILABLE:
                 crew.state = move_crew(CrewState.AVAILABLE, CrewState.OFF_DUTY)
-                crew.updated_at = w.now
-                w.session.add(crew)
-                w.emit_crew(crew)
-                w.after_commit.append(partial(self._refresh_ready, crew.id, CrewState.OFF_DUTY))
+                crew.updated_at = tx.now
+                tx.session.add(crew)
+                tx.emit_crew(crew)
 
-    async def _needed_elsewhere(self, w: Work, crew_id: str, deployment_id: str) -> bool:
-        other = await w.session.exec(
+    @staticmethod
+    def _needed_elsewhere(tx: Tx, crew_id: str, deployment_id: str) -> bool:
+        other = tx.session.exec(
             select(Deployment.id)
             .join(DeploymentMember, col(DeploymentMember.deployment_id) == col(Deployment.id))
             .where(

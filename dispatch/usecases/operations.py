@@ -18,10 +18,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.config import known_timezone
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
-from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.context import UseCaseError
+from dispatch.usecases.dispatcher import Dispatcher
 from dispatch.usecases.operation_rows import operation_view, place_row, settings_of
 from dispatch.usecases.planner_pool import PlannerPool
-from dispatch.usecases.snapshot import Dispatcher
 from schemas.common import Role
 from schemas.errors import ErrorCode
 from schemas.operations import OperationChange, OperationIn, OperationView, PlaceIn

@@ -23,7 +23,8 @@ from dispatch.auth.pins import hash_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.people import PeopleError, check_new_user, generate_password, new_user
 from dispatch.storage.models import Crew, SessionToken, User
-from dispatch.usecases.dispatcher import DispatcherBase, UseCaseError
+from dispatch.usecases.context import UseCaseError
+from dispatch.usecases.dispatcher import Dispatcher
 from schemas.common import CrewMode, Role
 from schemas.errors import ErrorCode
 from schemas.people import (
@@ -96,7 +97,7 @@ def _refused(exc: PeopleError) -> UseCaseError:
 
 
 class PeopleCases:
-    def __init__(self, dispatcher: DispatcherBase, end_session: EndSession) -> None:
+    def __init__(self, dispatcher: Dispatcher, end_session: EndSession) -> None:
         self.dispatcher, self.end_session = dispatcher, end_session
         self.db = dispatcher.db
 
@@ -247,7 +248,6 @@ class PeopleCases:
                 )
                 w.session.add(crew)
                 w.emit_crew(crew)  # live boards show it at once
-                w.after_commit.append(lambda: dispatcher.track_crew(crew))
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign)) from None
         return crew_entry(crew, [])
@@ -266,9 +266,7 @@ class PeopleCases:
                         raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign))
                     crew.callsign = body.callsign
                 if body.mode is not None and body.mode != crew.mode:
-                    crew.mode = body.mode
-                    speed = dispatcher.speed(body.mode)
-                    w.after_commit.append(lambda: dispatcher.index.set_speed(crew_id, speed))
+                    crew.mode = body.mode  # every process follows it from the crew event
                 w.session.add(crew)
                 w.emit_crew(crew)
                 members = await w.session.exec(

@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, delete, select
@@ -24,7 +25,7 @@ from dispatch.planning.model import Deployment as Planned
 from dispatch.planning.model import Figures, Problem, Violation
 from dispatch.storage.models import Deployment, DeploymentMember, Operation, Place
 from dispatch.usecases.briefs import emit_deployment
-from dispatch.usecases.dispatcher import UseCaseError
+from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.operation_rows import (
     deployment_view,
     figures_json,
@@ -256,7 +257,7 @@ class PlanCases(OperationCases):
             row.updated_at = w.now
             w.session.add(row)
             if moves and D(row.state) != D.PLANNED:
-                await emit_deployment(w, row)
+                await w.run(partial(emit_deployment, dep=row))
             await self._store_figures(w, op.id, figures, warnings)
         if moves:
             await self._rescheduled([dep.id])
@@ -296,10 +297,10 @@ class PlanCases(OperationCases):
         row.state = move_deployment(state, D.CANCELLED)
         if state == D.LIVE:
             row.ended_at = w.now
-            await self.dispatcher.stand_down(w, row)
+            await w.run(partial(self.dispatcher.deployments.stand_down, dep=row))
         row.updated_at = w.now
         w.session.add(row)
-        await emit_deployment(w, row, was_visible=state in BRIEFED_OR_LIVE)
+        await w.run(partial(emit_deployment, dep=row, was_visible=state in BRIEFED_OR_LIVE))
 
     async def _deployment_of(self, s: AsyncSession, op: Operation, dep_id: str) -> Deployment:
         dep = await s.get(Deployment, dep_id)
@@ -348,7 +349,7 @@ class PlanCases(OperationCases):
                 dep.state = move_deployment(D.PLANNED, D.PUBLISHED)
                 dep.updated_at = w.now
                 w.session.add(dep)
-                await emit_deployment(w, dep)
+                await w.run(partial(emit_deployment, dep=dep))
             op.state, op.updated_at = PUBLISHED, w.now
             w.session.add(op)
             ids = [d.id for d in deps]

@@ -3,52 +3,84 @@
 A crew's position feeds the index used for matching. An officer's position is
 relayed to supervisors, and to a crew only while it is attached to her open
 alert; while an alert is open her positions are kept as part of the incident.
+
+The hot path allocates little that lives: the latest fix of each subject is a tuple
+of plain values (which the garbage collector stops tracking), and the relayed frame
+is built once for everyone who may see it.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, insert, update
 from sqlmodel import col
 
 from dispatch.auth.sessions import Viewer
-from dispatch.realtime.events import KIND_ALERT, KIND_CREW, StoredEvent
+from dispatch.realtime.events import KIND_ALERT, StoredEvent
 from dispatch.storage.models import AlertTrack, Crew
-from dispatch.usecases.dispatcher import POSITIONS_CHANNEL, DispatcherBase
-from schemas.common import CrewMode, Position, Role
+from dispatch.usecases.context import POSITIONS_CHANNEL, Context
+from schemas.common import Position, Role
 from schemas.server import LivePosition
 from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
 
-MAX_TRACKED_ALERTS = 20_000
+log = logging.getLogger("dispatch")
+
+FLUSH_CHUNK = 250  # rows per transaction: a flush never holds the database for long
+ORIGIN = f"{os.getpid()}-{id(object())}"  # this process, so it skips its own relays
+
+Fix = tuple[float, float, float | None, datetime]  # lat, lon, accuracy, when
+Relay = Callable[[dict[str, Any]], None]
 
 
-class PositionCases(DispatcherBase):
-    def _positions_init(self) -> None:
+def frame_of(role: Role, subject_id: str, fix: Fix) -> dict[str, Any]:
+    lat, lon, accuracy, at = fix
+    return {
+        "type": "position",
+        "role": role.value,
+        "subject_id": subject_id,
+        "alert_id": None,
+        "lat": lat,
+        "lon": lon,
+        "accuracy": accuracy,
+        "at": at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def live_position(role: Role, subject_id: str, fix: Fix, alert_id: str | None) -> LivePosition:
+    lat, lon, accuracy, at = fix
+    return LivePosition(
+        role=role,
+        subject_id=subject_id,
+        alert_id=alert_id,
+        lat=lat,
+        lon=lon,
+        accuracy=accuracy,
+        at=at,
+    )
+
+
+class Positions:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.relay: Relay = lambda message: None  # the registry's fan-out, set by services
+        # officer id -> her open alerts -> the crews attached to each (who may see her)
         self.officer_alerts: dict[str, dict[str, frozenset[str]]] = {}
-        self._alert_seq: dict[str, int] = {}  # last seq applied per alert (newest kept)
-        self.crew_last: dict[str, LivePosition] = {}
-        self._pending_crews: dict[str, LivePosition] = {}
-        self._pending_tracks: list[AlertTrack] = []
+        self.officer_last: dict[str, Fix] = {}
+        self.crew_last: dict[str, Fix] = {}
+        self._pending_crews: dict[str, Fix] = {}
+        self._pending_tracks: list[dict[str, Any]] = []
+        ctx.observers.append(self.observe)
 
     def observe(self, event: StoredEvent) -> None:
-        """Follow which crews may see which officer, from the alert events, and each crew's
-        mode, from the crew events (any process's)."""
-        if event.kind == KIND_CREW:
-            mode = CrewMode(json.loads(event.payload)["mode"])
-            if event.entity_id in self.index:
-                self.index.set_speed(event.entity_id, self.speed(mode))
-            return
+        """Follow which crews may see which officer, from the alert events (in order)."""
         if event.kind != KIND_ALERT or event.officer_id is None:
             return
-        if event.seq and event.seq <= self._alert_seq.get(event.entity_id, 0):
-            return  # already applied (our own, seen at commit), or older than what we have
-        if event.seq:
-            self._alert_seq[event.entity_id] = event.seq
-            if len(self._alert_seq) > MAX_TRACKED_ALERTS:
-                for old in list(self._alert_seq)[: MAX_TRACKED_ALERTS // 10]:
-                    del self._alert_seq[old]
         view = json.loads(event.payload)
         alerts = self.officer_alerts.setdefault(event.officer_id, {})
         if AlertState(view["state"]) in OPEN_ALERT_STATES:
@@ -60,80 +92,127 @@ class PositionCases(DispatcherBase):
             if not alerts:
                 del self.officer_alerts[event.officer_id]
 
-    def _fix_time(self, position: Position, received: datetime) -> datetime:
-        return min(position.at, received) if position.at is not None else received
+    def _fix(self, position: Position) -> Fix:
+        now = self.ctx.clock()
+        at = min(position.at, now) if position.at is not None else now
+        return (position.lat, position.lon, position.accuracy, at)
 
     async def officer_position(self, viewer: Viewer, position: Position) -> None:
-        now = self.clock()
-        at = self._fix_time(position, now)
-        self.note_officer_position(viewer.user_id, position, at)
+        fix = self._fix(position)
+        self.officer_last[viewer.user_id] = fix
         alerts = self.officer_alerts.get(viewer.user_id, {})
         for alert_id in alerts:
             self._pending_tracks.append(
-                AlertTrack(
-                    alert_id=alert_id,
-                    lat=position.lat,
-                    lon=position.lon,
-                    accuracy=position.accuracy,
-                    at=at,
-                )
+                {
+                    "alert_id": alert_id,
+                    "lat": fix[0],
+                    "lon": fix[1],
+                    "accuracy": fix[2],
+                    "at": fix[3],
+                }
             )
-        frame = self.officer_last[viewer.user_id]
         message = {
-            "frame": frame.model_dump(mode="json"),
+            "frame": frame_of(Role.OFFICER, viewer.user_id, fix),
             "alerts": {a: sorted(crews) for a, crews in alerts.items()},
         }
-        await self.hub.publish(POSITIONS_CHANNEL, json.dumps(message))
+        await self._send(message)
 
     async def crew_position(self, viewer: Viewer, position: Position) -> None:
-        if viewer.crew_id is None:
-            return
         crew_id = viewer.crew_id
-        now = self.clock()
-        at = self._fix_time(position, now)
-        if crew_id not in self.index:
+        if crew_id is None or crew_id not in self.ctx.index:
             return  # unknown crew (removed while connected): nothing to match
-        before = self.index.position(crew_id)
-        was_fresh = before is not None and before[2] >= now.timestamp() - self.rules.fresh_s
-        self.index.set_position(crew_id, position.lat, position.lon, at.timestamp())
-        frame = LivePosition.of(Role.CREW, crew_id, position, at)
-        self.crew_last[crew_id] = frame
-        self._pending_crews[crew_id] = frame
-        if not was_fresh and self.index.is_ready(crew_id):
-            self.kick()
-        await self.hub.publish(
-            POSITIONS_CHANNEL, json.dumps({"frame": frame.model_dump(mode="json"), "alerts": {}})
+        fix = self._fix(position)
+        index, now = self.ctx.index, fix[3].timestamp()
+        before = index.position(crew_id)
+        was_fresh = before is not None and before[2] >= now - self.ctx.rules.fresh_s
+        index.set_position(crew_id, fix[0], fix[1], now)
+        self.crew_last[crew_id] = fix
+        self._pending_crews[crew_id] = fix
+        if not was_fresh and index.is_ready(crew_id):
+            self.ctx.on_crew_ready()
+        await self._send({"frame": frame_of(Role.CREW, crew_id, fix), "alerts": {}})
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        self.relay(message)
+        if self.ctx.hub.shared:
+            await self.ctx.hub.publish(POSITIONS_CHANNEL, json.dumps({**message, "origin": ORIGIN}))
+
+    def from_peer(self, text: str) -> None:
+        """A position relayed by another process: fan it out here too."""
+        message = json.loads(text)
+        if message.get("origin") != ORIGIN:
+            self.relay(message)
+
+    # -- what a snapshot shows ---------------------------------------------------------
+
+    def visible(self, viewer: Viewer, alerts: list[tuple[str, str]]) -> list[LivePosition]:
+        """Positions this viewer may see now; `alerts` are (alert id, officer id) of the
+        open alerts it sees."""
+        if viewer.role == Role.SUPERVISOR:
+            officers = [
+                live_position(
+                    Role.OFFICER,
+                    officer,
+                    fix,
+                    next(iter(self.officer_alerts.get(officer, {})), None),
+                )
+                for officer, fix in self.officer_last.items()
+            ]
+            crews = [live_position(Role.CREW, c, fix, None) for c, fix in self.crew_last.items()]
+            return [*officers, *crews]
+        if viewer.role == Role.CREW:
+            return [
+                live_position(Role.OFFICER, officer, self.officer_last[officer], alert_id)
+                for alert_id, officer in alerts
+                if officer in self.officer_last
+            ]
+        return []
+
+    def remember_crew(self, crew: Crew) -> None:
+        """A crew's last known position from the database (after a restart)."""
+        if (
+            crew.id in self.crew_last
+            or crew.last_lat is None
+            or crew.last_lon is None
+            or crew.last_fix_at is None
+        ):
+            return
+        self.crew_last[crew.id] = (
+            crew.last_lat,
+            crew.last_lon,
+            crew.last_accuracy,
+            crew.last_fix_at,
         )
 
-    async def flush_positions(self) -> int:
-        """Write the latest crew positions and the officers' incident tracks. Returns rows."""
+    # -- the database ------------------------------------------------------------------
+
+    async def flush(self) -> int:
+        """Write the latest crew positions and the officers' incident tracks, in small
+        transactions. Returns rows written."""
         crews, self._pending_crews = self._pending_crews, {}
         tracks, self._pending_tracks = self._pending_tracks, []
-        if not crews and not tracks:
-            return 0
-        async with self.lock, self.db.session() as s:
-            if crews:
+        rows = [
+            {"b_id": c, "b_lat": f[0], "b_lon": f[1], "b_acc": f[2], "b_at": f[3]}
+            for c, f in crews.items()
+        ]
+        statement = (
+            update(Crew)
+            .where(col(Crew.id) == bindparam("b_id"))
+            .values(
+                last_lat=bindparam("b_lat"),
+                last_lon=bindparam("b_lon"),
+                last_accuracy=bindparam("b_acc"),
+                last_fix_at=bindparam("b_at"),
+            )
+        )
+        for start in range(0, len(rows), FLUSH_CHUNK):
+            async with self.ctx.db.session() as s:
                 conn = await s.connection()
-                await conn.execute(
-                    update(Crew)
-                    .where(col(Crew.id) == bindparam("b_id"))
-                    .values(
-                        last_lat=bindparam("b_lat"),
-                        last_lon=bindparam("b_lon"),
-                        last_accuracy=bindparam("b_acc"),
-                        last_fix_at=bindparam("b_at"),
-                    ),
-                    [
-                        {
-                            "b_id": c,
-                            "b_lat": f.lat,
-                            "b_lon": f.lon,
-                            "b_acc": f.accuracy,
-                            "b_at": f.at,
-                        }
-                        for c, f in crews.items()
-                    ],
-                )
-            s.add_all(tracks)
-            await s.commit()
-        return len(crews) + len(tracks)
+                await conn.execute(statement, rows[start : start + FLUSH_CHUNK])
+                await s.commit()
+        for start in range(0, len(tracks), FLUSH_CHUNK):
+            async with self.ctx.db.session() as s:
+                conn = await s.connection()
+                await conn.execute(insert(AlertTrack), tracks[start : start + FLUSH_CHUNK])
+                await s.commit()
+        return len(rows) + len(tracks)

@@ -1,28 +1,39 @@
-"""A unit of work: one transaction whose events are numbered at commit and
-published after it, and whose in-memory effects run only once it has committed."""
+"""Units of work: one transaction whose events are numbered at commit and published after
+it, and whose in-memory effects run only once it has committed.
+
+`Tx` is the dispatch core's: synchronous, over a sync session, run by the `Store` in one
+go (no thread hand-off per statement). `Work` is the slower paths' (plans, people,
+deployments): an async ORM session; `Work.run` calls a `Tx` function inside it, so both
+share one transaction and one list of events.
+
+Numbering takes a block of sequence numbers from a row-locked counter as the last
+statement before the commit, so sequence order is commit order, and the lock is held
+only for the insert of the events and the commit.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import update
-from sqlmodel import col, select
+from sqlalchemy import Connection, bindparam, insert, update
+from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, PendingEvent, StoredEvent
-from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Offer
+from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Event, Offer
 from dispatch.usecases.views import alert_view, crew_view, offer_view
-from schemas.views import AssignmentStatus, OfferState
+from schemas.views import AssignmentStatus, CrewView, OfferState
 
-__all__ = ["EVENT_SEQ", "Work", "attached_crews"]
+T = TypeVar("T")
 
 
-async def attached_crews(session: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
+def _attached_query(alert_id: str) -> Any:
     """Crews that accepted the alert (or were assigned by hand) and are still attached to
     it, in order of acceptance. A crew a supervisor released is no longer attached."""
-    rows = await session.exec(
+    return (
         select(Offer, Crew)
         .join(Crew, col(Crew.id) == col(Offer.crew_id))
         .where(
@@ -32,32 +43,45 @@ async def attached_crews(session: AsyncSession, alert_id: str) -> list[tuple[Off
         )
         .order_by(col(Offer.accepted_at), col(Offer.id))
     )
-    return list(rows.all())
+
+
+def attached_crews(session: Session, alert_id: str) -> list[tuple[Offer, Crew]]:
+    return [(o, c) for o, c in session.exec(_attached_query(alert_id)).all()]
+
+
+async def attached_crews_async(session: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
+    return [(o, c) for o, c in (await session.exec(_attached_query(alert_id))).all()]
+
+
+_COUNTERS, _EVENTS = Counter.__table__, Event.__table__  # type: ignore[attr-defined]
+# Core, built once: the row lock on the counter is held from here to the commit.
+TAKE_NUMBERS = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.name == EVENT_SEQ)
+    .values(value=_COUNTERS.c.value + bindparam("b_n"))
+    .returning(_COUNTERS.c.value)
+)
+STORE_EVENTS = insert(_EVENTS)
+
+
+def _numbered(pending: list[PendingEvent], last: int) -> list[StoredEvent]:
+    n = len(pending)
+    return [p.numbered(last - n + 1 + i) for i, p in enumerate(pending)]
+
+
+def _rows(events: list[StoredEvent], now: datetime) -> list[dict[str, Any]]:
+    return [e.row_values(now) for e in events]
 
 
 @dataclass
-class Work:
-    session: AsyncSession
+class Changes:
+    """What a transaction changed beyond its rows: events to number and publish, and
+    effects on memory to run once it has committed."""
+
     now: datetime
     pending: list[PendingEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
-
-    async def attached(self, alert_id: str) -> list[tuple[Offer, Crew]]:
-        return await attached_crews(self.session, alert_id)
-
-    async def open_offers(self, alert_id: str) -> list[Offer]:
-        rows = await self.session.exec(
-            select(Offer).where(Offer.alert_id == alert_id, Offer.state == OfferState.OFFERED)
-        )
-        return list(rows.all())
-
-    async def emit_alert(self, alert: Alert, *, also_crews: tuple[str, ...] = ()) -> None:
-        attached = await self.attached(alert.id)
-        crews = tuple(dict.fromkeys([c.id for _, c in attached] + list(also_crews)))
-        view = alert_view(alert, attached)
-        self.pending.append(
-            PendingEvent(KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, crews)
-        )
+    events: list[StoredEvent] = field(default_factory=list)
 
     def emit_offer(self, offer: Offer, alert: Alert) -> None:
         view = offer_view(offer, alert)
@@ -66,27 +90,81 @@ class Work:
         )
 
     def emit_crew(self, crew: Crew) -> None:
-        view = crew_view(crew)
+        self.emit_crew_view(crew_view(crew))
+
+    def emit_crew_view(self, view: CrewView) -> None:
         self.pending.append(
-            PendingEvent(KIND_CREW, crew.id, view.model_dump_json(), None, (crew.id,))
+            PendingEvent(KIND_CREW, view.id, view.model_dump_json(), None, (view.id,))
         )
 
-    async def number_events(self) -> list[StoredEvent]:
-        """Take a block of sequence numbers (row-locked until commit) and store the events."""
-        if not self.pending:
-            return []
-        n = len(self.pending)
-        result = await self.session.exec(
-            update(Counter)
-            .where(col(Counter.name) == EVENT_SEQ)
-            .values(value=col(Counter.value) + n)
-            .returning(col(Counter.value))
+
+@dataclass
+class Tx(Changes):
+    """A synchronous transaction of the dispatch core."""
+
+    session: Session = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, for Core statements (no ORM unit of work)."""
+        return self.session.connection()
+
+    def attached(self, alert_id: str) -> list[tuple[Offer, Crew]]:
+        return attached_crews(self.session, alert_id)
+
+    def open_offers(self, alert_id: str) -> list[Offer]:
+        rows = self.session.exec(
+            select(Offer).where(Offer.alert_id == alert_id, Offer.state == OfferState.OFFERED)
         )
-        last = int(result.scalar_one())
-        events = [p.numbered(last - n + 1 + i) for i, p in enumerate(self.pending)]
-        for event in events:
-            self.session.add(event.to_row(self.now))
-        return events
+        return list(rows.all())
+
+    def emit_alert(
+        self,
+        alert: Alert,
+        *,
+        also_crews: tuple[str, ...] = (),
+        attached: list[tuple[Offer, Crew]] | None = None,
+    ) -> None:
+        """The alert's event; `attached` when the caller knows them (a new alert: none)."""
+        attached = self.attached(alert.id) if attached is None else attached
+        crews = tuple(dict.fromkeys([c.id for _, c in attached] + list(also_crews)))
+        view = alert_view(alert, attached)
+        self.pending.append(
+            PendingEvent(KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, crews)
+        )
+
+    def number_events(self) -> None:
+        """The last statements before the commit: take the numbers, store the events."""
+        if not self.pending:
+            return
+        conn = self.conn
+        last = int(conn.execute(TAKE_NUMBERS, {"b_n": len(self.pending)}).scalar_one())
+        self.events = _numbered(self.pending, last)
+        conn.execute(STORE_EVENTS, _rows(self.events, self.now))
+
+
+@dataclass
+class Work(Changes):
+    """An async transaction of the slower paths (plans, people, deployments)."""
+
+    session: AsyncSession = field(default=None)  # type: ignore[assignment]
+
+    async def run(self, fn: Callable[[Tx], T]) -> T:
+        """A dispatch-core step inside this transaction, sharing its events and effects."""
+
+        def step(session: Any) -> T:
+            tx = Tx(self.now, self.pending, self.after_commit, session=session)
+            return fn(tx)
+
+        return await self.session.run_sync(step)
+
+    async def number_events(self) -> None:
+        if not self.pending:
+            return
+        conn = await self.session.connection()
+        last = int((await conn.execute(TAKE_NUMBERS, {"b_n": len(self.pending)})).scalar_one())
+        self.events = _numbered(self.pending, last)
+        await conn.execute(STORE_EVENTS, _rows(self.events, self.now))
 
 
 def assignment_of(offer: Offer) -> AssignmentStatus:

@@ -1,19 +1,29 @@
-"""The websocket endpoint: authenticate before accepting, then read frames until it ends."""
+"""The websocket endpoint: authenticate before accepting, admit or ask to come back
+later, then read frames until it ends."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 
 from fastapi import WebSocket
 from fastapi.responses import JSONResponse
 
-from dispatch.auth.sessions import COOKIE_NAME, AuthError, authenticate
+from dispatch.auth.sessions import COOKIE_NAME, AuthError
 from dispatch.realtime.connection import Connection
-from dispatch.realtime.protocol import handle
 from dispatch.services import Services
+from dispatch.socket_api.protocol import handle
+from schemas.common import Role
 from schemas.errors import CloseCode, ErrorCode
 from schemas.server import Error
+
+BINARY_REFUSED = Error(
+    code=ErrorCode.BAD_JSON, message="Send JSON as text frames."
+).model_dump_json()
+SLOW_DOWN = Error(
+    code=ErrorCode.RATE_LIMITED, message="Too many messages: slow down."
+).model_dump_json()
 
 
 def bearer_token(websocket: WebSocket) -> str | None:
@@ -23,63 +33,66 @@ def bearer_token(websocket: WebSocket) -> str | None:
     return websocket.cookies.get(COOKIE_NAME)
 
 
+def retry_after_ms(backlog: int, limit: int) -> int:
+    """How long a refused phone waits: longer the deeper the backlog, spread at random so
+    that phones refused together do not come back together."""
+    base = 500 + 1000 * backlog / max(1, limit)
+    return int(base * random.uniform(0.5, 1.5))
+
+
 async def websocket_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     d = services.dispatcher
+    limits = services.settings.realtime
     try:
-        viewer = await authenticate(services.db, bearer_token(websocket), now=d.clock())
+        viewer = await services.sessions.viewer(bearer_token(websocket), now=d.clock())
     except AuthError as exc:
         # Refused before the upgrade: HTTP 401 with the code and the reason.
         body = {"code": exc.code, "message": exc.message}
         await websocket.send_denial_response(JSONResponse(body, status_code=401))
         return
     await websocket.accept()
-    limits = services.settings.realtime
     conn = Connection(websocket, viewer, limits)
-    services.registry.add(conn)
+    registry = services.registry
+    backlog = registry.unsynced
+    if viewer.role != Role.OFFICER and backlog >= limits.admit_unsynced:
+        # A storm of reconnects: come back a little later, rather than wait in a queue.
+        # An officer is never turned away (her alert goes before her sync).
+        services.metrics.refused.inc()
+        wait = retry_after_ms(backlog, limits.admit_unsynced)
+        with contextlib.suppress(Exception):
+            await websocket.close(CloseCode.TRY_AGAIN, f"busy: retry_after_ms={wait}")
+        return
+    registry.add(conn)
     writer = asyncio.create_task(conn.writer())
-    expiry = asyncio.get_running_loop().call_later(
-        max(0.0, (viewer.expires_at - d.clock()).total_seconds()),
-        conn.close,
-        CloseCode.SESSION_ENDED,
-        "session expired: sign in again",
-    )
     connected = False
     try:
         if viewer.crew_id is not None:
-            await d.crew_connected(viewer.crew_id)
+            await d.crews.connected(viewer.crew_id)
             connected = True
+        max_chars = limits.max_message_bytes // 4  # below this, no frame can be too big
         while not conn.closed:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
             text = message.get("text")
             if text is None:
-                conn.push(
-                    Error(
-                        code=ErrorCode.BAD_JSON, message="Send JSON as text frames."
-                    ).model_dump_json()
-                )
+                conn.push(BINARY_REFUSED)
                 continue
-            if len(text.encode("utf-8")) > limits.max_message_bytes:
+            if len(text) > max_chars and len(text.encode("utf-8")) > limits.max_message_bytes:
                 conn.close(CloseCode.TOO_BIG, "message too big")
                 break
             if not conn.bucket.take():
                 if conn.flooding(limits.flood_close_after):
                     conn.close(CloseCode.POLICY, "flooding: too many messages")
                     break
-                conn.push(
-                    Error(
-                        code=ErrorCode.RATE_LIMITED, message="Too many messages: slow down."
-                    ).model_dump_json()
-                )
+                conn.push(SLOW_DOWN)
                 continue
             await handle(d, conn, text)
     finally:
-        expiry.cancel()
-        services.registry.remove(conn)
+        registry.remove(conn)
         conn.close(conn.close_code or CloseCode.NORMAL, "")
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(writer, limits.close_timeout_s)
         if connected and viewer.crew_id is not None:
-            await d.crew_disconnected(viewer.crew_id)
+            d.crews.disconnected(viewer.crew_id)

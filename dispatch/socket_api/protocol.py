@@ -16,13 +16,13 @@ from pydantic import ValidationError
 
 from dispatch.core.lifecycle import IllegalTransition
 from dispatch.realtime.connection import Connection
-from dispatch.realtime.sync import sync
-from dispatch.usecases.dispatcher import UseCaseError
-from dispatch.usecases.snapshot import Dispatcher
+from dispatch.socket_api.sync import sync
+from dispatch.usecases.context import UseCaseError
+from dispatch.usecases.dispatcher import Dispatcher
 from schemas import client as m
 from schemas.common import Role
 from schemas.errors import ErrorCode
-from schemas.server import Ack, Error
+from schemas.server import Error
 
 log = logging.getLogger("dispatch.protocol")
 
@@ -62,88 +62,94 @@ async def _sync(d: Dispatcher, c: Connection, msg: m.Sync) -> Result:
 @handles(m.PositionUpdate, OFFICER, CREW)
 async def _position(d: Dispatcher, c: Connection, msg: m.PositionUpdate) -> Result:
     if c.viewer.role == OFFICER:
-        await d.officer_position(c.viewer, msg.position)
+        await d.positions.officer_position(c.viewer, msg.position)
     else:
-        await d.crew_position(c.viewer, msg.position)
+        await d.positions.crew_position(c.viewer, msg.position)
     return {}
 
 
 @handles(m.AlertRaise, OFFICER, refusal="Only an officer may raise an alert.")
 async def _raise(d: Dispatcher, c: Connection, msg: m.AlertRaise) -> Result:
-    view, created = await d.raise_alert(c.viewer, msg)
+    view, created = await d.alerts.raise_alert(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state, "status": view.status, "created": created}
 
 
 @handles(m.AlertDetail, OFFICER)
 async def _detail(d: Dispatcher, c: Connection, msg: m.AlertDetail) -> Result:
-    view = await d.alert_detail(c.viewer, msg)
+    view = await d.alerts.alert_detail(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state}
 
 
 @handles(m.AlertEscalate, OFFICER)
 async def _escalate(d: Dispatcher, c: Connection, msg: m.AlertEscalate) -> Result:
-    view = await d.escalate_alert(c.viewer, msg.alert_id)
+    view = await d.alerts.escalate_alert(c.viewer, msg.alert_id)
     return {"alert_id": view.id, "state": view.state, "crews_needed": view.crews_needed}
 
 
 @handles(m.AlertCancel, OFFICER, SUPERVISOR)
 async def _cancel(d: Dispatcher, c: Connection, msg: m.AlertCancel) -> Result:
-    view = await d.cancel_alert(c.viewer, msg)
+    cancel = d.supervision.cancel_alert if c.viewer.role == SUPERVISOR else d.alerts.cancel_alert
+    view = await cancel(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state}
 
 
 @handles(m.Duty, CREW)
 async def _duty(d: Dispatcher, c: Connection, msg: m.Duty) -> Result:
-    view = await d.set_duty(c.viewer, msg.on)
+    view = await d.crews.set_duty(c.viewer, msg.on)
     return {"crew_id": view.id, "state": view.state}
 
 
 @handles(m.OfferAccept, CREW)
 async def _accept(d: Dispatcher, c: Connection, msg: m.OfferAccept) -> Result:
-    view = await d.accept_offer(c.viewer, msg.offer_id)
+    view = await d.crews.accept_offer(c.viewer, msg.offer_id)
     return {"offer_id": view.id, "alert_id": view.alert_id, "state": view.state}
 
 
 @handles(m.OfferDecline, CREW)
 async def _decline(d: Dispatcher, c: Connection, msg: m.OfferDecline) -> Result:
-    view = await d.decline_offer(c.viewer, msg.offer_id, msg.reason)
+    view = await d.crews.decline_offer(c.viewer, msg.offer_id, msg.reason)
     return {"offer_id": view.id, "state": view.state}
 
 
 @handles(m.AssignmentUpdate, CREW)
 async def _status(d: Dispatcher, c: Connection, msg: m.AssignmentUpdate) -> Result:
-    view = await d.assignment_status(c.viewer, msg)
+    view = await d.alerts.assignment_status(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state}
 
 
 @handles(m.AlertTake, SUPERVISOR)
 async def _take(d: Dispatcher, c: Connection, msg: m.AlertTake) -> Result:
-    view = await d.take_alert(c.viewer, msg.alert_id)
+    view = await d.supervision.take_alert(c.viewer, msg.alert_id)
     return {"alert_id": view.id, "taken_by": view.taken_by}
 
 
 @handles(m.AlertAssign, SUPERVISOR)
 async def _assign(d: Dispatcher, c: Connection, msg: m.AlertAssign) -> Result:
-    view = await d.assign_by_hand(c.viewer, msg)
+    view = await d.supervision.assign_by_hand(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state}
 
 
 @handles(m.OfferWithdraw, SUPERVISOR)
 async def _withdraw(d: Dispatcher, c: Connection, msg: m.OfferWithdraw) -> Result:
-    view = await d.withdraw(c.viewer, msg)
+    view = await d.supervision.withdraw(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state}
 
 
 @handles(m.AlertClose, SUPERVISOR)
 async def _close(d: Dispatcher, c: Connection, msg: m.AlertClose) -> Result:
-    view = await d.close_by_supervisor(c.viewer, msg)
+    view = await d.supervision.close_by_supervisor(c.viewer, msg)
     return {"alert_id": view.id, "state": view.state}
 
 
 @handles(m.AlertNoteAdd, SUPERVISOR)
 async def _note(d: Dispatcher, c: Connection, msg: m.AlertNoteAdd) -> Result:
-    await d.add_note(c.viewer, msg.alert_id, msg.text)
+    await d.supervision.add_note(c.viewer, msg.alert_id, msg.text)
     return {"alert_id": msg.alert_id}
+
+
+def ack(msg_id: str, result: Result) -> str:
+    """The ack frame (`schemas.server.Ack`), written directly: every position gets one."""
+    return f'{{"type":"ack","id":{json.dumps(msg_id)},"result":{json.dumps(result)}}}'
 
 
 def _error(msg_id: str | None, code: ErrorCode, message: str) -> str:
@@ -200,4 +206,4 @@ async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
         log.exception("handler for %s failed", kind)
         conn.push(_error(msg.id, ErrorCode.INTERNAL, "The server could not do that; try again."))
     else:
-        conn.push(Ack(id=msg.id, result=result).model_dump_json())
+        conn.push(ack(msg.id, result))

@@ -1,0 +1,64 @@
+"""Signed-in sessions in memory, so that a storm of reconnecting phones reads nothing
+from the database. The database stays the truth: a miss is read from it, and every
+process forgets a session as soon as it is ended (signed out, disabled, password
+reset, moved to another crew), through the hub's sessions channel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, select
+
+from dispatch.auth.sessions import AuthError, Viewer, authenticate, token_hash
+from dispatch.storage.db import Database
+from dispatch.storage.models import SessionToken, User
+from schemas.common import Role
+from schemas.errors import ErrorCode
+
+MAX_CACHED = 100_000
+
+
+class SessionCache:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._viewers: dict[str, Viewer] = {}
+
+    def __len__(self) -> int:
+        return len(self._viewers)
+
+    async def preload(self, now: datetime) -> None:
+        """Every live session of an enabled user (after a restart, before phones return)."""
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(SessionToken, User)
+                .join(User, col(User.id) == col(SessionToken.user_id))
+                .where(col(SessionToken.expires_at) > now, col(User.disabled).is_(False))
+                .limit(MAX_CACHED)
+            )
+            for token, user in rows.all():
+                self._viewers[token.token_hash] = Viewer(
+                    user.id,
+                    user.username,
+                    Role(user.role),
+                    user.crew_id,
+                    token.expires_at,
+                    token.token_hash,
+                )
+
+    async def viewer(self, token: str | None, *, now: datetime) -> Viewer:
+        if not token:
+            raise AuthError(ErrorCode.AUTH_MISSING, "Sign in first: no session token was sent.")
+        hashed = token_hash(token)
+        viewer = self._viewers.get(hashed)
+        if viewer is None:
+            viewer = await authenticate(self.db, token, now=now)
+            if len(self._viewers) >= MAX_CACHED:
+                self._viewers.pop(next(iter(self._viewers)))
+            self._viewers[hashed] = viewer
+        if viewer.expires_at <= now:
+            self._viewers.pop(hashed, None)
+            raise AuthError(ErrorCode.AUTH_EXPIRED, "The session has expired: sign in again.")
+        return viewer
+
+    def forget(self, session_hash: str) -> None:
+        self._viewers.pop(session_hash, None)

@@ -1,0 +1,128 @@
+"""What the operators (and the benchmark) see of a running process: Prometheus
+metrics, the event loop's stalls, and the garbage collector's pauses.
+
+The collector is tuned once the server has started: what start-up made (modules,
+settings, the app) is frozen out of every later collection, and the young
+generation is collected less often, so that full collections, which walk every
+tracked object and stop the loop while they do, stay rare and short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
+
+STALL_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+LOOP_TICK_S = 0.01  # how often the loop monitor wakes (a stall shows as its overshoot)
+GC_THRESHOLDS = (20_000, 20, 100)  # young collections every 20k allocations, full ones rarer
+
+
+def tune_gc() -> None:
+    """Freeze what start-up made; collect less often (young generations stay cheap)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        r = self.registry
+        self.loop_stall = Histogram(
+            "dispatch_loop_stall_seconds",
+            "How late the event loop woke a task that asked to sleep (a stall).",
+            buckets=STALL_BUCKETS,
+            registry=r,
+        )
+        self.loop_stall_max = Gauge(
+            "dispatch_loop_stall_max_seconds", "The longest stall since start.", registry=r
+        )
+        self.gc_pause = Histogram(
+            "dispatch_gc_pause_seconds",
+            "Garbage-collector pauses, by generation.",
+            ["generation"],
+            buckets=STALL_BUCKETS,
+            registry=r,
+        )
+        self.gc_pause_max = Gauge(
+            "dispatch_gc_pause_max_seconds",
+            "The longest collector pause since start, by generation.",
+            ["generation"],
+            registry=r,
+        )
+        self.connections = Gauge(
+            "dispatch_connections", "Open websockets by role.", ["role"], registry=r
+        )
+        self.alert_to_offer = Histogram(
+            "dispatch_alert_to_offer_seconds",
+            "From an alert's arrival to its first offer stored (server side).",
+            buckets=STALL_BUCKETS,
+            registry=r,
+        )
+        self.refused = Counter(
+            "dispatch_connections_refused_total",
+            "Connections told to try again later (admission control).",
+            registry=r,
+        )
+        self.events_filled = Gauge(
+            "dispatch_events_gap_filled", "Events read from the table to fill a gap.", registry=r
+        )
+        self._max_stall = 0.0
+        self._max_gc = [0.0, 0.0, 0.0]
+        self._gc_started = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+    # -- the loop --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._watch_loop())
+        gc.callbacks.append(self._on_gc)
+
+    def stop(self) -> None:
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _watch_loop(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            await asyncio.sleep(LOOP_TICK_S)
+            stall = time.perf_counter() - asked - LOOP_TICK_S
+            if stall > 0.0005:
+                self.loop_stall.observe(stall)
+                if stall > self._max_stall:
+                    self._max_stall = stall
+                    self.loop_stall_max.set(stall)
+
+    # -- the collector -----------------------------------------------------------------
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self._gc_started
+        generation = int(info.get("generation", 0))
+        self.gc_pause.labels(str(generation)).observe(pause)
+        if pause > self._max_gc[generation]:
+            self._max_gc[generation] = pause
+            self.gc_pause_max.labels(str(generation)).set(pause)
+
+    def track(self, name: str, read: Callable[[], float]) -> None:
+        Gauge(name, name.replace("_", " "), registry=self.registry).set_function(read)

@@ -1,0 +1,104 @@
+"""Events in sequence order, each once: the one place they enter a process.
+
+This process's commits and its peers' (through the hub) arrive here in any order.
+An event is delivered only after every lower number; a gap is waited for briefly
+(the commit that holds it is about to arrive), then filled from the event table,
+where every number below one already seen is committed (numbers are taken
+row-locked at commit, so number order is commit order). Delivered events are kept
+in a ring, from which a reconnecting client is replayed what it missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from dispatch.realtime.events import StoredEvent
+
+log = logging.getLogger("dispatch.sequencer")
+
+Deliver = Callable[[StoredEvent], None]
+Fill = Callable[[int, int], Awaitable[list[StoredEvent]]]  # seqs in [first, last]
+
+
+class Sequencer:
+    def __init__(self, deliver: Deliver, fill: Fill, *, ring: int, gap_wait_s: float) -> None:
+        self._deliver, self._fill = deliver, fill
+        self._ring: deque[StoredEvent] = deque(maxlen=ring)
+        self._waiting: dict[int, StoredEvent] = {}
+        self._gap_wait_s = gap_wait_s
+        self._filler: asyncio.Task[None] | None = None
+        self.head = 0  # the highest seq delivered
+        self.filled = 0  # events taken from the table to fill a gap (a metric)
+
+    def start(self, head: int, recent: list[StoredEvent]) -> None:
+        """Deliver from `head + 1` on; anything at or below it is already known.
+        `recent` (the stored events up to `head`, in order) fills the ring for replays."""
+        self.head = max(self.head, head)
+        if recent and recent[-1].seq == self.head:
+            self._ring.extend(recent)
+        self._release()
+
+    def offer(self, event: StoredEvent) -> None:
+        if event.seq <= self.head or event.seq in self._waiting:
+            return  # already delivered, or already waiting
+        self._waiting[event.seq] = event
+        self._release()
+        if self._waiting and self._filler is None:
+            self._filler = asyncio.get_running_loop().create_task(self._fill_gap())
+
+    def _release(self) -> None:
+        while (event := self._waiting.pop(self.head + 1, None)) is not None:
+            self.head = event.seq
+            self._ring.append(event)
+            try:
+                self._deliver(event)
+            except Exception:
+                log.exception("could not deliver event %d", event.seq)
+        for seq in [s for s in self._waiting if s <= self.head]:
+            del self._waiting[seq]
+
+    async def _fill_gap(self) -> None:
+        try:
+            while self._waiting:
+                await asyncio.sleep(self._gap_wait_s)
+                if not self._waiting:
+                    break
+                first, last = self.head + 1, min(self._waiting) - 1
+                if last < first:
+                    continue
+                try:
+                    rows = await self._fill(first, last)
+                except Exception:
+                    log.exception("could not read events %d-%d to fill a gap", first, last)
+                    continue
+                self.filled += len(rows)
+                for row in rows:
+                    self._waiting.setdefault(row.seq, row)
+                if first not in self._waiting:
+                    # No longer kept (pruned): skip it rather than stall every client.
+                    log.error("events %d-%d are gone from the table; skipped", first, last)
+                    self.head = last
+                    self._ring.clear()  # a replay across the hole would be wrong
+                self._release()
+        finally:
+            self._filler = None
+
+    def since(self, last_seq: int) -> list[StoredEvent] | None:
+        """The delivered events after `last_seq`, or None when the ring no longer holds
+        them all (or the number is ahead of what was delivered)."""
+        if last_seq > self.head:
+            return None
+        if last_seq == self.head:
+            return []
+        if not self._ring or self._ring[0].seq > last_seq + 1:
+            return None
+        return list(itertools.islice(self._ring, last_seq + 1 - self._ring[0].seq, None))
+
+    async def stop(self) -> None:
+        if self._filler is not None:
+            self._filler.cancel()
+            await asyncio.gather(self._filler, return_exceptions=True)

@@ -1,0 +1,156 @@
+"""The dispatch core's transactions: a synchronous function over a session, run as one
+transaction, with no thread hand-off per statement.
+
+- SQLite: on the event loop's own thread, over one pysqlite connection that takes the
+  write lock at BEGIN (`BEGIN IMMEDIATE`) and never waits for it (`busy_timeout=0`): a
+  busy database is retried after a short sleep, so the loop is never blocked behind
+  another connection. A transaction is a few hundred microseconds of the loop's time.
+  The WAL is checkpointed in a worker thread, never inside a commit on the loop.
+- PostgreSQL: in a greenlet over asyncpg (`AsyncSession.run_sync`): each statement is
+  awaited, so the loop serves others meanwhile.
+
+The function may run more than once (a busy SQLite database): it must not change
+anything outside the session; what it returns is kept from the attempt that committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger("dispatch.store")
+
+T = TypeVar("T")
+
+BUSY_RETRY_S = 0.002  # first wait when SQLite is busy; doubles up to BUSY_RETRY_MAX_S
+BUSY_RETRY_MAX_S = 0.05
+BUSY_GIVE_UP_S = 10.0
+SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
+RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
+PG_RETRIES = 3
+
+
+def sqlite_path_url(url: str) -> str:
+    """The same SQLite database for the synchronous driver."""
+    return url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:", 1)
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    orig = exc.orig
+    return isinstance(orig, sqlite3.OperationalError) and (
+        "locked" in str(orig) or "busy" in str(orig)
+    )
+
+
+class SqliteStore:
+    def __init__(self, url: str, *, synchronous: str = "normal") -> None:
+        self.engine: Engine = create_engine(
+            sqlite_path_url(url),
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False, "isolation_level": None},
+            hide_parameters=True,
+        )
+        level = SYNCHRONOUS[synchronous]
+
+        def on_connect(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA synchronous={level}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=0")
+            cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop
+            cursor.close()
+
+        def on_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        event.listen(self.engine, "connect", on_connect)
+        event.listen(self.engine, "begin", on_begin)
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        loop = asyncio.get_running_loop()
+        wait, give_up = BUSY_RETRY_S, loop.time() + BUSY_GIVE_UP_S
+        while True:
+            try:
+                with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                    return fn(session)
+            except OperationalError as exc:
+                if not _is_busy(exc) or loop.time() > give_up:
+                    raise
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, BUSY_RETRY_MAX_S)
+
+    async def read(self, fn: Callable[[Session], T]) -> T:
+        """A consistent read (one transaction: SQLite is one writer at a time anyway)."""
+        return await self.run(fn)
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL back into the database, in a worker thread (it may fsync)."""
+        await asyncio.to_thread(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        path = self.engine.url.database or ""
+        conn = sqlite3.connect(path, timeout=1.0)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        self.engine.dispose()
+
+
+class PostgresStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def run(self, fn: Callable[[Session], T]) -> T:
+        """One transaction; one that PostgreSQL broke off to end a deadlock (two claims
+        on the same crews in opposite orders) is run again."""
+        for attempt in range(1, PG_RETRIES + 1):
+            try:
+                async with AsyncSession(self.engine, expire_on_commit=False) as session:
+                    async with session.begin():
+                        result: T = await session.run_sync(lambda s: fn(cast(Session, s)))
+                    return result
+            except DBAPIError as exc:
+                code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+                if code not in RETRYABLE or attempt == PG_RETRIES:
+                    raise
+                log.warning("transaction broken off by PostgreSQL (%s): running it again", code)
+        raise AssertionError("unreachable")
+
+    async def read(self, fn: Callable[[Session], T]) -> T:
+        """A consistent read: every statement sees the same committed state."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                result: T = await session.run_sync(lambda s: fn(cast(Session, s)))
+                await session.commit()
+                return result
+
+    async def checkpoint(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None  # the engine belongs to the Database
+
+
+Store = SqliteStore | PostgresStore
+
+
+def make_store(url: str, engine: AsyncEngine, *, synchronous: str = "normal") -> Store:
+    if url.startswith("sqlite"):
+        return SqliteStore(url, synchronous=synchronous)
+    return PostgresStore(engine)

@@ -1,0 +1,262 @@
+"""What every part of the dispatcher shares, built once in the app factory.
+
+The store (the core's transactions) and the database (the slower paths), the hub,
+the crew index with what this process knows of each crew, the clock and settings,
+and the sequencer through which every event, this process's or a peer's, reaches
+memory and the clients in order. A part is handed this and nothing wider.
+
+There is no process-wide lock. Decisions that conflict are serialised where they
+conflict: per alert (`locks`), and in the database (conditional claims on crews,
+rows locked for update on PostgreSQL, one writer at a time on SQLite).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlmodel import Session, col, select
+
+from dispatch.config import Settings
+from dispatch.core.matching import CrewIndex, RankingRules
+from dispatch.realtime.events import KIND_CREW, StoredEvent
+from dispatch.realtime.hub import Hub
+from dispatch.realtime.sequencer import Sequencer
+from dispatch.storage.db import Database
+from dispatch.storage.models import Crew, Event
+from dispatch.storage.store import Store
+from dispatch.usecases.work import Changes, Tx, Work
+from schemas.common import CrewMode
+from schemas.errors import ErrorCode
+from schemas.views import CrewState
+
+log = logging.getLogger("dispatch")
+
+EVENTS_CHANNEL = "dispatch.events"
+POSITIONS_CHANNEL = "dispatch.positions"
+GAP_WAIT_S = 0.05  # how long a missing event is waited for before it is read from the table
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class UseCaseError(Exception):
+    """A refused request: a stable code and a sentence for the client."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+class KeyedLocks:
+    """One asyncio lock per key (an alert id), kept only while someone holds or waits."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class CrewBook:
+    """What this process knows of each crew: its state (from crew events) and how many
+    of its members are connected here. Ready = available and connected."""
+
+    def __init__(self) -> None:
+        self.states: dict[str, CrewState] = {}
+        self.connections: dict[str, int] = {}
+
+    def ready(self, crew_id: str) -> bool:
+        return (
+            self.states.get(crew_id) == CrewState.AVAILABLE and self.connections.get(crew_id, 0) > 0
+        )
+
+
+class Context:
+    def __init__(
+        self, *, db: Database, store: Store, hub: Hub, settings: Settings, clock: Clock = utc_now
+    ) -> None:
+        self.db, self.store, self.hub = db, store, hub
+        self.settings, self.clock = settings, clock
+        d = settings.dispatch
+        self.rules = RankingRules(
+            fresh_s=d.position_fresh_s,
+            detour_factor=d.detour_factor,
+            speed_mps={
+                CrewMode.FOOT: d.speed_mps.foot,
+                CrewMode.BIKE: d.speed_mps.bike,
+                CrewMode.CAR: d.speed_mps.car,
+            },
+        )
+        self.index = CrewIndex()
+        self.crews = CrewBook()
+        self.locks = KeyedLocks()
+        self.observers: list[Callable[[StoredEvent], None]] = []
+        self.on_crew_ready: Callable[[], None] = lambda: None  # the offering part's kick
+        self.on_resync: Callable[[], Awaitable[None]] | None = None  # the offering part's
+        # The ring never holds more than the table keeps: a replay is never older than
+        # what a restarted process could replay.
+        r = settings.realtime
+        self.sequencer = Sequencer(
+            self._deliver,
+            self._fill,
+            ring=min(r.replay_limit, r.event_retention),
+            gap_wait_s=GAP_WAIT_S,
+        )
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- background tasks ---------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background dispatch task failed", exc_info=task.exception())
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sequencer.stop()
+
+    # -- transactions -------------------------------------------------------------
+
+    async def transact(self, fn: Callable[[Tx], T]) -> T:
+        """Run a core step as one transaction; then its effects and its events."""
+        box: list[Tx] = []
+
+        def unit(session: Session) -> T:
+            tx = Tx(self.clock(), session=session)
+            box[:] = [tx]
+            result = fn(tx)
+            tx.number_events()
+            return result
+
+        try:
+            result = await self.store.run(unit)
+        except UseCaseError:
+            raise  # refusals are raised before anything changes
+        except BaseException:
+            await self.resync_after_failure()
+            raise
+        await self._committed(box[0])
+        return result
+
+    @asynccontextmanager
+    async def work(self) -> AsyncIterator[Work]:
+        """An async transaction for the slower paths (plans, people, deployments)."""
+        try:
+            async with self.db.session() as session:
+                w = Work(self.clock(), session=session)
+                yield w
+                await w.number_events()
+                await session.commit()
+        except UseCaseError:
+            raise
+        except BaseException:
+            await self.resync_after_failure()
+            raise
+        await self._committed(w)
+
+    async def _committed(self, changes: Changes) -> None:
+        for effect in changes.after_commit:
+            effect()
+        for event in changes.events:
+            self.sequencer.offer(event)
+        if not self.hub.shared:
+            return
+        # The change is stored: whatever happens to the hub now, the caller must not be
+        # told otherwise. Peers that miss an event fill the gap from the table.
+        for event in changes.events:
+            try:
+                await self.hub.publish(EVENTS_CHANNEL, event.to_json())
+            except Exception:
+                log.exception("could not publish event %d; peers fill it from storage", event.seq)
+
+    # -- events into memory ---------------------------------------------------------
+
+    def _deliver(self, event: StoredEvent) -> None:
+        if event.kind == KIND_CREW:
+            self._observe_crew(event)
+        for observer in self.observers:
+            observer(event)
+
+    async def _fill(self, first: int, last: int) -> list[StoredEvent]:
+        async with self.db.session() as s:
+            rows = await s.exec(
+                select(Event)
+                .where(col(Event.seq) >= first, col(Event.seq) <= last)
+                .order_by(col(Event.seq))
+            )
+            return [StoredEvent.from_row(r) for r in rows.all()]
+
+    async def recent_events(self, head: int) -> list[StoredEvent]:
+        """The newest stored events up to `head` (as many as a replay may need)."""
+        r = self.settings.realtime
+        keep = min(r.replay_limit, r.event_retention)
+        return await self._fill(max(1, head - keep + 1), head)
+
+    def _observe_crew(self, event: StoredEvent) -> None:
+        view = json.loads(event.payload)
+        crew_id = event.entity_id
+        self.crews.states[crew_id] = CrewState(view["state"])
+        self.index.set_speed(crew_id, self.speed(CrewMode(view["mode"])))
+        self.refresh_ready(crew_id)
+
+    # -- crews ----------------------------------------------------------------------
+
+    def speed(self, mode: CrewMode) -> float:
+        return self.rules.speed_mps[mode]
+
+    def refresh_ready(self, crew_id: str) -> None:
+        ready = self.crews.ready(crew_id)
+        was = self.index.is_ready(crew_id)
+        self.index.set_ready(crew_id, ready)
+        if ready and not was:
+            self.on_crew_ready()
+
+    def track_crew(self, crew: Crew) -> None:
+        self.crews.states[crew.id] = CrewState(crew.state)
+        self.index.set_speed(crew.id, self.speed(CrewMode(crew.mode)))
+        if crew.last_fix_at is not None and crew.last_lat is not None and crew.last_lon is not None:
+            self.index.set_position(
+                crew.id, crew.last_lat, crew.last_lon, crew.last_fix_at.timestamp()
+            )
+        self.refresh_ready(crew.id)
+
+    async def resync_after_failure(self) -> None:
+        """After a failed transaction, make memory agree with the database again."""
+        try:
+            async with self.db.session() as s:
+                for crew in (await s.exec(select(Crew))).all():
+                    self.crews.states[crew.id] = CrewState(crew.state)
+                    self.refresh_ready(crew.id)
+            if self.on_resync is not None:
+                await self.on_resync()
+        except Exception:
+            log.exception("could not resync memory after a failed transaction")

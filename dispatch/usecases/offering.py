@@ -1,0 +1,351 @@
+"""The offering step every alert use case ends with, and what keeps offers moving:
+deadlines, retries of alerts that wait for a crew, closing an alert.
+
+The steps (`step`, `close_offer`, `close_alert`) are synchronous and run inside a core
+transaction (`Tx`); ranking reads the crew index in memory, and a claim on a crew is a
+conditional update in the database, so no process ever gives one crew two alerts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+from functools import partial
+
+from sqlmodel import col, select
+
+from dispatch.core.lifecycle import (
+    is_open_alert,
+    move_alert,
+    move_assignment,
+    move_crew,
+    move_offer,
+    settle_alert,
+)
+from dispatch.storage.models import Alert, AlertNote, Crew, Offer
+from dispatch.usecases.context import Context
+from dispatch.usecases.statements import (
+    CLAIM_CREW,
+    INSERT_OFFER,
+    SET_ALERT_STATE,
+    offer_values,
+)
+from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
+from schemas.common import CrewMode
+from schemas.views import AlertState, AssignmentStatus, CrewState, CrewView, OfferState
+
+log = logging.getLogger("dispatch")
+
+OPEN = [s for s in AlertState if is_open_alert(s)]
+
+
+class Offering:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.waiting: set[str] = set()  # alerts that want more crews than they have offers
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._retry_scheduled = False
+        ctx.on_crew_ready = self.kick
+        ctx.on_resync = self._resync
+
+    # -- start and stop -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Re-arm open offers from their stored deadlines, then resume open alerts."""
+
+        def load(tx: Tx) -> list[Offer]:
+            return list(tx.session.exec(select(Offer).where(Offer.state == OfferState.OFFERED)))
+
+        offers = await self.ctx.transact(load)
+        for offer in offers:
+            self.arm(offer.id, offer.deadline)
+
+        def resume(tx: Tx) -> None:
+            rows = tx.session.exec(
+                select(Alert)
+                .where(col(Alert.state).in_(OPEN))
+                .order_by(col(Alert.urgent).desc(), col(Alert.raised_at))
+            )
+            for alert in rows.all():
+                self.step(tx, alert)
+
+        await self.ctx.transact(resume)
+        log.info("offering started: %d open offers re-armed", len(offers))
+
+    def stop(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+    async def _resync(self) -> None:
+        async with self.ctx.db.session() as s:
+            ids = (await s.exec(select(Alert.id).where(col(Alert.state).in_(OPEN)))).all()
+        self.waiting.update(ids)  # retries drop the ones that are covered
+
+    # -- deadlines ------------------------------------------------------------------
+
+    def arm(self, offer_id: str, deadline: datetime) -> None:
+        delay = max(0.0, (deadline - self.ctx.clock()).total_seconds())
+        old = self._timers.pop(offer_id, None)
+        if old is not None:
+            old.cancel()
+        self._timers[offer_id] = asyncio.get_running_loop().call_later(
+            delay, lambda: self.ctx.spawn(self.expire(offer_id))
+        )
+
+    def disarm(self, offer_id: str) -> None:
+        handle = self._timers.pop(offer_id, None)
+        if handle is not None:
+            handle.cancel()
+
+    async def expire(self, offer_id: str) -> None:
+        self._timers.pop(offer_id, None)
+
+        def lapse(tx: Tx) -> None:
+            offer = tx.session.get(Offer, offer_id, with_for_update=True)
+            if offer is None or offer.state != OfferState.OFFERED:
+                return  # answered, withdrawn, or swept by another process first
+            if offer.deadline > tx.now:
+                deadline = offer.deadline
+                tx.after_commit.append(lambda: self.arm(offer_id, deadline))
+                return
+            self.close_offer(tx, offer, OfferState.EXPIRED, "no answer before the deadline")
+
+        await self.ctx.transact(lapse)
+
+    async def sweep(self) -> None:
+        """Backstop for the timers: expire offers past their deadline; retry waiting alerts."""
+        async with self.ctx.db.session() as s:
+            due = (
+                await s.exec(
+                    select(Offer.id).where(
+                        Offer.state == OfferState.OFFERED, col(Offer.deadline) <= self.ctx.clock()
+                    )
+                )
+            ).all()
+        for offer_id in due:
+            try:
+                await self.expire(offer_id)
+            except Exception:
+                log.exception("could not expire offer %s", offer_id)
+        if self.waiting:
+            await self.retry_waiting()
+
+    # -- retries ---------------------------------------------------------------------
+
+    def kick(self) -> None:
+        """A crew became free: offer it the waiting alerts (once, soon)."""
+        if self.waiting and not self._retry_scheduled:
+            self._retry_scheduled = True
+            self.ctx.spawn(self.retry_waiting())
+
+    async def retry_waiting(self) -> None:
+        self._retry_scheduled = False
+        if not self.waiting:
+            return
+        waiting = list(self.waiting)
+
+        def retry(tx: Tx) -> None:
+            rows = tx.session.exec(
+                select(Alert)
+                .where(col(Alert.id).in_(waiting))
+                .order_by(col(Alert.urgent).desc(), col(Alert.raised_at))
+            ).all()
+            found = {a.id for a in rows}
+            gone = [a for a in waiting if a not in found]
+            tx.after_commit.append(lambda: self.waiting.difference_update(gone))
+            for alert in rows:
+                if is_open_alert(AlertState(alert.state)):
+                    self.step(tx, alert)
+                else:
+                    tx.after_commit.append(partial(self.waiting.discard, alert.id))
+
+        await self.ctx.transact(retry)
+
+    async def dispatch(self, alert_id: str) -> None:
+        """Offer one alert again (a resend of one that has no crew yet)."""
+
+        def again(tx: Tx) -> None:
+            alert = tx.session.get(Alert, alert_id, with_for_update=True)
+            if alert is not None and is_open_alert(AlertState(alert.state)):
+                self.step(tx, alert)
+
+        async with self.ctx.locks.hold(alert_id):
+            await self.ctx.transact(again)
+
+    # -- the steps (inside a transaction) ----------------------------------------------
+
+    def step(self, tx: Tx, alert: Alert, *, emit: bool = False) -> None:
+        """Offer the alert to as many of the best crews as it still needs, then settle its
+        state. `emit` sends the alert's event even when its state stays."""
+        attached = [o for o, _ in tx.attached(alert.id) if is_active_assignment(o)]
+        open_offers = tx.open_offers(alert.id)
+        want = alert.crews_needed - len(attached) - len(open_offers)
+        made = 0
+        if want > 0:
+            made = self._make_offers(
+                tx, alert, want, self._tried(tx, alert.id, attached + open_offers)
+            )
+        on_scene = sum(o.assignment_status == AssignmentStatus.ON_SCENE for o in attached)
+        target = settle_alert(
+            AlertState(alert.state),
+            crews_attached=len(attached),
+            crews_on_scene=on_scene,
+            open_offers=len(open_offers) + made,
+        )
+        self._settle(tx, alert, target, missing=want - made, emit=emit)
+        if target != alert.state or emit:
+            tx.session.add(alert)
+
+    def first_step(self, tx: Tx, alert: Alert) -> None:
+        """The step of an alert stored in this transaction (with Core, not in the session):
+        nothing is attached, offered or tried yet, so nothing is read."""
+        made = self._make_offers(tx, alert, alert.crews_needed, set())
+        target = settle_alert(
+            AlertState(alert.state), crews_attached=0, crews_on_scene=0, open_offers=made
+        )
+        tx.conn.execute(
+            SET_ALERT_STATE, {"b_alert": alert.id, "b_state": target.value, "b_now": tx.now}
+        )
+        self._settle(tx, alert, target, missing=alert.crews_needed - made, emit=True, attached=[])
+
+    def _settle(
+        self,
+        tx: Tx,
+        alert: Alert,
+        target: AlertState,
+        *,
+        missing: int,
+        emit: bool,
+        attached: list[tuple[Offer, Crew]] | None = None,
+    ) -> None:
+        # Only once the offers are stored does the alert stop waiting for crews.
+        tx.after_commit.append(
+            partial(self.waiting.add if missing > 0 else self.waiting.discard, alert.id)
+        )
+        current = AlertState(alert.state)
+        if target == current and not emit:
+            return
+        alert.state, alert.updated_at = target, tx.now
+        tx.emit_alert(alert, attached=attached)
+        if target == AlertState.UNASSIGNED and target != current:
+            tx.session.add(
+                AlertNote(
+                    alert_id=alert.id,
+                    at=tx.now,
+                    action="unassigned",
+                    text="No crew free: escalated to supervisors.",
+                )
+            )
+            log.warning("alert %s unassigned: no crew free; supervisors told", alert.id)
+
+    def _tried(self, tx: Tx, alert_id: str, busy: list[Offer]) -> set[str]:
+        """Crews not to offer this alert to: those that declined or let it lapse lately,
+        those a supervisor withdrew or released (never again), those already on it."""
+        recent = tx.now - timedelta(seconds=self.ctx.settings.dispatch.reoffer_after_s)
+        rows = tx.session.exec(
+            select(Offer.crew_id, Offer.state, Offer.closed_at, Offer.withdrawn_by).where(
+                Offer.alert_id == alert_id, Offer.state != OfferState.OFFERED
+            )
+        ).all()
+        tried = {o.crew_id for o in busy}
+        for crew_id, state, closed_at, withdrawn_by in rows:
+            lapsed = state in (OfferState.DECLINED, OfferState.EXPIRED)
+            if withdrawn_by is not None or (
+                lapsed and closed_at is not None and closed_at >= recent
+            ):
+                tried.add(crew_id)
+        return tried
+
+    def _make_offers(self, tx: Tx, alert: Alert, want: int, tried: set[str]) -> int:
+        """Claim the best `want` crews not tried yet (conditionally: one another process
+        took meanwhile is passed over) and store their offers."""
+        d = self.ctx.settings.dispatch
+        made = 0
+        while made < want:
+            candidates = self.ctx.index.rank(
+                alert.lat,
+                alert.lon,
+                now=tx.now.timestamp(),
+                rules=self.ctx.rules,
+                limit=want - made,
+                exclude=tried,
+            )
+            if not candidates:
+                break
+            for cand in candidates:
+                tried.add(cand.crew_id)
+                offer_id = uuid.uuid4().hex
+                params = {"b_crew": cand.crew_id, "b_offer": offer_id, "b_now": tx.now}
+                crew = tx.conn.execute(CLAIM_CREW, params).first()
+                if crew is None:
+                    continue  # taken meanwhile (another process): try the next one
+                deadline = tx.now + timedelta(seconds=d.offer_timeout_s)
+                offer = Offer(
+                    id=offer_id,
+                    alert_id=alert.id,
+                    crew_id=cand.crew_id,
+                    state=OfferState.OFFERED,
+                    created_at=tx.now,
+                    deadline=deadline,
+                    distance_m=cand.distance_m,
+                    eta_s=cand.eta_s,
+                )
+                tx.conn.execute(INSERT_OFFER, offer_values(offer))
+                tx.emit_offer(offer, alert)
+                tx.emit_crew_view(
+                    CrewView(
+                        id=crew.id,
+                        callsign=crew.callsign,
+                        mode=CrewMode(crew.mode),
+                        state=CrewState(crew.state),
+                        alert_id=crew.alert_id,
+                        offer_id=offer_id,
+                    )
+                )
+                tx.after_commit.append(partial(self.arm, offer_id, deadline))
+                made += 1
+        return made
+
+    def close_offer(self, tx: Tx, offer: Offer, state: OfferState, reason: str) -> None:
+        """Decline, expiry or withdrawal: free the crew and move the alert on."""
+        offer.state = move_offer(OfferState(offer.state), state)
+        offer.closed_at, offer.reason = tx.now, reason
+        tx.session.add(offer)
+        tx.after_commit.append(partial(self.disarm, offer.id))
+        crew = tx.session.get(Crew, offer.crew_id)
+        alert = tx.session.get(Alert, offer.alert_id)
+        assert crew is not None and alert is not None
+        if crew.offer_id == offer.id:
+            crew.state = move_crew(CrewState(crew.state), CrewState.AVAILABLE)
+            crew.offer_id, crew.updated_at = None, tx.now
+            tx.session.add(crew)
+            tx.emit_crew(crew)
+        tx.emit_offer(offer, alert)
+        if is_open_alert(AlertState(alert.state)):
+            self.step(tx, alert)
+
+    def close_alert(self, tx: Tx, alert: Alert, target: AlertState, *, reason: str) -> None:
+        """Resolve or cancel: withdraw open offers, clear attached crews, free them."""
+        alert.state = move_alert(AlertState(alert.state), target)
+        alert.closed_at = alert.updated_at = tx.now
+        alert.close_reason = reason
+        tx.session.add(alert)
+        tx.after_commit.append(partial(self.waiting.discard, alert.id))
+        for offer in tx.open_offers(alert.id):
+            self.close_offer(tx, offer, OfferState.WITHDRAWN, f"alert {target.value}")
+        for offer, crew in tx.attached(alert.id):
+            if not is_active_assignment(offer):
+                continue
+            offer.assignment_status = move_assignment(
+                assignment_of(offer), AssignmentStatus.CLEARED
+            )
+            tx.session.add(offer)
+            if crew.alert_id == alert.id:
+                crew.state = move_crew(CrewState(crew.state), CrewState.AVAILABLE)
+                crew.alert_id, crew.updated_at = None, tx.now
+                tx.session.add(crew)
+                tx.emit_crew(crew)
+        tx.emit_alert(alert)
