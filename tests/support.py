@@ -27,7 +27,7 @@ from dispatch.people import add_crew, add_user
 from dispatch.server import uvicorn_config
 from dispatch.services import Services
 from dispatch.storage.db import Database
-from dispatch.usecases.dispatcher import Clock
+from dispatch.usecases.context import Clock
 from schemas.common import CrewMode, Role
 
 PASSWORD = "correct horse battery"
@@ -321,10 +321,17 @@ class Client:
         )
 
     async def offer(self, timeout: float = 5, start: int = 0) -> dict[str, Any]:
+        """The next open offer: as an event, or in the snapshot of a (re)connect (a crew
+        that is ready may be offered an alert between its connect and its sync)."""
         frame = await self.wait_for(
-            lambda f: f["type"] == "offer" and f["offer"]["state"] == "offered", timeout, start
+            lambda f: (
+                (f["type"] == "offer" and f["offer"]["state"] == "offered")
+                or (f["type"] == "snapshot" and bool(f["offers"]))
+            ),
+            timeout,
+            start,
         )
-        offer: dict[str, Any] = frame["offer"]
+        offer: dict[str, Any] = frame["offer"] if frame["type"] == "offer" else frame["offers"][0]
         return offer
 
     def offers_received(self) -> list[dict[str, Any]]:

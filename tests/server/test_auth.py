@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -24,6 +24,7 @@ from tests.support import (
     CENTRE,
     PASSWORD,
     Client,
+    ManualClock,
     RunningServer,
     north_of,
     settings_for,
@@ -34,11 +35,13 @@ Frame = dict[str, Any]
 
 
 @contextlib.asynccontextmanager
-async def short_session_server(db_url: str) -> AsyncIterator[RunningServer]:
-    """A server whose sign-ins last one second."""
-    running = await start_server(settings_for(db_url, **{"auth.session_ttl_s": 1}))
+async def clocked_server(db_url: str) -> AsyncIterator[tuple[RunningServer, ManualClock]]:
+    """A server whose sign-ins last a minute of a clock the test moves."""
+    clock = ManualClock()
+    settings = settings_for(db_url, **{"auth.session_ttl_s": 60, "dispatch.sweep_interval_s": 0.1})
+    running = await start_server(settings, clock)
     try:
-        yield running
+        yield running, clock
     finally:
         await running.stop()
 
@@ -102,10 +105,9 @@ async def test_a_token_in_the_url_is_not_accepted(server: RunningServer) -> None
 
 
 async def test_an_expired_token_is_refused(db_url: str) -> None:
-    async with short_session_server(db_url) as server:
+    async with clocked_server(db_url) as (server, clock):
         session = await server.sign_in(await server.add_user(Role.OFFICER))
-        expires = datetime.fromisoformat(session["expires_at"])
-        await asyncio.sleep((expires - datetime.now(UTC)).total_seconds() + 0.2)
+        clock.set(datetime.fromisoformat(session["expires_at"]) + timedelta(seconds=1))
 
         status, body = await refusal(server.ws_url, bearer(session["token"]))
 
@@ -113,8 +115,9 @@ async def test_an_expired_token_is_refused(db_url: str) -> None:
 
 
 async def test_an_open_socket_is_closed_with_4001_when_its_session_expires(db_url: str) -> None:
-    async with short_session_server(db_url) as server:
+    async with clocked_server(db_url) as (server, clock):
         officer = await server.officer()
+        clock.advance(timedelta(seconds=61))
 
         await asyncio.wait_for(officer.reader, 3)
 

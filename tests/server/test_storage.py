@@ -55,7 +55,7 @@ async def test_pruned_events_make_a_late_reconnect_take_a_snapshot(server: Runni
         await crew.request("duty", on=False)
         await crew.request("duty", on=True)
 
-    pruned = await server.services.dispatcher.prune_events()
+    pruned = await server.services.dispatcher.snapshots.prune_events()
     assert pruned > 0
     assert len(await server.rows(Event)) == 100
 
