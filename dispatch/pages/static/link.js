@@ -69,7 +69,7 @@ export class Link {
       }
       this.receive(frame);
     };
-    ws.onclose = (event) => this.closed(ws, event.code, opened);
+    ws.onclose = (event) => this.closed(ws, event.code, opened, event.reason);
   }
 
   // Forget the socket at once (it may hang without a network), then close it.
@@ -85,7 +85,7 @@ export class Link {
     }
   }
 
-  closed(ws, code, opened) {
+  closed(ws, code, opened, reason = "") {
     if (this.ws !== ws) return;
     this.ws = null;
     for (const { reject, timer } of this.pending.values()) {
@@ -101,7 +101,11 @@ export class Link {
     }
     if (!opened) this.h.onRefused?.();
     if (this.stopped) return;
-    const delay = Math.min(RETRY_MAX_MS, 500 * 2 ** this.retry++);
+    // A busy server (a storm of reconnects) says when to come back: 1013 with
+    // "retry_after_ms=N". Otherwise back off, with jitter so phones spread out.
+    const asked = code === 1013 && /retry_after_ms=(\d+)/.exec(reason);
+    const backoff = Math.min(RETRY_MAX_MS, 500 * 2 ** this.retry++);
+    const delay = asked ? Number(asked[1]) : backoff * (0.5 + Math.random());
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
