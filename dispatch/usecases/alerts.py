@@ -4,6 +4,7 @@ the crews' status updates on it."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -12,19 +13,32 @@ from sqlmodel import select
 from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_assignment
+from dispatch.realtime.events import KIND_DEPLOYMENT, StoredEvent
 from dispatch.storage.models import Alert, AlertNote, Offer, User
-from dispatch.usecases.context import Context, UseCaseError
+from dispatch.usecases.context import Context, Refusal, UseCaseError
 from dispatch.usecases.offering import Offering
 from dispatch.usecases.positions import Positions
-from dispatch.usecases.statements import LIVE_DEPLOYMENT_OF, alert_values, insert_new_alert
 from dispatch.usecases.views import alert_view
 from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
 from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
 from schemas.common import Role
 from schemas.errors import ErrorCode
-from schemas.views import AlertState, AlertView, AssignmentStatus, OfferState, OfficerStatus
+from schemas.views import (
+    AlertState,
+    AlertView,
+    AssignmentStatus,
+    DeploymentState,
+    OfferState,
+    OfficerStatus,
+)
 
 NO_SUCH_ALERT = "No such alert."
+
+
+class AlreadyRaised(Refusal):
+    """The alert's id is stored already: this raise changes nothing."""
+
+
 DURESS_NOTE = "DURESS: cancelled under duress (duress PIN): treat as urgent. "
 
 
@@ -41,6 +55,22 @@ def own_open_alert(tx: Tx, viewer: Viewer, alert_id: str) -> Alert:
 class Alerts:
     def __init__(self, ctx: Context, offering: Offering, positions: Positions) -> None:
         self.ctx, self.offering, self.positions = ctx, offering, positions
+        # officer id -> (the live deployment she is on, its start): an alert she raises
+        # belongs to it. Followed from the deployment events, so a raise reads nothing.
+        self.live_of: dict[str, tuple[str, str]] = {}
+        ctx.observers.append(self.observe)
+
+    def observe(self, event: StoredEvent) -> None:
+        if event.kind != KIND_DEPLOYMENT:
+            return
+        brief = json.loads(event.payload)
+        for officer in [o for o, (dep, _) in self.live_of.items() if dep == event.entity_id]:
+            del self.live_of[officer]
+        if brief["state"] == DeploymentState.LIVE:
+            for officer in brief["officer_ids"]:
+                known = self.live_of.get(officer)
+                if known is None or known[1] <= brief["starts_at"]:
+                    self.live_of[officer] = (event.entity_id, brief["starts_at"])
 
     # -- raise ------------------------------------------------------------------------
 
@@ -50,10 +80,12 @@ class Alerts:
         async with self.ctx.locks.hold(msg.alert_id):
             try:
                 view, created = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
-            except IntegrityError:
-                # The same id raised at the same moment through another process: it is
-                # stored now, and this raise is answered with it.
-                view, created = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
+            except (AlreadyRaised, IntegrityError):
+                # A resend, or the same id raised at the same moment through another
+                # process: it is stored, and this raise is answered with it.
+                view, created = await self.ctx.transact(
+                    lambda tx: self._known(tx, viewer, msg.alert_id)
+                )
         if created:
             await self.positions.officer_position(viewer, msg.position)  # where she is
         elif view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
@@ -63,7 +95,7 @@ class Alerts:
     def _store(self, tx: Tx, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
         """A handful of Core statements: insert unless known, claim, offer, settle."""
         urgent_crews = self.ctx.settings.dispatch.urgent_crews
-        live = tx.conn.execute(LIVE_DEPLOYMENT_OF, {"b_officer": viewer.user_id}).scalar()
+        live = self.live_of.get(viewer.user_id)
         alert = Alert(
             id=msg.alert_id,
             officer_id=viewer.user_id,
@@ -77,16 +109,18 @@ class Alerts:
             accuracy=msg.position.accuracy,
             raised_at=tx.now,
             updated_at=tx.now,
-            deployment_id=live,
+            deployment_id=live[0] if live else None,
         )
-        if not insert_new_alert(tx.conn, alert_values(alert)):
-            known = tx.session.get(Alert, msg.alert_id)
-            assert known is not None
-            if known.officer_id != viewer.user_id:
-                raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
-            return alert_view(known, tx.attached(known.id)), False
-        self.offering.first_step(tx, alert)
+        if not self.offering.first_step(tx, alert):
+            raise AlreadyRaised  # rolls back the claims: answered from the stored alert
         return alert_view(alert, []), True
+
+    def _known(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
+        known = tx.session.get(Alert, alert_id)
+        assert known is not None
+        if known.officer_id != viewer.user_id:
+            raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
+        return alert_view(known, tx.attached(known.id)), False
 
     # -- the officer's further steps ---------------------------------------------------
 

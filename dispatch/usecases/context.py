@@ -57,6 +57,10 @@ class UseCaseError(Exception):
         self.code, self.message = code, message
 
 
+class Refusal(Exception):
+    """Raised inside a transaction to roll it back with nothing changed (no resync)."""
+
+
 class KeyedLocks:
     """One asyncio lock per key (an alert id), kept only while someone holds or waits."""
 
@@ -159,8 +163,8 @@ class Context:
 
         try:
             result = await self.store.run(unit)
-        except UseCaseError:
-            raise  # refusals are raised before anything changes
+        except (UseCaseError, Refusal):
+            raise  # refusals change nothing
         except BaseException:
             await self.resync_after_failure()
             raise

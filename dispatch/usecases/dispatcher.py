@@ -17,16 +17,18 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import partial
 
 from sqlmodel import col, select
 
 from dispatch.config import Settings
-from dispatch.realtime.events import KIND_ALERT, StoredEvent
+from dispatch.realtime.events import KIND_ALERT, KIND_DEPLOYMENT, StoredEvent
 from dispatch.realtime.hub import Hub
 from dispatch.storage.db import Database
-from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew
+from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Deployment
 from dispatch.storage.store import make_store
 from dispatch.usecases.alerts import Alerts
+from dispatch.usecases.briefs import load_brief
 from dispatch.usecases.context import Clock, Context, UseCaseError, utc_now
 from dispatch.usecases.crews import Crews
 from dispatch.usecases.deployments import Deployments
@@ -36,7 +38,7 @@ from dispatch.usecases.snapshot import Snapshots
 from dispatch.usecases.supervision import Supervision
 from dispatch.usecases.views import alert_view
 from dispatch.usecases.work import Work, attached_crews_async
-from schemas.views import OPEN_ALERT_STATES
+from schemas.views import OPEN_ALERT_STATES, DeploymentState
 
 __all__ = ["Clock", "Dispatcher", "UseCaseError", "utc_now"]
 
@@ -99,6 +101,13 @@ class Dispatcher:
                     StoredEvent(
                         0, KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, ()
                     )
+                )
+            for dep in (
+                await s.exec(select(Deployment).where(Deployment.state == DeploymentState.LIVE))
+            ).all():
+                brief = await s.run_sync(partial(load_brief, dep=dep))
+                self.alerts.observe(
+                    StoredEvent(0, KIND_DEPLOYMENT, dep.id, brief.model_dump_json(), None, ())
                 )
         self.ctx.sequencer.start(head, await self.ctx.recent_events(head))
         await self.offering.start()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -24,12 +25,14 @@ from dispatch.core.lifecycle import (
     move_offer,
     settle_alert,
 )
+from dispatch.core.matching import Candidate
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
 from dispatch.usecases.context import Context
 from dispatch.usecases.statements import (
     CLAIM_CREW,
     INSERT_OFFER,
-    SET_ALERT_STATE,
+    alert_values,
+    insert_new_alert,
     offer_values,
 )
 from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
@@ -39,6 +42,15 @@ from schemas.views import AlertState, AssignmentStatus, CrewState, CrewView, Off
 log = logging.getLogger("dispatch")
 
 OPEN = [s for s in AlertState if is_open_alert(s)]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A crew claimed for an alert in this transaction, before its offer is stored."""
+
+    candidate: Candidate
+    offer_id: str
+    crew: CrewView
 
 
 class Offering:
@@ -199,17 +211,21 @@ class Offering:
         if target != alert.state or emit:
             tx.session.add(alert)
 
-    def first_step(self, tx: Tx, alert: Alert) -> None:
-        """The step of an alert stored in this transaction (with Core, not in the session):
-        nothing is attached, offered or tried yet, so nothing is read."""
-        made = self._make_offers(tx, alert, alert.crews_needed, set())
+    def first_step(self, tx: Tx, alert: Alert) -> bool:
+        """Store a new alert (Core, not in the session) with its first offers: claim the
+        crews, insert the alert in the state that follows, insert the offers. Nothing is
+        attached, offered or tried yet, so nothing is read. False, with nothing done,
+        when the id is already stored (the caller rolls back the claims)."""
+        claims = self._claim(tx, alert, alert.crews_needed, set())
         target = settle_alert(
-            AlertState(alert.state), crews_attached=0, crews_on_scene=0, open_offers=made
+            AlertState(alert.state), crews_attached=0, crews_on_scene=0, open_offers=len(claims)
         )
-        tx.conn.execute(
-            SET_ALERT_STATE, {"b_alert": alert.id, "b_state": target.value, "b_now": tx.now}
-        )
-        self._settle(tx, alert, target, missing=alert.crews_needed - made, emit=True, attached=[])
+        if not insert_new_alert(tx.conn, {**alert_values(alert), "state": target.value}):
+            return False
+        self._offer(tx, alert, claims)
+        missing = alert.crews_needed - len(claims)
+        self._settle(tx, alert, target, missing=missing, emit=True, attached=[])
+        return True
 
     def _settle(
         self,
@@ -260,17 +276,21 @@ class Offering:
         return tried
 
     def _make_offers(self, tx: Tx, alert: Alert, want: int, tried: set[str]) -> int:
-        """Claim the best `want` crews not tried yet (conditionally: one another process
-        took meanwhile is passed over) and store their offers."""
-        d = self.ctx.settings.dispatch
-        made = 0
-        while made < want:
+        claims = self._claim(tx, alert, want, tried)
+        self._offer(tx, alert, claims)
+        return len(claims)
+
+    def _claim(self, tx: Tx, alert: Alert, want: int, tried: set[str]) -> list[Claim]:
+        """Claim the best `want` crews not tried yet, conditionally: one another process
+        took meanwhile is passed over."""
+        claims: list[Claim] = []
+        while len(claims) < want:
             candidates = self.ctx.index.rank(
                 alert.lat,
                 alert.lon,
                 now=tx.now.timestamp(),
                 rules=self.ctx.rules,
-                limit=want - made,
+                limit=want - len(claims),
                 exclude=tried,
             )
             if not candidates:
@@ -282,32 +302,35 @@ class Offering:
                 crew = tx.conn.execute(CLAIM_CREW, params).first()
                 if crew is None:
                     continue  # taken meanwhile (another process): try the next one
-                deadline = tx.now + timedelta(seconds=d.offer_timeout_s)
-                offer = Offer(
-                    id=offer_id,
-                    alert_id=alert.id,
-                    crew_id=cand.crew_id,
-                    state=OfferState.OFFERED,
-                    created_at=tx.now,
-                    deadline=deadline,
-                    distance_m=cand.distance_m,
-                    eta_s=cand.eta_s,
+                view = CrewView(
+                    id=crew.id,
+                    callsign=crew.callsign,
+                    mode=CrewMode(crew.mode),
+                    state=CrewState(crew.state),
+                    alert_id=crew.alert_id,
+                    offer_id=offer_id,
                 )
-                tx.conn.execute(INSERT_OFFER, offer_values(offer))
-                tx.emit_offer(offer, alert)
-                tx.emit_crew_view(
-                    CrewView(
-                        id=crew.id,
-                        callsign=crew.callsign,
-                        mode=CrewMode(crew.mode),
-                        state=CrewState(crew.state),
-                        alert_id=crew.alert_id,
-                        offer_id=offer_id,
-                    )
-                )
-                tx.after_commit.append(partial(self.arm, offer_id, deadline))
-                made += 1
-        return made
+                claims.append(Claim(cand, offer_id, view))
+        return claims
+
+    def _offer(self, tx: Tx, alert: Alert, claims: list[Claim]) -> None:
+        """Store the offers of claimed crews, with their deadlines."""
+        deadline = tx.now + timedelta(seconds=self.ctx.settings.dispatch.offer_timeout_s)
+        for claim in claims:
+            offer = Offer(
+                id=claim.offer_id,
+                alert_id=alert.id,
+                crew_id=claim.candidate.crew_id,
+                state=OfferState.OFFERED,
+                created_at=tx.now,
+                deadline=deadline,
+                distance_m=claim.candidate.distance_m,
+                eta_s=claim.candidate.eta_s,
+            )
+            tx.conn.execute(INSERT_OFFER, offer_values(offer))
+            tx.emit_offer(offer, alert)
+            tx.emit_crew_view(claim.crew)
+            tx.after_commit.append(partial(self.arm, claim.offer_id, deadline))
 
     def close_offer(self, tx: Tx, offer: Offer, state: OfferState, reason: str) -> None:
         """Decline, expiry or withdrawal: free the crew and move the alert on."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dispatch.storage.models import Alert, Crew, Deployment, DeploymentMember, Offer
-from schemas.views import CrewState, DeploymentState
+from schemas.views import CrewState
 
 ALERTS, CREWS, OFFERS = Alert.__table__, Crew.__table__, Offer.__table__  # type: ignore[attr-defined]
 DEPLOYMENTS, MEMBERS = Deployment.__table__, DeploymentMember.__table__  # type: ignore[attr-defined]
@@ -26,23 +26,6 @@ CLAIM_CREW = (
 )
 
 INSERT_OFFER = insert(OFFERS)
-
-SET_ALERT_STATE = (
-    update(ALERTS)
-    .where(ALERTS.c.id == bindparam("b_alert"))
-    .values(state=bindparam("b_state"), updated_at=bindparam("b_now"))
-)
-
-LIVE_DEPLOYMENT_OF = (
-    select(DEPLOYMENTS.c.id)
-    .join(MEMBERS, MEMBERS.c.deployment_id == DEPLOYMENTS.c.id)
-    .where(
-        MEMBERS.c.user_id == bindparam("b_officer"),
-        DEPLOYMENTS.c.state == DeploymentState.LIVE.value,
-    )
-    .order_by(DEPLOYMENTS.c.starts_at.desc())
-    .limit(1)
-)
 
 _NEW_ALERT = {
     "sqlite": sqlite.insert(ALERTS).on_conflict_do_nothing(index_elements=["id"]),
