@@ -49,6 +49,7 @@ class CrewIndex:
         self._ready = np.zeros(capacity, dtype=bool)  # on duty, available, connected
         self._inv_speed2 = np.ones(capacity)  # 1 / speed squared, for the cheap pass
         self._not_ready = np.ones(capacity, dtype=bool)
+        self._high = 0  # one past the highest slot ever taken
         self._scratch = np.empty((3, 0))
         self._mask = np.empty(0, dtype=bool)
 
@@ -78,6 +79,7 @@ class CrewIndex:
             if not self._free:
                 self._grow()
             slot = self._free.pop()
+            self._high = max(self._high, slot + 1)
             self._slots[crew_id] = slot
             self._ids[slot] = crew_id
             self._fix_at[slot] = -math.inf
@@ -153,23 +155,23 @@ class CrewIndex:
         so keeping everything within 2 % of the `limit`-th best loses no one."""
         if limit <= 0 or not self._slots:
             return []
-        n = len(self._ids)
-        if self._scratch.shape[1] != n:
-            self._scratch = np.empty((3, n))
-            self._mask = np.empty(n, dtype=bool)
-        x, y, eta2 = self._scratch
-        barred = self._mask
+        n = self._high  # slots are taken lowest first: none in use at or above this
+        if self._scratch.shape[1] < n:
+            self._scratch = np.empty((3, len(self._ids)))
+            self._mask = np.empty(len(self._ids), dtype=bool)
+        x, y, eta2 = self._scratch[0, :n], self._scratch[1, :n], self._scratch[2, :n]
+        barred = self._mask[:n]
         # Barred: not ready, or a stale fix. A barred crew's figure is pushed out of reach.
-        np.less(self._fix_at, now - rules.fresh_s, out=barred)
-        np.logical_or(barred, self._not_ready, out=barred)
+        np.less(self._fix_at[:n], now - rules.fresh_s, out=barred)
+        np.logical_or(barred, self._not_ready[:n], out=barred)
         lat0, lon0 = math.radians(lat), math.radians(lon)
-        np.subtract(self._lon, lon0, out=x)
+        np.subtract(self._lon[:n], lon0, out=x)
         np.multiply(x, math.cos(lat0), out=x)
-        np.subtract(self._lat, lat0, out=y)
+        np.subtract(self._lat[:n], lat0, out=y)
         np.multiply(x, x, out=x)
         np.multiply(y, y, out=y)
         np.add(x, y, out=eta2)
-        np.multiply(eta2, self._inv_speed2, out=eta2)
+        np.multiply(eta2, self._inv_speed2[:n], out=eta2)
         np.multiply(barred, BARRED, out=x)
         np.add(eta2, x, out=eta2)
         for crew_id in exclude:

@@ -1,0 +1,150 @@
+"""The offer step alone, in one process, no sockets: 10,000 crews, all ready and fresh.
+
+- ranking: `CrewIndex.rank` for the nearest crew (limit 1) and for two (an urgent alert);
+- the whole offer step: `alerts.raise_alert` (the alert stored and its first offer made
+  and stored in one transaction, events numbered, delivered in memory), on a real
+  database (SQLite file by default, `--db postgresql+asyncpg://...` for PostgreSQL).
+
+Prints p50 / p99 / max in microseconds with the sample counts and the load average, and
+writes them to bench/results/offer_step.json.
+Run from the repository root: .venv/bin/python bench/offer_step_bench.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import platform
+import random
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+
+from dispatch.auth.sessions import Viewer
+from dispatch.config import load_settings
+from dispatch.metrics import tune_gc
+from dispatch.realtime.hub import make_hub
+from dispatch.storage.db import Database
+from dispatch.storage.models import Crew, User
+from dispatch.usecases.dispatcher import Dispatcher
+from schemas.client import AlertRaise
+from schemas.common import Position, Role
+
+ROOT = Path(__file__).resolve().parent.parent
+CENTRE = (52.0565, -2.7160)
+MODES = ("foot", "bike", "car")
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return round(xs[max(0, math.ceil(q * len(xs)) - 1)], 1)
+
+
+def summary(xs: list[float]) -> dict[str, float]:
+    return {"n": len(xs), "p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "max": pct(xs, 1.0)}
+
+
+def point(rng: random.Random) -> tuple[float, float]:
+    return CENTRE[0] + rng.uniform(-0.05, 0.05), CENTRE[1] + rng.uniform(-0.08, 0.08)
+
+
+async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
+    rng = random.Random(7)
+    url = args.db or f"sqlite+aiosqlite:///{tmp}/offer.db"
+    settings = load_settings(env={}, overrides={"database.url": url, "pubsub.url": "memory://"})
+    db = Database(url)
+    await db.create_tables()
+    now = datetime.now(UTC)
+    officer = User(id=uuid.uuid4().hex, username="o", display_name="o", role="officer",
+                   password_hash="x", created_at=now)  # fmt: skip
+    crews = [
+        {
+            "id": uuid.uuid4().hex,
+            "callsign": f"C{i}",
+            "mode": MODES[i % 3],
+            "state": "available",
+            "last_lat": (p := point(rng))[0],
+            "last_lon": p[1],
+            "last_fix_at": now,
+            "updated_at": now,
+        }
+        for i in range(args.crews)
+    ]
+    async with db.session() as s:
+        s.add(officer)
+        await s.commit()
+        conn = await s.connection()
+        await conn.execute(insert(Crew), crews)
+        await s.commit()
+    hub = make_hub("memory://")
+    await hub.connect()
+    d = Dispatcher.build(db=db, hub=hub, settings=settings)
+    await d.start()
+    for crew in crews:
+        await d.crews.connected(crew["id"])
+    tune_gc()  # as `dispatch serve` does once it has started
+    index, rules, t = d.ctx.index, d.ctx.rules, time.time()
+    rank1, rank2 = [], []
+    for _ in range(args.samples):
+        lat, lon = point(rng)
+        start = time.perf_counter()
+        index.rank(lat, lon, now=t, rules=rules, limit=1)
+        rank1.append((time.perf_counter() - start) * 1e6)
+        start = time.perf_counter()
+        index.rank(lat, lon, now=t, rules=rules, limit=2)
+        rank2.append((time.perf_counter() - start) * 1e6)
+    viewer = Viewer(officer.id, "o", Role.OFFICER, None, now + timedelta(hours=1), "h")
+    steps = []
+    for _ in range(args.samples):
+        lat, lon = point(rng)
+        msg = AlertRaise(type="alert.raise", id="a", alert_id=uuid.uuid4().hex,
+                         position=Position(lat=lat, lon=lon, accuracy=5.0))  # fmt: skip
+        start = time.perf_counter()
+        view, _ = await d.alerts.raise_alert(viewer, msg)
+        steps.append((time.perf_counter() - start) * 1e6)
+        assert view.state == "dispatching", view.state
+    await d.stop()
+    await hub.disconnect()
+    await db.close()
+    return {
+        "crews": args.crews,
+        "db": "sqlite (temporary file)" if not args.db else url.rsplit("@", 1)[-1],
+        "rank_nearest_us": summary(rank1),
+        "rank_two_us": summary(rank2),
+        "offer_step_us": summary(steps),
+        "targets": {"rank_nearest_us": 50, "offer_step_us": 1000},
+        "load_average": os.getloadavg(),
+        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--crews", type=int, default=10_000)
+    p.add_argument("--samples", type=int, default=2000)
+    p.add_argument("--db", help="postgresql+asyncpg://... (default: a temporary SQLite file)")
+    p.add_argument("--out", type=Path, default=ROOT / "bench/results/offer_step.json")
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dispatch-offer-") as tmp:
+        result = asyncio.run(run(args, tmp))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{result['crews']} crews, all ready and fresh; {result['db']}; "
+          f"load average {result['load_average']}")  # fmt: skip
+    for key in ("rank_nearest_us", "rank_two_us", "offer_step_us"):
+        s = result[key]
+        print(f"  {key:<16} n={s['n']} p50={s['p50']} p99={s['p99']} max={s['max']}")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
