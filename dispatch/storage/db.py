@@ -27,7 +27,8 @@ class Database:
             event.listen(
                 self.engine.sync_engine,
                 "connect",
-                lambda conn, _record: _sqlite_pragmas(conn, level),
+                # A thread of aiosqlite's may wait for the write lock: it holds no loop up.
+                lambda conn, _record: sqlite_pragmas(conn, level, "busy_timeout=5000"),
             )
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
@@ -84,10 +85,9 @@ def _add_missing_columns(conn: Connection) -> None:
             index.create(conn, checkfirst=True)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, synchronous: str) -> None:
+def sqlite_pragmas(dbapi_conn: Any, synchronous: str, *pragmas: str) -> None:
+    """WAL, the durability asked for, foreign keys; then `pragmas` (each `name=value`)."""
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA synchronous={synchronous}")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    for pragma in ("journal_mode=WAL", f"synchronous={synchronous}", "foreign_keys=ON", *pragmas):
+        cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

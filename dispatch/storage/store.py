@@ -29,6 +29,8 @@ from sqlalchemy.pool import StaticPool
 from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.storage.db import sqlite_pragmas
+
 log = logging.getLogger("dispatch.store")
 
 T = TypeVar("T")
@@ -64,13 +66,8 @@ class SqliteStore:
         level = SYNCHRONOUS[synchronous]
 
         def on_connect(dbapi_conn: Any, _record: Any) -> None:
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA synchronous={level}")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=0")
-            cursor.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints run off the loop
-            cursor.close()
+            # Never wait for the lock on the loop; checkpoints run off the loop.
+            sqlite_pragmas(dbapi_conn, level, "busy_timeout=0", "wal_autocheckpoint=0")
 
         def on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
