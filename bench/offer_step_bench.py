@@ -30,7 +30,7 @@ from sqlalchemy import insert
 
 from dispatch.auth.sessions import Viewer
 from dispatch.config import load_settings
-from dispatch.metrics import tune_gc
+from dispatch.gc_policy import GcKeeper
 from dispatch.realtime.hub import make_hub
 from dispatch.storage.db import Database
 from dispatch.storage.models import Crew, User
@@ -90,7 +90,7 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
     await d.start()
     for crew in crews:
         await d.crews.connected(crew["id"])
-    tune_gc()  # as `dispatch serve` does once it has started
+    GcKeeper(every_s=0, after_closed=1, closed=lambda: 0).start()  # as `dispatch serve` does
     index, rules, t = d.ctx.index, d.ctx.rules, time.time()
     rank1, rank2 = [], []
     for _ in range(args.samples):

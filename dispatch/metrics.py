@@ -1,18 +1,12 @@
 """What the operators (and the benchmark) see of a running process: Prometheus
-metrics, the event loop's stalls, and the garbage collector's pauses.
-
-The collector is tuned once the server has started: what start-up made (modules,
-settings, the app) is frozen out of every later collection, and the young
-generation is collected less often, so that full collections, which walk every
-tracked object and stop the loop while they do, stay rare and short.
-"""
+metrics, the event loop's stalls, and the garbage collector's pauses (which
+`gc_policy.py` keeps short)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import time
-from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import (
@@ -26,14 +20,6 @@ from prometheus_client import (
 
 STALL_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 LOOP_TICK_S = 0.01  # how often the loop monitor wakes (a stall shows as its overshoot)
-GC_THRESHOLDS = (20_000, 20, 100)  # young collections every 20k allocations, full ones rarer
-
-
-def tune_gc() -> None:
-    """Freeze what start-up made; collect less often (young generations stay cheap)."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class Metrics:
@@ -123,6 +109,3 @@ class Metrics:
         if pause > self._max_gc[generation]:
             self._max_gc[generation] = pause
             self.gc_pause_max.labels(str(generation)).set(pause)
-
-    def track(self, name: str, read: Callable[[], float]) -> None:
-        Gauge(name, name.replace("_", " "), registry=self.registry).set_function(read)

@@ -12,7 +12,8 @@ from typing import Any
 
 from dispatch.auth.session_cache import SessionCache
 from dispatch.config import Settings
-from dispatch.metrics import Metrics, tune_gc
+from dispatch.gc_policy import GcKeeper
+from dispatch.metrics import Metrics
 from dispatch.realtime.events import StoredEvent
 from dispatch.realtime.hub import Hub, make_hub
 from dispatch.realtime.registry import Registry
@@ -44,6 +45,7 @@ class Services:
     metrics: Metrics
     tune_gc: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _gc: GcKeeper | None = None
 
     @classmethod
     def build(
@@ -104,10 +106,18 @@ class Services:
         await self.scheduler.start()  # in the lifespan, never at import
         self.metrics.start()
         if self.tune_gc:
-            tune_gc()  # what start-up made is frozen out of every later collection
+            r = self.settings.realtime
+            self._gc = GcKeeper(
+                every_s=r.gc_freeze_every_s,
+                after_closed=r.gc_collect_after_closed,
+                closed=lambda: self.registry.closed,
+            )
+            self._gc.start()
 
     async def stop(self) -> None:
         self.metrics.stop()
+        if self._gc is not None:
+            self._gc.stop()
         self.scheduler.stop()
         self.plans.planner.close()
         await self.dispatcher.stop()

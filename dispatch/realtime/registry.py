@@ -18,6 +18,7 @@ class Registry:
         self.officers: dict[str, set[Connection]] = {}
         self.crews: dict[str, set[Connection]] = {}
         self._unsynced: set[Connection] = set()  # connected, not yet synced once
+        self.closed = 0  # connections closed since start (a metric; the collector's cue)
 
     @property
     def unsynced(self) -> int:
@@ -48,6 +49,7 @@ class Registry:
             self.crews.setdefault(v.crew_id, set()).add(conn)
 
     def remove(self, conn: Connection) -> None:
+        self.closed += 1
         self._unsynced.discard(conn)
         v = conn.viewer
         self.supervisors.discard(conn)
