@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import random
 
 from fastapi import WebSocket
@@ -21,9 +22,18 @@ from schemas.server import Error
 BINARY_REFUSED = Error(
     code=ErrorCode.BAD_JSON, message="Send JSON as text frames."
 ).model_dump_json()
-SLOW_DOWN = Error(
-    code=ErrorCode.RATE_LIMITED, message="Too many messages: slow down."
-).model_dump_json()
+
+
+def slow_down(text: str) -> str:
+    """The rate-limited error, naming the message's id when it has one."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    raw = data.get("id") if isinstance(data, dict) else None
+    msg_id = raw[:64] if isinstance(raw, str) else None
+    message = "Too many messages: slow down."
+    return Error(id=msg_id, code=ErrorCode.RATE_LIMITED, message=message).model_dump_json()
 
 
 def bearer_token(websocket: WebSocket) -> str | None:
@@ -36,7 +46,7 @@ def bearer_token(websocket: WebSocket) -> str | None:
 def retry_after_ms(backlog: int, limit: int) -> int:
     """How long a refused phone waits: longer the deeper the backlog, spread at random so
     that phones refused together do not come back together."""
-    base = 500 + 1000 * backlog / max(1, limit)
+    base = 300 + 700 * min(2.0, backlog / max(1, limit))
     return int(base * random.uniform(0.5, 1.5))
 
 
@@ -86,7 +96,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 if conn.flooding(limits.flood_close_after):
                     conn.close(CloseCode.POLICY, "flooding: too many messages")
                     break
-                conn.push(SLOW_DOWN)
+                conn.push(slow_down(text))
                 continue
             await handle(d, conn, text)
     finally:

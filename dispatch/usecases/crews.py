@@ -147,7 +147,9 @@ class Crews:
             return
         self.ctx.crews.connections.pop(crew_id, None)
         self.ctx.refresh_ready(crew_id)
-        if crew_id in self.ctx.crews.states:
+        if self.ctx.crews.states.get(crew_id) == CrewState.OFFERED:
+            # Only a crew holding an offer has anything to withdraw: a storm of thousands
+            # of disconnects costs no transaction for the others.
             self._withdrawals[crew_id] = self.ctx.spawn(self._withdraw_after_grace(crew_id))
 
     async def _withdraw_after_grace(self, crew_id: str) -> None:
@@ -155,6 +157,8 @@ class Crews:
         self._withdrawals.pop(crew_id, None)
         if self.ctx.crews.connections.get(crew_id, 0) > 0:
             return
+        if self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
+            return  # answered, or withdrawn meanwhile
 
         def withdraw(tx: Tx) -> None:
             rows = tx.session.exec(

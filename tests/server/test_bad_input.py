@@ -212,7 +212,8 @@ async def test_a_flooding_client_is_slowed_then_cut_off(server: RunningServer) -
     await asyncio.wait_for(flooder.reader, 5)
     limited = [f for f in flooder.frames if f.get("code") == "rate_limited"]
     assert 0 < len(limited) < limits.flood_close_after
-    assert_error(limited[0], "rate_limited", None)
+    # The refused message's own id comes back, so a client knows which one was dropped.
+    assert_error(limited[0], "rate_limited", f"f{int(limited[0]['id'][1:])}")
     acked = [f for f in flooder.frames if f["type"] == "ack"]  # the sync's ack among them
     assert len(acked) >= limits.rate_burst  # the burst itself was served
     assert flooder.ws.close_code == 1008
