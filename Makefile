@@ -27,12 +27,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-## bench: the load benchmark (bench/load_bench.py, about 15 min per database) on SQLite, then
+## bench: the offer step at 10,000 crews (bench/offer_step_bench.py, 1 min), then the load benchmark (bench/load_bench.py, about 15 min per database) on SQLite, then
 ## PostgreSQL; DB=sqlite or DB=postgres for one; BENCH_ARGS=... passes flags (e.g. --phases steady).
 ## The older scripts stay callable: .venv/bin/python bench/dispatch_bench.py (plan_bench, console_bench)
 DB ?= sqlite postgres
 BENCH_ARGS ?=
 bench: $(STAMP)
+	$(PY) bench/offer_step_bench.py
 	for db in $(DB); do $(PY) bench/load_bench.py --db $$db $(BENCH_ARGS) || exit 1; done
 
 schema: $(STAMP)

@@ -1,0 +1,1 @@
+"""The load generator behind bench/load_bench.py: phones, servers, phases, figures."""
