@@ -103,6 +103,7 @@ class Services:
         self._every(60.0, self.dispatcher.snapshots.prune_events)
         self._every(d.sweep_interval_s, self._expire_sockets)
         self._every(CHECKPOINT_S, self.dispatcher.ctx.store.checkpoint)
+        self._every(r.supervisor_positions_every_s, self._flush_positions)
         await self.scheduler.start()  # in the lifespan, never at import
         self.metrics.start()
         if self.tune_gc:
@@ -165,6 +166,9 @@ class Services:
 
     async def end_session(self, session_hash: str) -> None:
         await self.hub.publish(SESSIONS_CHANNEL, session_hash)
+
+    async def _flush_positions(self) -> None:
+        self.registry.flush_positions()
 
     async def _expire_sockets(self) -> None:
         """Close the sockets of sessions that expired (by the server's clock)."""

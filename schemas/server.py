@@ -50,6 +50,14 @@ class LivePosition(Model):
         )
 
 
+class LivePositions(Model):
+    """Supervisors' live positions, sent together: the newest of each officer and crew
+    since the last such frame. Apply each as a `position`."""
+
+    type: Literal["positions"] = "positions"
+    positions: list[LivePosition]
+
+
 class Snapshot(Model):
     """Everything this client may see, as of `seq`."""
 
@@ -113,6 +121,7 @@ AnyServerFrame = Annotated[
     Ack
     | Error
     | LivePosition
+    | LivePositions
     | Snapshot
     | Synced
     | AlertEvent

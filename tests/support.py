@@ -257,9 +257,12 @@ class Client:
         with contextlib.suppress(Exception):
             async for text in self.ws:
                 frame = json.loads(text)
-                self.state.apply(frame)
+                # Supervisors get positions together: each is applied as if on its own.
+                batch = frame["positions"] if frame.get("type") == "positions" else [frame]
+                for one in batch:
+                    self.state.apply(one)
                 async with self._arrived:
-                    self.frames.append(frame)
+                    self.frames.extend(batch)
                     self._arrived.notify_all()
         async with self._arrived:
             self._arrived.notify_all()

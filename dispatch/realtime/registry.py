@@ -19,6 +19,9 @@ class Registry:
         self.crews: dict[str, set[Connection]] = {}
         self._unsynced: set[Connection] = set()  # connected, not yet synced once
         self.closed = 0  # connections closed since start (a metric; the collector's cue)
+        # Positions for supervisors, newest per subject, sent together every few hundred
+        # milliseconds: one frame (one write) per supervisor instead of one per position.
+        self._for_supervisors: dict[tuple[str, str], dict[str, Any]] = {}
 
     @property
     def unsynced(self) -> int:
@@ -89,15 +92,24 @@ class Registry:
             if frame is not None:
                 conn.push_event(event.seq, frame)
 
+    def flush_positions(self) -> None:
+        """Send the positions gathered since the last flush to every supervisor, as one
+        `positions` frame (made once)."""
+        if not self._for_supervisors:
+            return
+        batch, self._for_supervisors = list(self._for_supervisors.values()), {}
+        text = json.dumps({"type": "positions", "positions": batch})
+        for conn in self.supervisors:
+            if conn.synced:
+                conn.push(text)
+
     def deliver_position(self, message: dict[str, Any]) -> None:
         frame = message["frame"]
         alerts = message.get("alerts") or {}
         if self.supervisors:
-            # Every supervisor sees the same frame: made once.
-            text = json.dumps(supervisor_position(message))
-            for conn in self.supervisors:
-                if conn.synced:
-                    conn.push(text)
+            self._for_supervisors[(frame["role"], frame["subject_id"])] = supervisor_position(
+                message
+            )
         if frame.get("role") == Role.OFFICER and alerts:
             crews = {c for crew_ids in alerts.values() for c in crew_ids}
             for conn in self._crew_conns(crews):

@@ -66,6 +66,9 @@ function apply(frame) {
     case "position":
       store.positions.set(`${frame.role}:${frame.subject_id}`, frame);
       break;
+    case "positions":
+      for (const p of frame.positions) store.positions.set(`${p.role}:${p.subject_id}`, p);
+      break;
     case "synced":
       store.synced = true;
       break;
