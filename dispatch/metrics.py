@@ -54,7 +54,8 @@ class Metrics:
         )
         self.alert_to_offer = Histogram(
             "dispatch_alert_to_offer_seconds",
-            "From an alert's arrival to its first offer stored (server side).",
+            "From an alert's arrival at the dispatcher to its first offers stored and their "
+            "frames queued for the crews (server side).",
             buckets=STALL_BUCKETS,
             registry=r,
         )

@@ -64,6 +64,7 @@ class Services:
         plans.on_schedule_change = scheduler.schedule
         metrics = Metrics()
         metrics.events_filled.set_function(lambda: dispatcher.ctx.sequencer.filled)
+        dispatcher.ctx.alert_stored = metrics.alert_to_offer.observe
         for role in Role:
             metrics.connections.labels(role.value).set_function(partial(registry.count, role))
         return cls(

@@ -11,12 +11,11 @@ in a ring, from which a reconnecting client is replayed what it missed.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
-from collections import deque
 from collections.abc import Awaitable, Callable
 
 from dispatch.realtime.events import StoredEvent
+from dispatch.realtime.replay import ReplayRing
 
 log = logging.getLogger("dispatch.sequencer")
 
@@ -27,7 +26,7 @@ Fill = Callable[[int, int], Awaitable[list[StoredEvent]]]  # seqs in [first, las
 class Sequencer:
     def __init__(self, deliver: Deliver, fill: Fill, *, ring: int, gap_wait_s: float) -> None:
         self._deliver, self._fill = deliver, fill
-        self._ring: deque[StoredEvent] = deque(maxlen=ring)
+        self._ring = ReplayRing(ring)
         self._waiting: dict[int, StoredEvent] = {}
         self._gap_wait_s = gap_wait_s
         self._filler: asyncio.Task[None] | None = None
@@ -39,7 +38,8 @@ class Sequencer:
         `recent` (the stored events up to `head`, in order) fills the ring for replays."""
         self.head = max(self.head, head)
         if recent and recent[-1].seq == self.head:
-            self._ring.extend(recent)
+            for event in recent:
+                self._ring.add(event)
         self._release()
 
     def offer(self, event: StoredEvent) -> None:
@@ -53,7 +53,7 @@ class Sequencer:
     def _release(self) -> None:
         while (event := self._waiting.pop(self.head + 1, None)) is not None:
             self.head = event.seq
-            self._ring.append(event)
+            self._ring.add(event)
             try:
                 self._deliver(event)
             except Exception:
@@ -87,16 +87,11 @@ class Sequencer:
         finally:
             self._filler = None
 
-    def since(self, last_seq: int) -> list[StoredEvent] | None:
-        """The delivered events after `last_seq`, or None when the ring no longer holds
-        them all (or the number is ahead of what was delivered)."""
-        if last_seq > self.head:
-            return None
-        if last_seq == self.head:
-            return []
-        if not self._ring or self._ring[0].seq > last_seq + 1:
-            return None
-        return list(itertools.islice(self._ring, last_seq + 1 - self._ring[0].seq, None))
+    def since(self, last_seq: int, audience: str | None = None) -> list[StoredEvent] | None:
+        """The delivered events after `last_seq` (those `audience` may see, or all), or
+        None when the ring no longer holds them all (or the number is ahead of what was
+        delivered)."""
+        return self._ring.since(last_seq, self.head, audience)
 
     async def stop(self) -> None:
         if self._filler is not None:

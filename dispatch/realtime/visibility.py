@@ -87,3 +87,12 @@ def supervisor_position(message: dict[str, Any]) -> dict[str, Any]:
     if frame.get("role") == Role.OFFICER:
         return {**frame, "alert_id": next(iter(message.get("alerts") or {}), None)}
     return frame
+
+
+def audience_key(viewer: Viewer) -> str | None:
+    """The replay index a viewer reads (`replay.audience_of`); None: it sees everything."""
+    if viewer.role == Role.OFFICER:
+        return "u:" + viewer.user_id
+    if viewer.role == Role.CREW and viewer.crew_id is not None:
+        return "c:" + viewer.crew_id
+    return None

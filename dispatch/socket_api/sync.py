@@ -19,7 +19,7 @@ SNAPSHOT_TRIES = 3
 async def sync(d: Dispatcher, conn: Connection, last_seq: int | None) -> dict[str, Any]:
     conn.unsync()
     if last_seq is not None:
-        events = d.snapshots.missed(last_seq)
+        events = d.snapshots.missed(conn.viewer, last_seq)
         if events is not None:
             frames = [f for e in events if (f := frame_for(conn.viewer, e)) is not None]
             # A replay larger than the client's outbox would cut it off before it ends,

@@ -5,6 +5,7 @@ the crews' status updates on it."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -77,9 +78,11 @@ class Alerts:
     async def raise_alert(self, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
         """Store the alert and make its first offers in one transaction (the caller acks
         once this returns). A resend of one that has no crew yet is offered again."""
+        started = time.perf_counter()
         async with self.ctx.locks.hold(msg.alert_id):
             try:
                 view, created = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
+                self.ctx.alert_stored(time.perf_counter() - started)
             except (AlreadyRaised, IntegrityError):
                 # A resend, or the same id raised at the same moment through another
                 # process: it is stored, and this raise is answered with it.

@@ -118,6 +118,7 @@ class Context:
         self.observers: list[Callable[[StoredEvent], None]] = []
         self.on_crew_ready: Callable[[], None] = lambda: None  # the offering part's kick
         self.on_resync: Callable[[], Awaitable[None]] | None = None  # the offering part's
+        self.alert_stored: Callable[[float], None] = lambda seconds: None  # a metric
         # The ring never holds more than the table keeps: a replay is never older than
         # what a restarted process could replay.
         r = settings.realtime

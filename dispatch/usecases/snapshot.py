@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import StoredEvent
-from dispatch.realtime.visibility import crew_sees_alert
+from dispatch.realtime.visibility import audience_key, crew_sees_alert
 from dispatch.storage.models import (
     EVENT_SEQ,
     Alert,
@@ -39,9 +39,10 @@ class Snapshots:
     def __init__(self, ctx: Context, positions: Positions) -> None:
         self.ctx, self.positions = ctx, positions
 
-    def missed(self, last_seq: int) -> list[StoredEvent] | None:
-        """The events after `last_seq`, from memory, or None when a snapshot is needed."""
-        return self.ctx.sequencer.since(last_seq)
+    def missed(self, viewer: Viewer, last_seq: int) -> list[StoredEvent] | None:
+        """The events after `last_seq` this viewer may see, from memory, or None when a
+        snapshot is needed."""
+        return self.ctx.sequencer.since(last_seq, audience_key(viewer))
 
     async def snapshot(self, viewer: Viewer) -> Snapshot:
         seq, alerts, offers, crews, deployments = await self.ctx.store.read(

@@ -61,3 +61,17 @@ def test_the_ring_replays_what_was_missed_or_says_it_cannot() -> None:
     assert [e.seq for e in seq.since(4) or []] == [5, 6, 7]
     assert seq.since(3) is None  # 4 left the ring: a snapshot is needed
     assert seq.since(8) is None  # ahead of what was delivered
+
+
+def test_a_phone_is_replayed_from_its_own_index() -> None:
+    seq = Sequencer(lambda e: None, Table([]).fill, ring=10, gap_wait_s=1)
+    seq.start(0, [])
+    mine = StoredEvent(1, KIND_CREW, "c1", "{}", None, ("c1",))
+    other = StoredEvent(2, KIND_CREW, "c2", "{}", None, ("c2",))
+    hers = StoredEvent(3, "alert", "a1", "{}", "officer-1", ("c1",))
+    for e in (mine, other, hers):
+        seq.offer(e)
+    assert [e.seq for e in seq.since(0, "c:c1") or []] == [1, 3]
+    assert [e.seq for e in seq.since(1, "u:officer-1") or []] == [3]
+    assert seq.since(0, "c:nobody") == []
+    assert [e.seq for e in seq.since(0) or []] == [1, 2, 3]
