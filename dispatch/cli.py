@@ -186,6 +186,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     print(f"  websocket:  ws://{settings.server.host}:{settings.server.port}/ws")
     print(f"  API docs:   {base}/docs")
     print(f"  health:     {base}/healthz")
+    # A thread waiting for the interpreter (a password check, a checkpoint) gets it
+    # within a millisecond, not five: the event loop never waits long behind one.
+    sys.setswitchinterval(0.001)
     print(f"  metrics:    {base}/metrics (from {', '.join(settings.metrics.allow)})")
     sys.stdout.flush()
     uvicorn.Server(uvicorn_config(create_app(settings, tune_gc=True), settings)).run()

@@ -64,6 +64,11 @@ class Metrics:
             "Connections told to try again later (admission control).",
             registry=r,
         )
+        self.store_busy = Gauge(
+            "dispatch_store_busy",
+            "Core transactions run again: SQLite was busy, or PostgreSQL broke a deadlock.",
+            registry=r,
+        )
         self.events_filled = Gauge(
             "dispatch_events_gap_filled", "Events read from the table to fill a gap.", registry=r
         )

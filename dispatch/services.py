@@ -65,6 +65,7 @@ class Services:
         metrics = Metrics()
         metrics.events_filled.set_function(lambda: dispatcher.ctx.sequencer.filled)
         dispatcher.ctx.alert_stored = metrics.alert_to_offer.observe
+        metrics.store_busy.set_function(lambda: dispatcher.ctx.store.busy)
         for role in Role:
             metrics.connections.labels(role.value).set_function(partial(registry.count, role))
         return cls(

@@ -199,7 +199,19 @@ def server_metrics(
             gc_longest = g
     full0 = metric_value(before, "dispatch_gc_pause_seconds_count", generation="2")
     full1 = metric_value(after, "dispatch_gc_pause_seconds_count", generation="2")
+    # The server's own share of alert -> offer: arrival at the dispatcher -> offers
+    # stored and queued for the crews (the rest is sockets, both ends, and the loop).
+    stored = [
+        (metric_value(x, "dispatch_alert_to_offer_seconds_sum"),
+         metric_value(x, "dispatch_alert_to_offer_seconds_count"))
+        for x in (before, after)
+    ]  # fmt: skip
+    (s0, n0), (s1, n1) = stored
+    server_ms = None
+    if None not in (s0, n0, s1, n1) and n1 > n0:  # type: ignore[operator]
+        server_ms = round((s1 - s0) / (n1 - n0) * 1000, 2)  # type: ignore[operator]
     return {
+        "alert_stored_and_offered_mean_ms": server_ms,
         "loop_stall_longest": highest_grown_bucket(before, after, "dispatch_loop_stall_seconds"),
         "loop_stall_max_since_start_s": metric_value(after, "dispatch_loop_stall_max_seconds"),
         "gc_full_collections": None if full0 is None or full1 is None else int(full1 - full0),

@@ -74,6 +74,7 @@ class SqliteStore:
 
         event.listen(self.engine, "connect", on_connect)
         event.listen(self.engine, "begin", on_begin)
+        self.busy = 0  # transactions that found the database busy (a metric)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -85,6 +86,7 @@ class SqliteStore:
             except OperationalError as exc:
                 if not _is_busy(exc) or loop.time() > give_up:
                     raise
+            self.busy += 1
             await asyncio.sleep(wait)
             wait = min(wait * 2, BUSY_RETRY_MAX_S)
 
@@ -111,6 +113,7 @@ class SqliteStore:
 class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self.busy = 0  # transactions run again after a deadlock (a metric)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
         """One transaction; one that PostgreSQL broke off to end a deadlock (two claims
@@ -125,6 +128,7 @@ class PostgresStore:
                 code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
                 if code not in RETRYABLE or attempt == PG_RETRIES:
                     raise
+                self.busy += 1
                 log.warning("transaction broken off by PostgreSQL (%s): running it again", code)
         raise AssertionError("unreachable")
 

@@ -129,14 +129,16 @@ class Offering:
 
     async def sweep(self) -> None:
         """Backstop for the timers: expire offers past their deadline; retry waiting alerts."""
-        async with self.ctx.db.session() as s:
-            due = (
-                await s.exec(
+        now = self.ctx.clock()
+        due = await self.ctx.store.read(
+            lambda s: list(
+                s.exec(
                     select(Offer.id).where(
-                        Offer.state == OfferState.OFFERED, col(Offer.deadline) <= self.ctx.clock()
+                        Offer.state == OfferState.OFFERED, col(Offer.deadline) <= now
                     )
-                )
-            ).all()
+                ).all()
+            )
+        )
         for offer_id in due:
             try:
                 await self.expire(offer_id)
