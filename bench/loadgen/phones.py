@@ -127,12 +127,7 @@ class Phone:
     async def close(self, timeout: float = 5) -> None:
         self.closing = True
         ws, self.connected = self.ws, False
-        if ws is not None:
-            try:
-                await asyncio.wait_for(ws.close(), timeout)
-            except Exception:
-                with contextlib.suppress(Exception):
-                    ws.transport.abort()
+        await close_socket(ws, timeout)
         if self.reader is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.reader, 2)
@@ -325,12 +320,7 @@ class EchoPhone:
 
     async def close(self, timeout: float = 5) -> None:
         ws, self.connected = self.ws, False
-        if ws is not None:
-            try:
-                await asyncio.wait_for(ws.close(), timeout)
-            except Exception:
-                with contextlib.suppress(Exception):
-                    ws.transport.abort()
+        await close_socket(ws, timeout)
 
     def frame(self, mid: str) -> str:
         self.lat += random.gauss(0, 2e-5)
@@ -375,3 +365,14 @@ class EchoPhone:
             for fut in self.waiters.values():
                 if not fut.done():
                     fut.set_exception(ConnectionError("closed"))
+
+
+async def close_socket(ws: Any, timeout: float) -> None:
+    """Close politely within `timeout`, else drop the connection."""
+    if ws is None:
+        return
+    try:
+        await asyncio.wait_for(ws.close(), timeout)
+    except Exception:
+        with contextlib.suppress(Exception):
+            ws.transport.abort()

@@ -209,9 +209,7 @@ class Offering:
             crews_on_scene=on_scene,
             open_offers=len(open_offers) + made,
         )
-        self._settle(tx, alert, target, missing=want - made, emit=emit)
-        if target != alert.state or emit:
-            tx.session.add(alert)
+        self._settle(tx, alert, target, missing=want - made, emit=emit)  # tracked: no add
 
     def first_step(self, tx: Tx, alert: Alert) -> bool:
         """Store a new alert (Core, not in the session) with its first offers: claim the
