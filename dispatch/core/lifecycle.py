@@ -21,10 +21,12 @@ class IllegalTransition(ValueError):
 
 A, OS, C = AlertState, OfferState, CrewState
 
+# Every open alert may close: cancelled (a false alarm), or resolved with an outcome,
+# by its crew or by a supervisor told by radio (so also with no crew on it).
 ALERT_MOVES: Mapping[AlertState, frozenset[AlertState]] = {
-    A.RAISED: frozenset({A.DISPATCHING, A.UNASSIGNED, A.CANCELLED}),
-    A.DISPATCHING: frozenset({A.ASSIGNED, A.UNASSIGNED, A.CANCELLED}),
-    A.UNASSIGNED: frozenset({A.DISPATCHING, A.ASSIGNED, A.CANCELLED}),
+    A.RAISED: frozenset({A.DISPATCHING, A.UNASSIGNED, A.RESOLVED, A.CANCELLED}),
+    A.DISPATCHING: frozenset({A.ASSIGNED, A.UNASSIGNED, A.RESOLVED, A.CANCELLED}),
+    A.UNASSIGNED: frozenset({A.DISPATCHING, A.ASSIGNED, A.RESOLVED, A.CANCELLED}),
     A.ASSIGNED: frozenset({A.ON_SCENE, A.RESOLVED, A.DISPATCHING, A.UNASSIGNED, A.CANCELLED}),
     # Back from on scene only when a supervisor released every crew attached to it.
     A.ON_SCENE: frozenset({A.RESOLVED, A.CANCELLED, A.DISPATCHING, A.UNASSIGNED}),

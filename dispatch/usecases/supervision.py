@@ -239,6 +239,12 @@ class Supervision:
         return await self._on_alert(msg.alert_id, cancel)
 
     async def close_by_supervisor(self, viewer: Viewer, msg: AlertClose) -> AlertView:
+        """Resolved by a supervisor (handled by radio) from any open state, with or without
+        a crew: open offers are withdrawn and attached crews freed. Needs an outcome and a
+        reason, both kept."""
+        if not msg.reason.strip():
+            raise UseCaseError(ErrorCode.INVALID, "reason: closing an alert needs a reason.")
+
         def close(tx: Tx) -> AlertView:
             alert = open_alert(tx, msg.alert_id)
             note(tx, alert, viewer, "close", msg.reason)

@@ -1,8 +1,9 @@
 """A stateful property test of the real dispatch core (no mocks, no sockets).
 
 Officers raise, resend, escalate and cancel alerts; crews go on and off duty, move,
-accept, decline, go on scene, resolve, connect and disconnect; time passes and offers
-lapse; the server restarts. After every step, read straight from the database:
+accept, decline, go on scene, resolve, connect and disconnect; a supervisor told by
+radio closes an alert in whatever open state it is; time passes and offers lapse; the
+server restarts. After every step, read straight from the database:
 
 1. no alert lost: every acknowledged alert is stored, and an open one is in an open state;
 2. no crew with two alerts: at most one open offer or one active assignment per crew,
@@ -35,7 +36,7 @@ from dispatch.storage.models import Alert, Crew, Offer
 from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.dispatcher import Dispatcher
 from dispatch.usecases.work import is_active_assignment
-from schemas.client import AlertCancel, AlertRaise, AssignmentUpdate
+from schemas.client import AlertCancel, AlertClose, AlertRaise, AssignmentUpdate
 from schemas.common import CrewMode, Outcome, Position, Role
 from schemas.views import OPEN_ALERT_STATES, AlertState, CrewState, OfferState
 from tests.support import CENTRE, ManualClock, north_of, settings_for
@@ -89,6 +90,7 @@ class DispatchMachine(RuleBasedStateMachine):
         self.crew_ids: list[str] = []
         self.crews: list[Viewer] = []
         self.officers: list[Viewer] = []
+        self.supervisor: Viewer | None = None
         self.connections = [0] * CREWS  # members connected, as this test's phones see it
         self.raised: dict[str, int] = {}  # acknowledged alert id -> officer index
         self.closed: set[str] = set()  # alerts this test closed (cancel, resolve)
@@ -167,6 +169,17 @@ class DispatchMachine(RuleBasedStateMachine):
                 )
                 s.add(user)
                 self.officers.append(self.viewer(user.id, Role.OFFICER, None))
+            boss = new_user(
+                username="supervisor",
+                display_name=None,
+                role=Role.SUPERVISOR,
+                password_hash="not used: no sign-in here",
+                crew_id=None,
+                now=self.clock(),
+                pin_hashes=None,
+            )
+            s.add(boss)
+            self.supervisor = self.viewer(boss.id, Role.SUPERVISOR, None)
             await s.commit()
         await self._boot()
 
@@ -284,6 +297,26 @@ class DispatchMachine(RuleBasedStateMachine):
         msg = AlertCancel(id=self.fresh("m"), alert_id=alert_id)
         if self.attempt(self.dispatcher.alerts.cancel_alert(officer, msg)) is not None:
             self.closed.add(alert_id)
+
+    # -- supervisors ------------------------------------------------------------------
+
+    @rule(which=pick, outcome=st.sampled_from(Outcome))
+    def supervisor_closes(self, which: int, outcome: Outcome) -> None:
+        """Told by radio: an open alert closes with an outcome whatever its state (raised,
+        dispatching, unassigned, assigned, on scene); never refused. Its open offers are
+        withdrawn and its crews freed (the invariants check that)."""
+        alerts, _, _ = self.loop.run_until_complete(self.rows())
+        open_ids = sorted(a.id for a in alerts if AlertState(a.state) in OPEN_ALERT_STATES)
+        if not open_ids:
+            return
+        alert_id = open_ids[which % len(open_ids)]
+        state = next(a.state for a in alerts if a.id == alert_id)
+        assert self.supervisor is not None
+        msg = AlertClose(id=self.fresh("m"), alert_id=alert_id, outcome=outcome, reason="radio")
+        view = self.run(self.dispatcher.supervision.close_by_supervisor(self.supervisor, msg))
+        event(f"supervisor closes from {state}")
+        assert view.state == AlertState.RESOLVED
+        self.closed.add(alert_id)
 
     # -- crews ------------------------------------------------------------------------
 

@@ -94,8 +94,9 @@ def test_dispatcher_rules_of_the_tables() -> None:
     # Nothing goes back to "raised"; any open alert can be cancelled at once.
     assert into(ALERT_MOVES, A.RAISED) == set()
     assert into(ALERT_MOVES, A.CANCELLED) == set(OPEN_ALERTS)
-    # Only an attended alert is resolved, and a crew is on scene only once assigned.
-    assert into(ALERT_MOVES, A.RESOLVED) == {A.ASSIGNED, A.ON_SCENE}
+    # Any open alert can be resolved too: by its crew, or by a supervisor told by radio
+    # even when no crew ever reached it. A crew is on scene only once assigned.
+    assert into(ALERT_MOVES, A.RESOLVED) == set(OPEN_ALERTS)
     assert into(ALERT_MOVES, A.ON_SCENE) == {A.ASSIGNED}
     # Once on scene, an alert closes, or goes back to finding crews when a supervisor
     # released every crew attached to it.
@@ -107,6 +108,16 @@ def test_dispatcher_rules_of_the_tables() -> None:
     assert into(CREW_MOVES, C.ASSIGNED) == {C.OFFERED, C.AVAILABLE, C.OFF_DUTY}
     assert into(CREW_MOVES, C.OFF_DUTY) == {C.AVAILABLE}
     assert CREW_MOVES[C.OFFERED] == {C.AVAILABLE, C.ASSIGNED}
+
+
+@pytest.mark.parametrize("state", OPEN_ALERTS, ids=str)
+def test_an_alert_handled_by_radio_closes_from_any_open_state(state: AlertState) -> None:
+    # Raised, dispatching, unassigned (no crew), assigned (en route) or on scene: a
+    # supervisor closes it with an outcome, or cancels it, and it stays closed.
+    for final in CLOSED_ALERTS:
+        assert move_alert(state, final) is final
+        assert not is_open_alert(final)
+        assert officer_status(final) is not OfficerStatus.RECEIVED
 
 
 def test_officer_is_never_told_her_alert_is_unassigned() -> None:
@@ -268,12 +279,18 @@ class OneAlert(RuleBasedStateMachine):
             settle_alert(self.alert, crews_attached=1, crews_on_scene=1, open_offers=0)
 
     @precondition(lambda self: self.closed_as is None)
+    @precondition(lambda self: self.attached)
     @rule(dice=closing_dice)
-    def resolve(self, dice: int) -> None:
-        if not self.attached:
-            with pytest.raises(IllegalTransition):
-                move_alert(self.alert, A.RESOLVED)
-        elif dice == 0:
+    def crew_resolves(self, dice: int) -> None:
+        if dice == 0:
+            self.close(A.RESOLVED)
+
+    @precondition(lambda self: self.closed_as is None)
+    @rule(dice=closing_dice)
+    def supervisor_closes(self, dice: int) -> None:
+        """Told by radio: resolved with an outcome whatever the state, crew or none; open
+        offers are withdrawn and attached crews freed."""
+        if dice == 0:
             self.close(A.RESOLVED)
 
     @precondition(lambda self: self.closed_as is None)
