@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint bench schema clean
+.PHONY: run cluster test lint bench schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,10 +16,18 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/dispatch serve --demo
 
+## cluster: N server processes (PROCESSES, default 2) behind HAProxy on one port (PORT, default 8000),
+## on PostgreSQL (database "dispatch" on 127.0.0.1:5432, made if missing) and Redis, demo loaded once
+PROCESSES ?= 2
+PORT ?= 8000
+cluster: $(STAMP)
+	scripts/ensure-tools
+	$(VENV)/bin/dispatch cluster --processes $(PROCESSES) --port $(PORT)
+
 ## test: the whole test suite (PostgreSQL and Redis tests skip when those are absent, except under CI=true);
-## the browser tests need Chromium, installed here with apt-get when root
+## the browser tests need Chromium and the cluster tests HAProxy, installed here with apt-get when root
 test: $(STAMP)
-	scripts/ensure-chromium
+	scripts/ensure-tools
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

@@ -108,12 +108,20 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
         }
 
     @app.get("/healthz")
-    async def healthz(s: ServicesDep) -> dict[str, object]:
-        return {
-            "ok": True,
-            "connections": len(s.registry),
-            "crews_indexed": len(s.dispatcher.ctx.index),
-        }
+    async def healthz() -> dict[str, object]:
+        """The process is alive (nothing else: counts are in /metrics, for its addresses)."""
+        return {"ok": True}
+
+    @app.get("/readyz")
+    async def readyz(s: ServicesDep) -> JSONResponse:
+        """Ready for phones: started, the database and the hub answer. The balancer
+        sends phones only to a ready process."""
+        problem = await s.unready()
+        if problem is None:
+            return JSONResponse({"ready": True})
+        return JSONResponse(
+            {"ready": False, "code": ErrorCode.UNAVAILABLE, "message": problem}, status_code=503
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(request: Request, s: ServicesDep) -> Response:

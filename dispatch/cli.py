@@ -6,7 +6,9 @@ import argparse
 import asyncio
 import getpass
 import json
+import os
 import secrets
+import signal
 import sys
 from pathlib import Path
 
@@ -15,6 +17,9 @@ from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_
 from dispatch.storage.db import Database
 from dispatch.usecases.context import UseCaseError, utc_now
 from schemas.common import CrewMode, Role
+
+DEFAULT_CLUSTER_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/dispatch"
+DEFAULT_CLUSTER_HUB = "redis://127.0.0.1:6379/0"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +31,22 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int)
     serve.add_argument(
         "--demo", action="store_true", help="load demo data if the database is empty"
+    )
+    cluster = sub.add_parser(
+        "cluster", help="run several server processes behind HAProxy (PostgreSQL and Redis)"
+    )
+    cluster.add_argument("--processes", type=int, default=2)
+    cluster.add_argument("--port", type=int, default=8000, help="the balancer's port")
+    cluster.add_argument(
+        "--database-url",
+        default=os.environ.get("DISPATCH_CLUSTER_DATABASE_URL", DEFAULT_CLUSTER_DB),
+        help="PostgreSQL (asyncpg) URL; the database is created if missing",
+    )
+    cluster.add_argument(
+        "--pubsub-url", default=os.environ.get("DISPATCH_CLUSTER_PUBSUB_URL", DEFAULT_CLUSTER_HUB)
+    )
+    cluster.add_argument(
+        "--workdir", type=Path, default=Path(".cluster"), help="logs and the HAProxy config"
     )
     sub.add_parser("demo", help="load demo data into an empty database, print sign-ins once")
     user = sub.add_parser("user", help="manage accounts").add_subparsers(
@@ -162,10 +183,74 @@ async def _plan(settings: Settings, args: argparse.Namespace) -> None:
         print(f"Wrote {args.geojson}")
 
 
+async def _ensure_postgres_database(url: str) -> None:
+    """Create the PostgreSQL database the URL names, if it does not exist."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    target = make_url(url)
+    if not target.drivername.startswith("postgresql"):
+        raise ConfigError("dispatch cluster: --database-url must be a PostgreSQL URL")
+    admin = target.set(drivername="postgresql", database="postgres")
+    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
+    try:
+        exists = await conn.fetchval(
+            "SELECT 1 FROM pg_database WHERE datname = $1", target.database
+        )
+        if not exists:
+            await conn.execute(f'CREATE DATABASE "{target.database}"')
+    finally:
+        await conn.close()
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _cluster(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.launcher import Cluster
+
+    if args.processes < 1:
+        raise ConfigError("dispatch cluster: --processes must be 1 or more")
+    asyncio.run(_ensure_postgres_database(args.database_url))
+    shared = settings.model_copy(
+        update={"database": settings.database.model_copy(update={"url": args.database_url})}
+    )
+    asyncio.run(_demo(shared, only_if_empty=True))  # once, before any process starts
+    signal.signal(signal.SIGTERM, _interrupt)  # stop the processes on a plain kill too
+    cluster = Cluster(
+        processes=args.processes,
+        port=args.port,
+        database_url=args.database_url,
+        pubsub_url=args.pubsub_url,
+        workdir=args.workdir,
+    )
+    try:
+        cluster.start()
+        base = cluster.base
+        print(f"dispatch cluster: {args.processes} processes behind HAProxy on {base}")
+        for i, node in enumerate(cluster.nodes, 1):
+            print(f"  process {i}: {node.base} (log {node.log})")
+        print(f"  console:    {base}/console (supervisors)")
+        print(f"  officer:    {base}/officer")
+        print(f"  crew:       {base}/crew")
+        print(f"  websocket:  ws://{cluster.host}:{args.port}/ws")
+        print(f"  health:     {base}/healthz, {base}/readyz")
+        print("  metrics:    each process's own /metrics (not through the balancer)")
+        print("Ctrl-C stops them all.")
+        sys.stdout.flush()
+        return cluster.wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        cluster.stop()
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
     from dispatch.app import create_app
+    from dispatch.logs import configure as configure_logging
     from dispatch.server import uvicorn_config
 
     overrides = {}
@@ -191,7 +276,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     sys.setswitchinterval(0.001)
     print(f"  metrics:    {base}/metrics (from {', '.join(settings.metrics.allow)})")
     sys.stdout.flush()
-    uvicorn.Server(uvicorn_config(create_app(settings, tune_gc=True), settings)).run()
+    configure_logging(settings.logging)
+    app = create_app(settings, tune_gc=True)
+    uvicorn.Server(uvicorn_config(app, settings, log_config=None)).run()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         if args.command == "serve":
             _serve(settings, args)
+        elif args.command == "cluster":
+            return _cluster(settings, args)
         elif args.command == "demo":
             asyncio.run(_demo(settings, only_if_empty=False))
         elif args.command == "user":

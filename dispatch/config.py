@@ -51,6 +51,7 @@ class PagesSettings(_Section):
     hold_to_alert_s: float = Field(0.8, gt=0, le=10)
     hold_to_escalate_s: float = Field(2.5, gt=0, le=20)
     not_delivered_after_s: float = Field(15, gt=0)
+    no_crew_after_s: float = Field(60, gt=0)
     officer_app_name: str = Field("Notes", min_length=1, max_length=40)
     officer_ready_text: str = Field("Hold", max_length=60)
     officer_urgent_text: str = Field("Hold: urgent", max_length=60)
@@ -61,6 +62,7 @@ class PagesSettings(_Section):
     officer_resolved_text: str = Field("Done", max_length=60)
     officer_cancelled_text: str = Field("Cancelled", max_length=60)
     officer_not_delivered_text: str = Field("NOT delivered - use your radio", max_length=120)
+    officer_no_crew_text: str = Field("No crew yet: use your radio", max_length=120)
     tile_url: str = Field("", pattern=r"^(https?://\S*\{z\}\S*)?$", max_length=500)
     tile_attribution: str = Field("", max_length=300)
 
@@ -96,6 +98,16 @@ class RealtimeSettings(_Section):
     supervisor_positions_every_s: float = Field(0.25, gt=0, le=5)
     gc_freeze_every_s: float = Field(1.0, ge=0)
     gc_collect_after_closed: int = Field(20000, ge=1)
+
+
+class ClusterSettings(_Section):
+    heartbeat_s: float = Field(0.5, gt=0, le=10)
+    dead_after_s: float = Field(2.5, gt=0, le=60)
+
+
+class LoggingSettings(_Section):
+    json_lines: bool = False
+    level: Literal["debug", "info", "warning", "error"] = "info"
 
 
 class MetricsSettings(_Section):
@@ -141,6 +153,8 @@ class Settings(_Section):
     dispatch: DispatchSettings = DispatchSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     metrics: MetricsSettings = MetricsSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    logging: LoggingSettings = LoggingSettings()
     planning: PlanningSettings = PlanningSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
 

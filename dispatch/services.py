@@ -10,16 +10,25 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from sqlmodel import Session
+
 from dispatch.auth.session_cache import SessionCache
 from dispatch.config import Settings
 from dispatch.gc_policy import GcKeeper
+from dispatch.logs import failure
 from dispatch.metrics import Metrics
 from dispatch.realtime.events import StoredEvent
 from dispatch.realtime.hub import Hub, make_hub
 from dispatch.realtime.registry import Registry
 from dispatch.scheduling.scheduler import OperationsScheduler
 from dispatch.storage.db import Database
-from dispatch.usecases.context import EVENTS_CHANNEL, POSITIONS_CHANNEL, Clock, utc_now
+from dispatch.usecases.context import (
+    EVENTS_CHANNEL,
+    POSITIONS_CHANNEL,
+    PRESENCE_CHANNEL,
+    Clock,
+    utc_now,
+)
 from dispatch.usecases.dispatcher import Dispatcher
 from dispatch.usecases.planner_pool import PlannerPool
 from dispatch.usecases.plans import PlanCases
@@ -29,6 +38,7 @@ from schemas.errors import CloseCode
 log = logging.getLogger("dispatch")
 
 SESSIONS_CHANNEL = "dispatch.sessions"  # ended sessions: every process closes their sockets
+READY_TIMEOUT_S = 2.0  # /readyz: longer without an answer from the database or hub = not ready
 CHECKPOINT_S = 5.0  # SQLite: how often the write-ahead log is copied back (off the loop)
 
 
@@ -44,6 +54,7 @@ class Services:
     scheduler: OperationsScheduler
     metrics: Metrics
     tune_gc: bool = False
+    started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _gc: GcKeeper | None = None
 
@@ -89,6 +100,7 @@ class Services:
             channels += [
                 (EVENTS_CHANNEL, self._peer_event),
                 (POSITIONS_CHANNEL, self.dispatcher.positions.from_peer),
+                (PRESENCE_CHANNEL, self.dispatcher.cluster.from_peer),
             ]
         ready = [asyncio.Event() for _ in channels]
         self._tasks = [
@@ -106,8 +118,11 @@ class Services:
         self._every(d.sweep_interval_s, self._expire_sockets)
         self._every(CHECKPOINT_S, self.dispatcher.ctx.store.checkpoint)
         self._every(r.supervisor_positions_every_s, self._flush_positions)
+        if self.dispatcher.cluster.enabled:
+            self._every(self.settings.cluster.heartbeat_s, self.dispatcher.cluster.beat)
         await self.scheduler.start()  # in the lifespan, never at import
         self.metrics.start()
+        self.started = True
         if self.tune_gc:
             r = self.settings.realtime
             self._gc = GcKeeper(
@@ -117,7 +132,24 @@ class Services:
             )
             self._gc.start()
 
+    async def unready(self) -> str | None:
+        """Why this process cannot take phones now, or None when it can."""
+        if not self.started:
+            return "The server is starting."
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await self.dispatcher.ctx.store.read(_select_one)
+        except Exception:
+            return "The database does not answer."
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                await self.hub.ping()
+        except Exception:
+            return "The event hub does not answer."
+        return None
+
     async def stop(self) -> None:
+        self.started = False
         self.metrics.stop()
         if self._gc is not None:
             self._gc.stop()
@@ -186,7 +218,12 @@ class Services:
                 await asyncio.sleep(seconds)
                 try:
                     await job()
-                except Exception:
-                    log.exception("periodic job %s failed", getattr(job, "__name__", job))
+                except Exception as exc:
+                    name = getattr(job, "__name__", "job")
+                    log.error("periodic job %s failed: %s", name, failure(exc))
 
         self._tasks.append(asyncio.create_task(loop()))
+
+
+def _select_one(session: Session) -> None:
+    session.connection().exec_driver_sql("SELECT 1")

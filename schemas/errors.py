@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     RULE_BROKEN = "rule_broken"  # a change to a plan would break one of its rules
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
+    UNAVAILABLE = "unavailable"  # /readyz: the process cannot take phones now
     # sign-in and connection
     AUTH_MISSING = "auth_missing"
     AUTH_INVALID = "auth_invalid"

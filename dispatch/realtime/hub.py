@@ -26,6 +26,9 @@ class MemoryHub:
     async def connect(self) -> None:
         return None
 
+    async def ping(self) -> None:
+        return None
+
     async def disconnect(self) -> None:
         self._subscribers.clear()
 
@@ -60,6 +63,9 @@ class RedisHub:
     async def connect(self) -> None:
         self._redis = Redis.from_url(self._url, decode_responses=True)
         await self._redis.ping()
+
+    async def ping(self) -> None:
+        await self._client().ping()
 
     async def disconnect(self) -> None:
         if self._redis is not None:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dispatch.core.lifecycle import IllegalTransition
+from dispatch.logs import failure
 from dispatch.realtime.connection import Connection
 from dispatch.socket_api.sync import sync
 from dispatch.usecases.context import UseCaseError
@@ -202,8 +203,8 @@ async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
         conn.push(_error(msg.id, exc.code, exc.message))
     except IllegalTransition as exc:
         conn.push(_error(msg.id, ErrorCode.ILLEGAL_TRANSITION, str(exc).capitalize() + "."))
-    except Exception:
-        log.exception("handler for %s failed", kind)
+    except Exception as exc:
+        log.error("handler for %s failed: %s", kind, failure(exc))
         conn.push(_error(msg.id, ErrorCode.INTERNAL, "The server could not do that; try again."))
     else:
         conn.push(ack(msg.id, result))

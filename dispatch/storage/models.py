@@ -140,6 +140,23 @@ class Counter(SQLModel, table=True):
     value: int = 0
 
 
+class ClusterNode(SQLModel, table=True):
+    """A running server process and its heartbeat; a peer takes over a silent one."""
+
+    __tablename__ = "cluster_node"
+    id: str = Field(primary_key=True, max_length=64)
+    started_at: datetime = utc_column()
+    beat_at: datetime = utc_column()
+
+
+class CrewLink(SQLModel, table=True):
+    """A crew connected to a node (written with the node's heartbeat)."""
+
+    __tablename__ = "crew_link"
+    crew_id: str = Field(primary_key=True, max_length=64)
+    node_id: str = Field(primary_key=True, max_length=64, index=True)
+
+
 class AlertTrack(SQLModel, table=True):
     """The officer's positions while her alert is open: part of the incident."""
 

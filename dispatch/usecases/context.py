@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -24,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from dispatch.config import Settings
 from dispatch.core.matching import CrewIndex, RankingRules
+from dispatch.logs import failure
 from dispatch.realtime.events import KIND_CREW, StoredEvent
 from dispatch.realtime.hub import Hub
 from dispatch.realtime.sequencer import Sequencer
@@ -39,6 +42,8 @@ log = logging.getLogger("dispatch")
 
 EVENTS_CHANNEL = "dispatch.events"
 POSITIONS_CHANNEL = "dispatch.positions"
+PRESENCE_CHANNEL = "dispatch.presence"  # crews connecting to and leaving each node
+NODE_ID = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"  # this process, in the cluster
 GAP_WAIT_S = 0.05  # how long a missing event is waited for before it is read from the table
 
 Clock = Callable[[], datetime]
@@ -83,17 +88,20 @@ class KeyedLocks:
 
 
 class CrewBook:
-    """What this process knows of each crew: its state (from crew events) and how many
-    of its members are connected here. Ready = available and connected."""
+    """What this process knows of each crew: its state (from crew events), how many of
+    its members are connected here, and on which other processes (nodes) it is connected
+    (from the cluster's presence). Ready = available and connected somewhere."""
 
     def __init__(self) -> None:
         self.states: dict[str, CrewState] = {}
         self.connections: dict[str, int] = {}
+        self.remote: dict[str, set[str]] = {}  # crew id -> the other nodes it is on
+
+    def connected_anywhere(self, crew_id: str) -> bool:
+        return self.connections.get(crew_id, 0) > 0 or bool(self.remote.get(crew_id))
 
     def ready(self, crew_id: str) -> bool:
-        return (
-            self.states.get(crew_id) == CrewState.AVAILABLE and self.connections.get(crew_id, 0) > 0
-        )
+        return self.states.get(crew_id) == CrewState.AVAILABLE and self.connected_anywhere(crew_id)
 
 
 class Context:
@@ -117,6 +125,8 @@ class Context:
         self.locks = KeyedLocks()
         self.observers: list[Callable[[StoredEvent], None]] = []
         self.on_crew_ready: Callable[[], None] = lambda: None  # the offering part's kick
+        # A crew's first member connected here (True) or its last left (False): the cluster's
+        self.on_presence: Callable[[str, bool], None] = lambda crew_id, up: None
         self.on_resync: Callable[[], Awaitable[None]] | None = None  # the offering part's
         self.alert_stored: Callable[[float], None] = lambda seconds: None  # a metric
         # The ring never holds more than the table keeps: a replay is never older than
@@ -140,8 +150,9 @@ class Context:
 
     def _task_done(self, task: asyncio.Task[Any]) -> None:
         self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background dispatch task failed", exc_info=task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            log.error("background dispatch task failed: %s", failure(exc))
 
     async def stop(self) -> None:
         for task in list(self._tasks):
@@ -264,4 +275,4 @@ class Context:
             if self.on_resync is not None:
                 await self.on_resync()
         except Exception:
-            log.exception("could not resync memory after a failed transaction")
+            log.warning("could not resync memory after a failed transaction")

@@ -129,7 +129,10 @@ class Crews:
         pending = self._withdrawals.pop(crew_id, None)
         if pending is not None:
             pending.cancel()  # back within the grace period: its offer stays
-        self.ctx.crews.connections[crew_id] = self.ctx.crews.connections.get(crew_id, 0) + 1
+        here = self.ctx.crews.connections.get(crew_id, 0)
+        self.ctx.crews.connections[crew_id] = here + 1
+        if here == 0:
+            self.ctx.on_presence(crew_id, True)
         if crew_id not in self.ctx.crews.states:
             async with self.ctx.db.session() as s:
                 crew = await s.get(Crew, crew_id)
@@ -146,16 +149,25 @@ class Crews:
             self.ctx.crews.connections[crew_id] = left
             return
         self.ctx.crews.connections.pop(crew_id, None)
+        self.ctx.on_presence(crew_id, False)
         self.ctx.refresh_ready(crew_id)
-        if self.ctx.crews.states.get(crew_id) == CrewState.OFFERED:
-            # Only a crew holding an offer has anything to withdraw: a storm of thousands
-            # of disconnects costs no transaction for the others.
-            self._withdrawals[crew_id] = self.ctx.spawn(self._withdraw_after_grace(crew_id))
+        self.withdraw_after(crew_id, self.ctx.settings.dispatch.disconnect_grace_s)
 
-    async def _withdraw_after_grace(self, crew_id: str) -> None:
-        await asyncio.sleep(self.ctx.settings.dispatch.disconnect_grace_s)
+    def withdraw_after(self, crew_id: str, delay_s: float) -> None:
+        """Withdraw the crew's open offer unless it is connected again (to any process)
+        within `delay_s`. Only a crew holding an offer has anything to withdraw: a storm
+        of thousands of disconnects costs no transaction for the others."""
+        if self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
+            return
+        pending = self._withdrawals.pop(crew_id, None)
+        if pending is not None:
+            pending.cancel()
+        self._withdrawals[crew_id] = self.ctx.spawn(self._withdraw_later(crew_id, delay_s))
+
+    async def _withdraw_later(self, crew_id: str, delay_s: float) -> None:
+        await asyncio.sleep(delay_s)
         self._withdrawals.pop(crew_id, None)
-        if self.ctx.crews.connections.get(crew_id, 0) > 0:
+        if self.ctx.crews.connected_anywhere(crew_id):
             return
         if self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
             return  # answered, or withdrawn meanwhile

@@ -7,6 +7,7 @@
     supervision  supervisors' hands on alerts            (offering)
     deployments  brief, go live, stand down              (offering)
     snapshots    replay from memory, or a snapshot       (positions)
+    cluster      heartbeats, crews on other processes    (crews)
 
 Each part is handed the context (store, database, hub, crew index, clock) and the
 parts it names; nothing reaches another part through `self`.
@@ -29,6 +30,7 @@ from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Deployment
 from dispatch.storage.store import make_store
 from dispatch.usecases.alerts import Alerts
 from dispatch.usecases.briefs import load_brief
+from dispatch.usecases.cluster import Cluster
 from dispatch.usecases.context import Clock, Context, UseCaseError, utc_now
 from dispatch.usecases.crews import Crews
 from dispatch.usecases.deployments import Deployments
@@ -53,6 +55,7 @@ class Dispatcher:
         self.supervision = Supervision(ctx, self.offering)
         self.deployments = Deployments(ctx, self.offering)
         self.snapshots = Snapshots(ctx, self.positions)
+        self.cluster = Cluster(ctx, self.crews)
 
     @classmethod
     def build(
@@ -111,8 +114,10 @@ class Dispatcher:
                 )
         self.ctx.sequencer.start(head, await self.ctx.recent_events(head))
         await self.offering.start()
+        await self.cluster.start()
 
     async def stop(self) -> None:
         self.offering.stop()
+        await self.cluster.stop()
         await self.ctx.stop()
         await self.ctx.store.close()

@@ -9,6 +9,7 @@ conditional update in the database, so no process ever gives one crew two alerts
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from dispatch.core.lifecycle import (
     settle_alert,
 )
 from dispatch.core.matching import Candidate
+from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
 from dispatch.usecases.context import Context
 from dispatch.usecases.statements import (
@@ -42,6 +44,7 @@ from schemas.views import AlertState, AssignmentStatus, CrewState, CrewView, Off
 log = logging.getLogger("dispatch")
 
 OPEN = [s for s in AlertState if is_open_alert(s)]
+ACTIVE_ASSIGNMENT = (AssignmentStatus.EN_ROUTE.value, AssignmentStatus.ON_SCENE.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +62,15 @@ class Offering:
         self.waiting: set[str] = set()  # alerts that want more crews than they have offers
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._retry_scheduled = False
+        # What the events say each open alert still lacks (a peer's alerts too): crews
+        # needed less those attached, and its open offers. Every process so knows the
+        # alerts waiting for a crew, and whichever is alive retries them.
+        self._lacking: dict[str, int] = {}
+        self._offers_open: dict[str, set[str]] = {}
+        self._dirty: set[str] = set()
         ctx.on_crew_ready = self.kick
         ctx.on_resync = self._resync
+        ctx.observers.append(self.observe)
 
     # -- start and stop -------------------------------------------------------------
 
@@ -95,6 +105,41 @@ class Offering:
         async with self.ctx.db.session() as s:
             ids = (await s.exec(select(Alert.id).where(col(Alert.state).in_(OPEN)))).all()
         self.waiting.update(ids)  # retries drop the ones that are covered
+
+    # -- alerts waiting, from the events (this process's and its peers') ----------------
+
+    def observe(self, event: StoredEvent) -> None:
+        if event.kind == KIND_ALERT:
+            view = json.loads(event.payload)
+            if is_open_alert(AlertState(view["state"])):
+                attached = sum(c["status"] in ACTIVE_ASSIGNMENT for c in view["crews"])
+                self._lacking[event.entity_id] = view["crews_needed"] - attached
+            else:
+                self._lacking.pop(event.entity_id, None)
+                self._offers_open.pop(event.entity_id, None)
+                self._dirty.discard(event.entity_id)
+                return
+            alert_id = event.entity_id
+        elif event.kind == KIND_OFFER:
+            view = json.loads(event.payload)
+            alert_id = view["alert_id"]
+            offers = self._offers_open.setdefault(alert_id, set())
+            if view["state"] == OfferState.OFFERED:
+                offers.add(event.entity_id)
+            else:
+                offers.discard(event.entity_id)
+        else:
+            return
+        if not self._dirty:
+            asyncio.get_running_loop().call_soon(self._weigh)  # after the whole commit
+        self._dirty.add(alert_id)
+
+    def _weigh(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for alert_id in dirty:
+            lacking = self._lacking.get(alert_id)
+            if lacking is not None and lacking - len(self._offers_open.get(alert_id, ())) > 0:
+                self.waiting.add(alert_id)
 
     # -- deadlines ------------------------------------------------------------------
 
@@ -143,7 +188,7 @@ class Offering:
             try:
                 await self.expire(offer_id)
             except Exception:
-                log.exception("could not expire offer %s", offer_id)
+                log.exception("could not expire offer %s", offer_id, extra={"offer_id": offer_id})
         if self.waiting:
             await self.retry_waiting()
 
@@ -166,6 +211,7 @@ class Offering:
                 select(Alert)
                 .where(col(Alert.id).in_(waiting))
                 .order_by(col(Alert.urgent).desc(), col(Alert.raised_at))
+                .with_for_update()  # another process may retry the same alerts now
             ).all()
             found = {a.id for a in rows}
             gone = [a for a in waiting if a not in found]
@@ -255,7 +301,11 @@ class Offering:
                     text="No crew free: escalated to supervisors.",
                 )
             )
-            log.warning("alert %s unassigned: no crew free; supervisors told", alert.id)
+            log.warning(
+                "alert %s unassigned: no crew free; supervisors told",
+                alert.id,
+                extra={"alert_id": alert.id},
+            )
 
     def _tried(self, tx: Tx, alert_id: str, busy: list[Offer]) -> set[str]:
         """Crews not to offer this alert to: those that declined or let it lapse lately,

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
@@ -26,7 +25,7 @@ from sqlmodel import Session, col
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import KIND_ALERT, StoredEvent
 from dispatch.storage.models import AlertTrack, Crew
-from dispatch.usecases.context import POSITIONS_CHANNEL, Context
+from dispatch.usecases.context import NODE_ID, POSITIONS_CHANNEL, Context
 from schemas.common import Position, Role
 from schemas.server import LivePosition
 from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
@@ -34,7 +33,6 @@ from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
 log = logging.getLogger("dispatch")
 
 FLUSH_CHUNK = 100  # rows per transaction: about a millisecond of the loop on SQLite
-ORIGIN = f"{os.getpid()}-{id(object())}"  # this process, so it skips its own relays
 
 Fix = tuple[float, float, float | None, datetime]  # lat, lon, accuracy, when
 Relay = Callable[[dict[str, Any]], None]
@@ -124,26 +122,41 @@ class Positions:
         if crew_id is None or crew_id not in self.ctx.index:
             return  # unknown crew (removed while connected): nothing to match
         fix = self._fix(position)
+        self._crew_moved(crew_id, fix)
+        self._pending_crews[crew_id] = fix
+        await self._send({"frame": frame_of(Role.CREW, crew_id, fix), "alerts": {}})
+
+    def _crew_moved(self, crew_id: str, fix: Fix) -> None:
+        """Feed the index ranking uses (a crew connected here or to a peer alike)."""
         index, now = self.ctx.index, fix[3].timestamp()
         before = index.position(crew_id)
+        if before is not None and before[2] > now:
+            return  # an older fix relayed late
         was_fresh = before is not None and before[2] >= now - self.ctx.rules.fresh_s
         index.set_position(crew_id, fix[0], fix[1], now)
         self.crew_last[crew_id] = fix
-        self._pending_crews[crew_id] = fix
         if not was_fresh and index.is_ready(crew_id):
             self.ctx.on_crew_ready()
-        await self._send({"frame": frame_of(Role.CREW, crew_id, fix), "alerts": {}})
 
     async def _send(self, message: dict[str, Any]) -> None:
         self.relay(message)
         if self.ctx.hub.shared:
-            await self.ctx.hub.publish(POSITIONS_CHANNEL, json.dumps({**message, "origin": ORIGIN}))
+            await self.ctx.hub.publish(
+                POSITIONS_CHANNEL, json.dumps({**message, "origin": NODE_ID})
+            )
 
     def from_peer(self, text: str) -> None:
-        """A position relayed by another process: fan it out here too."""
+        """A position relayed by another process: fan it out here too, and a crew's feeds
+        this process's index, so that it ranks every crew in the cluster."""
         message = json.loads(text)
-        if message.get("origin") != ORIGIN:
-            self.relay(message)
+        if message.get("origin") == NODE_ID:
+            return
+        frame = message["frame"]
+        crew_id = frame["subject_id"]
+        if frame["role"] == Role.CREW.value and crew_id in self.ctx.index:
+            at = datetime.fromisoformat(frame["at"])
+            self._crew_moved(crew_id, (frame["lat"], frame["lon"], frame["accuracy"], at))
+        self.relay(message)
 
     # -- what a snapshot shows ---------------------------------------------------------
 
