@@ -415,40 +415,75 @@ async function release(alert, crew) {
   if (reason !== null) await act("offer.withdraw", { offer_id: crew.offer_id, reason });
 }
 
-async function closeAlert(alert) {
-  const outcome = await askOutcome();
-  if (!outcome) return;
-  const reason = await askReason("Close the alert");
-  if (reason !== null) await act("alert.close", { alert_id: alert.id, outcome, reason });
-}
-
-function askOutcome() {
-  return new Promise((resolve) => {
-    const select = el("select", { id: "outcome" }, OUTCOMES.map(([v, t]) => el("option", { value: v }, t)));
-    const dialog = el(
-      "dialog",
-      { class: "reason" },
+// Close an alert handled by radio, from any open state: the outcome and the reason in one
+// dialog. Open offers are withdrawn and crews freed by the server. The dialog stays open
+// with the server's answer if it refuses, so nothing typed is lost.
+function closeAlert(alert) {
+  const offers = offersOf(alert.id);
+  const attached = alert.crews.filter((c) => c.status !== "cleared");
+  const effects = [
+    attached.length ? `${attached.map((c) => c.callsign).join(", ")} will be freed.` : "No crew is on it.",
+    offers.length ? `${offers.length === 1 ? "The open offer" : `${offers.length} open offers`} will be withdrawn.` : "",
+  ].join(" ");
+  const outcome = el(
+    "select",
+    { id: "close-outcome" },
+    el("option", { value: "" }, "Choose the outcome"),
+    OUTCOMES.map(([v, t]) => el("option", { value: v }, t)),
+  );
+  const reason = el("textarea", { id: "close-reason", rows: 3, maxlength: 500, placeholder: "Reason (kept on the record)" });
+  const problem = el("p", { class: "problem", role: "alert" });
+  const ok = el("button", { type: "submit", class: "primary", id: "close-ok" }, "Close alert");
+  for (const input of [outcome, reason]) input.addEventListener("input", () => (problem.textContent = ""));
+  const done = () => {
+    dialog.close();
+    dialog.remove();
+  };
+  const submit = async (e) => {
+    e.preventDefault();
+    const text = reason.value.trim();
+    if (!outcome.value || !text) {
+      problem.textContent = !outcome.value ? "Choose the outcome." : "A reason is needed: it is kept with the alert.";
+      return;
+    }
+    ok.disabled = true;
+    problem.textContent = "";
+    let answer;
+    try {
+      answer = await ctx.link.request("alert.close", { alert_id: alert.id, outcome: outcome.value, reason: text });
+    } catch {
+      answer = { type: "error", message: "Not connected: nothing was done. Try again when the link is live." };
+    }
+    ok.disabled = false;
+    if (answer.type === "error") {
+      problem.textContent = answer.message;
+      return;
+    }
+    done();
+    ctx.toast("Alert closed.", "ok");
+  };
+  const dialog = el(
+    "dialog",
+    { class: "reason", id: "close-dialog" },
+    el(
+      "form",
+      { method: "dialog", onsubmit: submit },
+      el("h2", {}, "Close the alert (handled by radio)"),
+      el("p", { class: "muted", id: "close-effects" }, `Now ${alert.state.replace("_", " ")}. ${effects}`),
+      el("label", {}, "Outcome", outcome),
+      el("label", {}, "Reason", reason),
+      problem,
       el(
-        "form",
-        { method: "dialog" },
-        el("h2", {}, "Outcome"),
-        select,
-        el(
-          "div",
-          { class: "row" },
-          el("button", { type: "button", onclick: () => done(null) }, "Back"),
-          el("button", { type: "button", class: "primary", id: "outcome-ok", onclick: () => done(select.value) }, "Next"),
-        ),
+        "div",
+        { class: "row" },
+        el("button", { type: "button", onclick: done }, "Back"),
+        ok,
       ),
-    );
-    const done = (value) => {
-      dialog.close();
-      dialog.remove();
-      resolve(value);
-    };
-    document.body.append(dialog);
-    dialog.showModal();
-  });
+    ),
+  );
+  document.body.append(dialog);
+  dialog.showModal();
+  outcome.focus();
 }
 
 async function cancelAlert(alert) {
