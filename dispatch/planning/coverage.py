@@ -8,7 +8,8 @@ The offender's value at a cell is `w * (1 - c)`, `c` the probability the cell is
 covered. The resources are the expected covered cell-slots:
 `R = count * mean duration / slot`, mean duration the midpoint of the range (the
 sampler draws durations uniformly). A place can host at most
-`K = (window - d) // (place_gap + d) + 1` deployments of mean length `d`, so its
+`K = (window - d) // (g + d) + 1` deployments of mean length `d`, `g` the place gap
+(the midpoint of a gap range: the gap each deployment draws on average), so its
 cells together get at most `K * d / slot` (and at most one per cell).
 
 1. **Minimax** (one linear program, scipy `linprog`, HiGHS, sparse): minimise `v`
@@ -93,7 +94,7 @@ def offender_value(weight: FloatArray, cover: FloatArray) -> float:
 
 def place_caps(problem: Problem, cells_per_place: FloatArray, mean_slots: float) -> FloatArray:
     window = (problem.window_end - problem.window_start) / problem.slot
-    gap = problem.rules.place_gap / problem.slot
+    gap = problem.rules.gap_mean / problem.slot
     visits = max(0.0, math.floor((window - mean_slots) / (gap + mean_slots)) + 1.0)
     return np.minimum(cells_per_place, visits * mean_slots)
 

@@ -25,12 +25,18 @@ so both must be spread. With `n <= 1` there is nothing to spread and M2 is 1.
 **M4** (regularity of revisits). For each place with `k >= 3` visits, the squared
 coefficient of variation of the gaps between visit starts (sample variance, n-1),
 pooled over places with weight `k - 2`, against what random placement gives: `k`
-starts uniformly at random in the window with at least `g = place_gap + mean
+starts uniformly at random in the window with at least `g = least place gap + mean
 duration` between them are `g` plus the spacings of `k` uniform points on
 `L = window - mean duration - (k-1) g`; their gaps have mean `g + L/(k+1)` and
 expected sample variance `L^2 / ((k+1)(k+2))` (spacings are exchangeable). M4 is the
 square root of the ratio: about 1 for random placement, 0 for a weekly rota, above 1
 for bursts. With no place visited three times M4 is 1 (nothing to judge).
+
+**M5** (recent-place safety): how often an offender who goes where the team was
+within the last place gap is met, against chance; see `recency`.
+
+**Shares**: deployments per officer and per crew of the team (zeros included), so a
+supervisor sees that the work is shared fairly (`shares`).
 """
 
 from __future__ import annotations
@@ -50,9 +56,18 @@ from dispatch.planning.coverage import (
 )
 from dispatch.planning.model import Deployment, Figures, Problem
 from dispatch.planning.predictors import predictability
+from dispatch.planning.recency import recent_place_safety
+from dispatch.planning.shares import counts, spread
 
 # How much worse a figure must get before `compare` warns.
-TOLERANCE = {"m1_ratio": 0.01, "m1_coverage_error": 0.05, "m2": 0.01, "m3": 0.05, "m4": 0.05}
+TOLERANCE = {
+    "m1_ratio": 0.01,
+    "m1_coverage_error": 0.05,
+    "m2": 0.01,
+    "m3": 0.05,
+    "m4": 0.05,
+    "m5": 0.1,
+}
 
 
 def _tv(a: FloatArray, b: FloatArray) -> float:
@@ -91,7 +106,7 @@ def gap_regularity(
     hour = 3600.0
     window = (problem.window_end - problem.window_start).total_seconds() / hour
     mean_d = coverage.mean_slots * problem.slot.total_seconds() / hour
-    g = problem.rules.place_gap.total_seconds() / hour + mean_d
+    g = problem.rules.gap_floor.total_seconds() / hour + mean_d
     observed = expected = 0.0
     judged = 0
     for starts in visits.values():
@@ -184,6 +199,9 @@ def compute(problem: Problem, coverage: Coverage, deployments: Sequence[Deployme
         visits.setdefault(p, []).append((d.start - problem.window_start).total_seconds() / 3600)
     m4, judged = gap_regularity(problem, coverage, visits)
 
+    # M5
+    m5, m5_details = recent_place_safety(problem, coverage, known)
+
     details = {
         "deployments": float(n),
         "m1_target_value": coverage.value,
@@ -194,6 +212,7 @@ def compute(problem: Problem, coverage: Coverage, deployments: Sequence[Deployme
         "m2_target_hour": target_m2_hour,
         "m4_places_judged": float(judged),
         **{f"m3_{name}": r for name, r in ratios.items()},
+        **m5_details,
     }
     return Figures(
         m1_offender_value=value,
@@ -205,6 +224,9 @@ def compute(problem: Problem, coverage: Coverage, deployments: Sequence[Deployme
         m3_best_predictor=best,
         m4_gap_regularity=m4,
         details=details,
+        m5_recent_place=m5,
+        officer_shares=counts(problem.officers, deployments, crews=False),
+        crew_shares=counts(problem.crews, deployments, crews=True),
     )
 
 
@@ -236,4 +258,13 @@ def compare(before: Figures, after: Figures) -> list[str]:
             f"M4: revisits are less random, gap regularity from "
             f"{before.m4_gap_regularity:.2f} to {after.m4_gap_regularity:.2f} (1 is best)."
         )
+    if after.m5_recent_place < before.m5_recent_place - TOLERANCE["m5"]:
+        out.append(
+            f"M5: recently used places are safer for an offender, met against chance down "
+            f"from {before.m5_recent_place:.2f} to {after.m5_recent_place:.2f} (1 is best)."
+        )
+    if spread(after.officer_shares) > max(1, spread(before.officer_shares)) or spread(
+        after.crew_shares
+    ) > max(1, spread(before.crew_shares)):
+        out.append("Shares: the deployments are now shared less evenly among the team.")
     return out

@@ -3,6 +3,7 @@ hours and weekdays in rules and weights are local to the operation's timezone.""
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -16,9 +17,33 @@ class Place:
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    place_gap: timedelta = timedelta(hours=48)  # before a place is used again (end -> start)
+    """`place_gap` is the gap before a place is used again (end -> start). With
+    `place_gap_min` set it is the upper bound of a range: each new deployment draws its
+    own gap uniformly in [place_gap_min, place_gap], so no place is certainly empty for
+    longer than `place_gap_min` after a visit (see M5 in `figures`). None = a fixed gap."""
+
+    place_gap: timedelta = timedelta(hours=48)
     rest: timedelta = timedelta(hours=11)  # between one officer's deployments (end -> start)
     per_officer_per_day: int = 1  # deployments starting on one local day
+    place_gap_min: timedelta | None = None
+
+    @property
+    def gap_floor(self) -> timedelta:
+        """The least gap the rules allow: what `check_rules` enforces."""
+        low = self.place_gap if self.place_gap_min is None else self.place_gap_min
+        return min(low, self.place_gap)
+
+    @property
+    def gap_mean(self) -> timedelta:
+        """The expected drawn gap (the midpoint of the range)."""
+        return (self.gap_floor + self.place_gap) / 2
+
+    def draw_gap(self, rng: random.Random) -> timedelta:
+        """A gap for one new deployment: the fixed gap, or uniform within the range."""
+        low = self.gap_floor
+        if low >= self.place_gap:
+            return self.place_gap
+        return low + (self.place_gap - low) * rng.random()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +90,12 @@ class Figures:
     m3_best_predictor: str
     m4_gap_regularity: float  # CV of gaps between visits / CV of memoryless gaps (near 1)
     details: dict[str, float] = field(default_factory=dict)
+    # M5: how often an offender who goes where the team was within the last place gap is
+    # met, against chance (1 = chance, 0 = certainly safe there). Defaults keep figures
+    # stored before M5 and shares existed readable.
+    m5_recent_place: float = 1.0
+    officer_shares: dict[str, int] = field(default_factory=dict)  # deployments per officer
+    crew_shares: dict[str, int] = field(default_factory=dict)  # deployments per crew
     # Warnings when a change makes these worse: `dispatch.planning.compare(before, after)`.
 
 

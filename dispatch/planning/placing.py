@@ -16,18 +16,22 @@ For each token, in the shuffled order `sampling.pair_hours` gives:
    allowed time follows the slot (`grid.run`), and a start offset on a 5-minute grid
    within the slot and what remains, so neither minutes nor lengths form a comb;
 3. the exact checks: local hours/weekdays for the whole deployment
-   (`rules.time_breaks`), the place gap (`Ledger.place_free`), then officers who are
-   free, rested and under the per-day limit, and crews not busy; the team is drawn at
-   random among them (a rota order would leak who goes next);
+   (`rules.time_breaks`), the place gap (`Ledger.place_free`; with a gap range each
+   try draws its own gap within it), then officers who are free, rested and under the
+   per-day limit, and crews not busy; the team is the free members with the fewest
+   deployments so far, ties drawn at random (`shares.pick`: tokens come in shuffled
+   order, so this evens the shares without a rota that would leak who goes next);
 4. a token that finds nothing within its budget of tries is dropped and the plan says
-   so; after a few such in a row the rest are dropped too, since the rules are full.
+   so; after a few such in a row the rest are dropped too, since the rules are full;
+5. `shares.rebalance` evens out what is left uneven, and the plan warns when the rules
+   leave the shares more than one apart.
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -36,6 +40,8 @@ from dispatch.planning.coverage import Coverage, realised_cover, start_weights, 
 from dispatch.planning.model import Deployment, Problem
 from dispatch.planning.rules import Ledger, check_rules, time_breaks
 from dispatch.planning.sampling import pair_hours, systematic, weighted_order
+from dispatch.planning.shares import pick, rebalance
+from dispatch.planning.shares import warning as share_warning
 
 STEP = timedelta(minutes=5)
 TRIES_PER_TOKEN = 400  # half for the token's own place, the rest for the others
@@ -53,6 +59,12 @@ class _Placer:
         self.ledger = ledger
         self.rng = rng
         self.tries = 0
+        self.officer_use: Counter[str] = Counter()
+        self.crew_use: Counter[str] = Counter()
+
+    def count(self, d: Deployment) -> None:
+        self.officer_use.update(set(d.officers))
+        self.crew_use.update(set(d.crews))
 
     def times(self, slot: int) -> tuple[datetime, datetime] | None:
         problem, grid, rng = self.problem, self.coverage.grid, self.rng
@@ -75,8 +87,9 @@ class _Placer:
             return None
         start, end = when
         problem, ledger = self.problem, self.ledger
+        gap = problem.rules.draw_gap(self.rng)
         if time_breaks(problem, start, end, ledger.zone) or not ledger.place_free(
-            place, start, end
+            place, start, end, gap
         ):
             return None
         officers = ledger.officers_free(start, end)
@@ -90,8 +103,8 @@ class _Placer:
             place_id=place,
             start=start,
             end=end,
-            officers=tuple(self.rng.sample(officers, problem.officers_per_deployment)),
-            crews=tuple(self.rng.sample(crews, problem.crews_per_deployment)),
+            officers=pick(officers, self.officer_use, problem.officers_per_deployment, self.rng),
+            crews=pick(crews, self.crew_use, problem.crews_per_deployment, self.rng),
         )
 
     def first_fit(
@@ -169,6 +182,8 @@ def place_deployments(
         return w if sum(w) > 0 else [residual_list[i] for i in cells]
 
     placer = _Placer(problem, coverage, ledger, rng)
+    for d in pinned:
+        placer.count(d)
     placed: list[Deployment] = []
     misses = 0
     for p, h in tokens:
@@ -191,6 +206,7 @@ def place_deployments(
             continue
         misses = 0
         ledger.add(found)
+        placer.count(found)
         placed.append(found)
         weekday = found.start.astimezone(grid.zone).weekday()
         day_left[weekday] = max(0.0, day_left[weekday] - 1)
@@ -200,4 +216,8 @@ def place_deployments(
             f"(place gap, officers' rest and daily limit, team size, allowed hours); "
             f"the plan has {len(pinned) + len(placed)} of {problem.count}."
         )
-    return sorted(pinned + placed, key=lambda d: (d.start, d.place_id)), warnings
+    plan = rebalance(problem, sorted(pinned + placed, key=lambda d: (d.start, d.place_id)), rng)
+    uneven = share_warning(problem, plan)
+    if uneven is not None:
+        warnings.append(uneven)
+    return plan, warnings

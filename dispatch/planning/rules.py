@@ -10,8 +10,9 @@ Codes (stable; the API shows them):
 - `unknown_place`, `unknown_officer`, `unknown_crew`: not in the problem;
 - `team_size`: fewer distinct officers / crews than the problem asks for (more is fine);
 - `duplicate_member`: the same officer or crew twice in one deployment;
-- `place_gap`: a place used again less than `rules.place_gap` after an end (end -> next
-  start), overlaps included;
+- `place_gap`: a place used again less than `rules.gap_floor` after an end (end -> next
+  start), overlaps included (the fixed gap, or the lower bound of a gap range: the
+  sampler draws each new deployment's gap within the range, see `model.Rules`);
 - `overlap_officer`, `overlap_crew`: one person or crew in two overlapping deployments;
 - `rest`: less than `rules.rest` between one officer's deployments (end -> next start);
 - `per_day`: an officer starts more than `rules.per_officer_per_day` deployments on one
@@ -139,8 +140,8 @@ def check_rules(problem: Problem, deployments: Sequence[Deployment]) -> list[Vio
             by_crew[c].append((i, d))
     pairs: list[tuple[str, str, int, int]] = []
     for place, items in sorted(by_place.items()):
-        for code, a, b in _sequence_breaks(items, rules.place_gap, "place_gap", "place_gap"):
-            gap = span(rules.place_gap)
+        for code, a, b in _sequence_breaks(items, rules.gap_floor, "place_gap", "place_gap"):
+            gap = span(rules.gap_floor)
             pairs.append((code, f"place {place} is used again within {gap}", a, b))
     for officer, items in sorted(by_officer.items()):
         for code, a, b in _sequence_breaks(items, rules.rest, "overlap_officer", "rest"):
@@ -206,8 +207,12 @@ class Ledger:
     ) -> bool:
         return all(e + gap <= a or b + gap <= s for a, b in spans)
 
-    def place_free(self, place: str, start: datetime, end: datetime) -> bool:
-        return self._clear(self.place[place], start, end, self.problem.rules.place_gap)
+    def place_free(
+        self, place: str, start: datetime, end: datetime, gap: timedelta | None = None
+    ) -> bool:
+        """No visit to `place` within `gap` (default: the rules' least gap) either side."""
+        least = self.problem.rules.gap_floor
+        return self._clear(self.place[place], start, end, least if gap is None else max(gap, least))
 
     def officers_free(self, start: datetime, end: datetime) -> list[str]:
         day = start.astimezone(self.zone).date()

@@ -67,3 +67,25 @@ def rota(problem: Problem) -> list[Deployment]:
                 )
             )
     return out
+
+
+def town(count: int = 20, officers: int = 3, crews: int = 6, **extra: object) -> Problem:
+    """The demo operation's shape: eight places of uneven risk (two busy in the evening),
+    four weeks from 07:00 to 23:00, three officers and six crews."""
+    evening = tuple([0.2] * 7 + [0.6, 0.8, 0.6, 0.5, 0.6, 0.7, 0.6, 0.6, 0.7, 0.9])
+    evening += (1.0, 1.0, 1.0, 1.0, 0.9, 0.6, 0.3)
+    risks = [(3.0, evening), (2.5, None), (4.0, evening), (2.0, None)]
+    risks += [(1.5, None), (1.0, None), (1.2, None), (0.8, None)]
+    return Problem(
+        window_start=START + timedelta(hours=10),
+        window_end=START + timedelta(days=28, hours=10),
+        places=tuple(Place(f"T{i}", r, h) for i, (r, h) in enumerate(risks)),
+        count=count,
+        min_duration=timedelta(minutes=45),
+        max_duration=timedelta(minutes=120),
+        officers=tuple(f"O{i}" for i in range(officers)),
+        crews=tuple(f"C{i}" for i in range(crews)),
+        allowed_hours=frozenset(range(7, 23)),
+        timezone="Europe/London",
+        **extra,  # type: ignore[arg-type]
+    )

@@ -12,6 +12,7 @@ from dispatch.planning import check_rules, compare, evaluate, generate_plan
 from tests.planning.problems import operation, rota
 
 SEEDS = range(6)
+SEEDS_40 = range(40)
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -22,7 +23,18 @@ def test_twenty_places_over_four_weeks_meet_the_m2_and_m3_targets(seed: int) -> 
     assert check_rules(problem, plan.deployments) == []
     assert plan.figures.m2_entropy_ratio >= 0.95
     assert plan.figures.m3_predictability <= 1.10, plan.figures.details
-    assert 0.5 < plan.figures.m4_gap_regularity < 1.5
+
+
+def test_revisits_are_as_irregular_as_random_placement() -> None:
+    # M4 has no target the planner draws for, so one plan in a hundred or so falls
+    # just outside the band by luck: judge the plans together.
+    problem = operation(places=20, count=50, officers=8, crews=6)
+    m4 = [
+        generate_plan(problem, random.Random(seed)).figures.m4_gap_regularity for seed in SEEDS_40
+    ]
+    assert sum(0.5 < v < 1.5 for v in m4) >= len(m4) - 2
+    assert all(0.3 < v < 1.7 for v in m4)
+    assert 0.75 < sum(m4) / len(m4) < 1.0
 
 
 def test_a_regular_rota_scores_clearly_worse_than_a_generated_plan() -> None:
