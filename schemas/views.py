@@ -8,6 +8,7 @@ Closed offers and closed alerts leave the state (after their final event).
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import Field
 
@@ -112,6 +113,17 @@ class AlertView(Model):
     outcome_note: str | None = None
     taken_by: str | None = Field(
         None, description="The supervisor who took an unassigned or urgent alert in hand."
+    )
+    duress: bool = Field(
+        False,
+        description="She 'cancelled' with her duress PIN: treat as urgent; her page still "
+        "shows a cancel.",
+    )
+    closed_by: Literal["officer", "supervisor", "crew"] | None = Field(
+        None, description="Who ended a closed alert: she cancelled, a supervisor, the crew."
+    )
+    close_reason: str | None = Field(
+        None, description="A supervisor's reason for cancelling or closing it (their words)."
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from dispatch.core.lifecycle import officer_status
 from dispatch.storage.models import Alert, Crew, Offer
 from schemas.common import AlertCategory, CrewMode, Outcome
@@ -16,9 +18,28 @@ from schemas.views import (
     OfferView,
 )
 
+# How the use cases mark what they store (alerts.DURESS_NOTE, the close reasons of
+# supervision and alerts): read back here so that crews and supervisors get plain fields.
+DURESS_MARK = "DURESS:"
+SUPERVISOR_CLOSES = ("cancelled by a supervisor: ", "closed by a supervisor: ")
+ClosedBy = Literal["officer", "supervisor", "crew"]
+
+
+def closed_by(alert: Alert) -> tuple[ClosedBy | None, str | None]:
+    """Who ended a closed alert, and a supervisor's reason in their own words."""
+    state = AlertState(alert.state)
+    if state not in (AlertState.CANCELLED, AlertState.RESOLVED):
+        return None, None
+    reason = alert.close_reason or ""
+    for prefix in SUPERVISOR_CLOSES:
+        if reason.startswith(prefix):
+            return "supervisor", reason.removeprefix(prefix)
+    return ("officer" if state == AlertState.CANCELLED else "crew"), None
+
 
 def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
     state = AlertState(alert.state)
+    by, reason = closed_by(alert)
     return AlertView(
         id=alert.id,
         officer_id=alert.officer_id,
@@ -48,6 +69,9 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         outcome=Outcome(alert.outcome) if alert.outcome else None,
         outcome_note=alert.outcome_note,
         taken_by=alert.taken_by,
+        duress=(alert.note or "").startswith(DURESS_MARK),
+        closed_by=by,
+        close_reason=reason,
     )
 
 
