@@ -58,6 +58,7 @@ def officer_config(p: PagesSettings) -> dict[str, Any]:
         "hold_to_alert_s": p.hold_to_alert_s,
         "hold_to_escalate_s": p.hold_to_escalate_s,
         "not_delivered_after_s": p.not_delivered_after_s,
+        "no_crew_after_s": p.no_crew_after_s,
         "text": {
             "ready": p.officer_ready_text,
             "urgent": p.officer_urgent_text,
@@ -68,6 +69,7 @@ def officer_config(p: PagesSettings) -> dict[str, Any]:
             "resolved": p.officer_resolved_text,
             "cancelled": p.officer_cancelled_text,
             "not_delivered": p.officer_not_delivered_text,
+            "no_crew": p.officer_no_crew_text,
         },
     }
 

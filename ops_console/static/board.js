@@ -2,6 +2,7 @@
 // their position ages, and the supervisor's hands on an alert (take, assign by hand,
 // withdraw or release, close, cancel, note). Everything comes from the live store.
 
+import { spreadLabels } from "/pages/static/basemap.js";
 import { ago, askReason, clear, el, hhmm, isOpenAlert, makeMap, seconds } from "./common.js";
 
 const OUTCOMES = [
@@ -61,6 +62,7 @@ export function mount(c) {
     ),
   );
   map = makeMap($("board-map"));
+  map.on("zoomend", () => spreadLabels(map));
   layers = {
     places: L.layerGroup().addTo(map),
     alerts: L.layerGroup().addTo(map),
@@ -142,7 +144,7 @@ function renderQueue(alerts) {
         "button",
         {
           type: "button",
-          class: `alert-card${ctx.needsTaking(a) ? " needs" : ""}${a.id === selected ? " selected" : ""}`,
+          class: `alert-card${ctx.needsTaking(a) ? " needs" : ""}${a.duress ? " duress-card" : ""}${a.id === selected ? " selected" : ""}`,
           dataset: { alert: a.id, state: a.state },
           onclick: () => {
             selected = a.id;
@@ -150,6 +152,7 @@ function renderQueue(alerts) {
             map.panTo([a.lat, a.lon]);
           },
         },
+        a.duress ? el("div", { class: "duress", title: "She 'cancelled' with her duress PIN" }, "DURESS") : null,
         el(
           "div",
           { class: "row" },
@@ -186,7 +189,7 @@ function renderDetail() {
   const officer = ctx.store.positions.get(`officer:${alert.officer_id}`);
   clear(
     box,
-    el("h2", {}, `Alert: ${nameOf(alert.officer_id)}`),
+    el("h2", {}, `Alert: ${nameOf(alert.officer_id)} `, alert.duress ? el("span", { class: "duress" }, "DURESS") : null),
     el(
       "dl",
       { class: "facts" },
@@ -289,12 +292,14 @@ function renderCrews() {
     rows.map((c) => {
       const p = ctx.store.positions.get(`crew:${c.id}`);
       const age = p ? Date.now() - Date.parse(p.at) : null;
+      // Only a crew that can be offered alerts needs a fresh fix: off duty, age is no alarm.
+      const stale = age !== null && age > STALE_MS && c.state !== "off_duty";
       return el(
         "tr",
         { dataset: { crew: c.callsign } },
         el("td", {}, `${c.callsign} `, el("span", { class: "muted" }, c.mode)),
         el("td", {}, el("span", { class: `pill state-${c.state}` }, c.state.replace("_", " "))),
-        el("td", { class: `num${age !== null && age > STALE_MS ? " stale" : ""}` }, age === null ? "none" : ago(age)),
+        el("td", { class: `num${stale ? " stale" : ""}` }, age === null ? "none" : ago(age)),
       );
     }),
   );
@@ -333,7 +338,7 @@ function renderMap(alerts) {
         radius: 8, color: "#fff", weight: 2, fillColor: CREW_COLOURS[crew.state] || "#555",
         fillOpacity: age > STALE_MS ? 0.4 : 1, className: "crew-dot",
       })
-        .bindTooltip(`${crew.callsign} · ${ago(age)}`, { permanent: true, direction: "right", className: "map-label" })
+        .bindTooltip(`${crew.callsign} · ${ago(age)}`, { permanent: true, direction: "right", offset: [9, 0], className: "map-label" })
         .addTo(layers.crews);
     } else {
       points.push([p.lat, p.lon]);
@@ -341,7 +346,7 @@ function renderMap(alerts) {
         radius: 7, color: "#fff", weight: 2, fillColor: p.alert_id ? "#b71c1c" : "#6a1b9a", fillOpacity: 1,
         className: "officer-dot",
       })
-        .bindTooltip(`${nameOf(p.subject_id)} · ${ago(age)}`, { permanent: true, direction: "left", className: "map-label officer" })
+        .bindTooltip(`${nameOf(p.subject_id)} · ${ago(age)}`, { permanent: true, direction: "left", offset: [-9, 0], className: "map-label officer" })
         .addTo(layers.officers);
     }
   }
@@ -356,6 +361,7 @@ function renderMap(alerts) {
       fitted = true;
     }
   }
+  spreadLabels(map);
 }
 
 function renderDeployments() {

@@ -180,9 +180,9 @@ async def test_hold_offer_accept_and_status_reach_the_officer(
     await officer.shot("officer-crew-assigned")
     await crew.shot("crew-assignment")
 
-    await crew.page.click("[data-status=en_route]")
-    await expect(crew.page.locator("[data-status=en_route]")).to_have_attribute(
-        "aria-pressed", "true"
+    # Accepting is setting off: en route from the accept, without a step of its own.
+    await expect(crew.page.locator("#assignment-step")).to_have_text(
+        re.compile(r"^En route since \d\d:\d\d$")
     )
     await expect(page.locator("#status")).to_have_attribute("data-status", "crew_assigned")
     await crew.page.click("[data-status=on_scene]")
@@ -289,6 +289,15 @@ async def test_the_officers_moves_move_her_marker_on_the_crews_map(
     await crew.page.click("#offer-accept")
     await expect(crew.page.locator("path.officer-marker")).to_be_visible()
     await expect(crew.page.locator("path.officer-marker")).to_have_attribute("data-live", "true")
+    # The map follows both of them until the crew moves it: a sideways drag holds it still.
+    box = await crew.page.locator("#map").bounding_box()
+    assert box is not None
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await crew.page.mouse.move(x, y)
+    await crew.page.mouse.down()
+    await crew.page.mouse.move(x + 40, y, steps=5)
+    await crew.page.mouse.up()
+    await expect(crew.page.locator("#follow")).to_have_attribute("aria-pressed", "false")
     before = await officer_marker_y(crew.page)
 
     await officer.move_to(north_of(CENTRE, 120))
@@ -302,6 +311,9 @@ async def test_the_officers_moves_move_her_marker_on_the_crews_map(
         arg=before,
     )
     await expect(crew.page.locator("#officer-age")).to_contain_text("ago")
+    await expect(crew.page.locator("#officer-line")).to_have_text(
+        re.compile(r"^Officer 180 m S, \d+ s ago$")
+    )
 
 
 # 5. The countdown runs out: the offer moves to the next crew ------------------------------------

@@ -38,3 +38,26 @@ export function baseMap(node, config) {
   L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
   return map;
 }
+
+// Permanent labels (tooltips with the class "map-label") that would overlap are moved
+// apart, a line at a time: officers' first, places' last. Run after every redraw and zoom.
+export function spreadLabels(map) {
+  const rank = (label) => (label.classList.contains("officer") || label.classList.contains("officer-label") ? 0 : label.classList.contains("place") ? 2 : 1);
+  const labels = [...map.getContainer().querySelectorAll(".leaflet-tooltip.map-label")].sort((a, b) => rank(a) - rank(b));
+  const placed = [];
+  for (const label of labels) {
+    label.style.translate = "";
+    let box = label.getBoundingClientRect();
+    const step = box.height + 2;
+    for (let k = 1; k <= 16 && placed.some((other) => overlap(other, box)); k += 1) {
+      const shift = (k % 2 ? 1 : -1) * Math.ceil(k / 2) * step;
+      label.style.translate = `0 ${shift}px`;
+      box = label.getBoundingClientRect();
+    }
+    placed.push(box);
+  }
+}
+
+function overlap(a, b) {
+  return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+}

@@ -1,6 +1,6 @@
 // The crew's page: duty, position, offers with a countdown, the assignment map and outcome.
-import { baseMap } from "./basemap.js";
-import { Link, ago, fixOf, signIn, vibrate, whoAmI } from "./link.js";
+import { baseMap, spreadLabels } from "./basemap.js";
+import { Link, ago, clock, fixOf, signIn, vibrate, whoAmI } from "./link.js";
 
 const CFG = JSON.parse(document.getElementById("config").textContent);
 const CATEGORY = {
@@ -10,6 +10,8 @@ const CATEGORY = {
   physical: "Physical",
   vehicle: "Vehicle",
 };
+const COMPASS = ["N", "NE", "E", "SE", "S", "SW", "W", "NW"];
+const BUZZ_STOOD_DOWN = [200, 100, 200, 100, 200, 100, 800];
 const $ = (id) => document.getElementById(id);
 
 let me = null;
@@ -19,7 +21,11 @@ let fixSentAt = 0;
 let outcomeOpen = false;
 let audio = null;
 let map = null;
-let fitted = false;
+let fitted = false; // drawn for the current assignment
+let following = true; // the map keeps her and the crew in view until the crew moves it
+let moving = false; // the page itself is moving the map
+let resolving = null; // the alert this crew is resolving itself: no "stood down" for it
+let stoodDown = null; // why the crew was last stood down, until it is seen
 const offers = new Map();
 const alerts = new Map();
 const officerAt = new Map(); // alert id -> latest live position of her
@@ -90,7 +96,28 @@ function render() {
     show("duty");
     renderDuty();
   }
+  $("stood-down").hidden = !stoodDown || Boolean(alert);
+  $("stood-down-text").textContent = stoodDown || "";
 }
+
+// The alert this crew was on ended, or the crew was taken off it: it is told why.
+function standDown(text) {
+  stoodDown = text;
+  fitted = false;
+  vibrate(BUZZ_STOOD_DOWN);
+}
+
+function closeWords(alert) {
+  const reason = alert.close_reason ? `: ${alert.close_reason}` : "";
+  if (alert.closed_by === "officer") return "Stood down: cancelled by the officer";
+  if (alert.closed_by === "supervisor") {
+    return `Stood down: ${alert.state === "cancelled" ? "cancelled" : "closed"} by a supervisor${reason}`;
+  }
+  if (alert.closed_by === "crew") return "Stood down: resolved by another crew";
+  return `Stood down: the alert was ${alert.state === "cancelled" ? "cancelled" : "closed"}`;
+}
+
+const isDuress = (x) => Boolean(x && (x.duress || (x.note || "").startsWith("DURESS")));
 
 function renderDuty() {
   const state = crew ? crew.state : "off_duty";
@@ -126,6 +153,7 @@ function renderOffer() {
   }
   overlay.hidden = false;
   $("offer-title").textContent = offer.urgent ? "URGENT ALERT" : "ALERT";
+  $("offer-duress").hidden = !isDuress(offer);
   $("offer-distance").textContent =
     offer.distance_m >= 1000 ? `${(offer.distance_m / 1000).toFixed(1)} km` : `${Math.round(offer.distance_m)} m`;
   $("offer-eta").textContent = offer.eta_s >= 120 ? `${Math.round(offer.eta_s / 60)} min` : `${Math.round(offer.eta_s)} s`;
@@ -141,14 +169,46 @@ function renderAssignment(alert) {
   $("officer-age").textContent = live
     ? `${ago(Date.now() - Date.parse(live.at))} (\u00B1${Math.round(live.accuracy ?? 0)} m)`
     : `where raised, ${ago(Date.now() - Date.parse(alert.raised_at))}`;
+  $("officer-line").textContent = officerLine(where);
+  $("assignment-duress").hidden = !isDuress(alert);
   const bits = [alert.urgent ? "URGENT" : null, CATEGORY[alert.category], alert.note].filter(Boolean);
   $("alert-summary").textContent = bits.join(" \u00B7 ") || "-";
   $("navigate").href = navigationLink(where.lat, where.lon);
+  // Accepting is setting off: en route from the accept, then on scene, then resolved.
   const mine = (alert.crews || []).find((c) => c.crew_id === (crew && crew.id));
+  const onScene = Boolean(mine && mine.status === "on_scene");
+  $("assignment-step").textContent = onScene
+    ? "On scene"
+    : `En route${mine ? ` since ${clock(mine.accepted_at)}` : ""}`;
+  $("assignment-step").dataset.step = onScene ? "on_scene" : "en_route";
   for (const button of document.querySelectorAll(".status-buttons button")) {
     button.setAttribute("aria-pressed", String(Boolean(mine && mine.status === button.dataset.status)));
   }
   drawMap(where, live !== undefined);
+}
+
+// "Officer 420 m NE, 12 s ago": from this crew's fix to her latest, and how old hers is.
+function officerLine(where) {
+  const age = ago(Date.now() - Date.parse(where.at));
+  if (!fix) return `Officer: your position unknown; hers ${age}`;
+  const metres = distance(fix, where);
+  const far = metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${metres < 100 ? Math.round(metres) : Math.round(metres / 10) * 10} m`;
+  const direction = metres < 5 ? "here" : COMPASS[Math.round(bearing(fix, where) / 45) % 8];
+  return `Officer ${far} ${direction}, ${age}`;
+}
+
+const rad = (deg) => (deg * Math.PI) / 180;
+
+function distance(a, b) {
+  const h = Math.sin(rad(b.lat - a.lat) / 2) ** 2
+    + Math.cos(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.sin(rad(b.lon - a.lon) / 2) ** 2;
+  return 2 * 6371008.8 * Math.asin(Math.min(1, Math.sqrt(h)));
+}
+
+function bearing(a, b) {
+  const y = Math.sin(rad(b.lon - a.lon)) * Math.cos(rad(b.lat));
+  const x = Math.cos(rad(a.lat)) * Math.sin(rad(b.lat)) - Math.sin(rad(a.lat)) * Math.cos(rad(b.lat)) * Math.cos(rad(b.lon - a.lon));
+  return ((Math.atan2(y, x) * 180) / Math.PI + 360) % 360;
 }
 
 // A link that opens the phone's own maps app with directions to her.
@@ -161,35 +221,74 @@ function navigationLink(lat, lon) {
 
 // --- the map: works with no tiles at all (a drawn grid, a scale, the markers) --------------------
 
+// "Follow": the map keeps her and the crew in view again (after the crew moved it by hand).
+const FollowControl = L.Control.extend({
+  options: { position: "topright" },
+  onAdd() {
+    const button = L.DomUtil.create("button", "follow");
+    button.type = "button";
+    button.id = "follow";
+    L.DomEvent.disableClickPropagation(button);
+    L.DomEvent.on(button, "click", () => {
+      setFollowing(true);
+      renderLive();
+    });
+    return button;
+  },
+});
+
+function setFollowing(on) {
+  following = on;
+  const button = $("follow");
+  if (!button) return;
+  button.textContent = on ? "Following" : "Follow";
+  button.setAttribute("aria-pressed", String(on));
+}
+
 function ensureMap() {
   if (map) return map;
   map = baseMap("map", CFG);
   map.crewMarker = L.circleMarker([0, 0], {
     radius: 10, color: "#fff", weight: 3, fillColor: "#0d47a1", fillOpacity: 1, className: "crew-marker",
-  });
+  }).bindTooltip("You", { permanent: true, direction: "right", offset: [12, 0], className: "map-label crew-label" });
   map.officerRing = L.circle([0, 0], { radius: 1, color: "#c62828", weight: 1, fillOpacity: 0.1, interactive: false });
   map.officerMarker = L.circleMarker([0, 0], {
     radius: 12, color: "#fff", weight: 3, fillColor: "#c62828", fillOpacity: 1, className: "officer-marker",
+  }).bindTooltip("Officer", { permanent: true, direction: "left", offset: [-14, 0], className: "map-label officer-label" });
+  new FollowControl().addTo(map);
+  setFollowing(true);
+  // A crew that pans or zooms by hand keeps its view; "Follow" gives the auto-fit back.
+  map.on("dragstart", () => setFollowing(false));
+  map.on("zoomstart", () => {
+    if (!moving) setFollowing(false);
   });
+  map.on("zoomend", () => spreadLabels(map));
   return map;
 }
 
 function drawMap(officer, live) {
   const m = ensureMap();
-  m.invalidateSize();
-  const points = [[officer.lat, officer.lon]];
-  m.officerMarker.setLatLng(points[0]).addTo(m);
-  m.officerMarker.getElement()?.setAttribute("data-live", String(live));
-  m.officerRing.setLatLng(points[0]).setRadius(Math.max(1, officer.accuracy || 1)).addTo(m);
-  if (fix) {
-    m.crewMarker.setLatLng([fix.lat, fix.lon]).addTo(m);
-    points.push([fix.lat, fix.lon]);
-  }
-  if (!fitted) {
+  moving = true;
+  try {
+    m.invalidateSize();
+    const points = [[officer.lat, officer.lon]];
+    m.officerMarker.setLatLng(points[0]).addTo(m);
+    m.officerMarker.getElement()?.setAttribute("data-live", String(live));
+    m.officerRing.setLatLng(points[0]).setRadius(Math.max(1, officer.accuracy || 1)).addTo(m);
+    if (fix) {
+      m.crewMarker.setLatLng([fix.lat, fix.lon]).addTo(m);
+      points.push([fix.lat, fix.lon]);
+    }
+    if (!fitted) setFollowing(true); // a new assignment starts by following
     fitted = true;
-    if (points.length > 1) m.fitBounds(points, { padding: [60, 60], maxZoom: 17 });
-    else m.setView(points[0], 16);
+    if (following) {
+      if (points.length > 1) m.fitBounds(points, { padding: [60, 60], maxZoom: 17, animate: false });
+      else m.setView(points[0], 16, { animate: false });
+    }
+  } finally {
+    moving = false;
   }
+  spreadLabels(m);
 }
 
 // --- sound and vibration for an offer ------------------------------------------------------------
@@ -247,14 +346,29 @@ function receive(frame) {
       if (frame.crew.id === me.crew_id) crew = frame.crew;
       break;
     case "offer":
-      if (frame.offer.state === "offered") offers.set(frame.offer.id, frame.offer);
-      else offers.delete(frame.offer.id);
+      if (frame.offer.state === "offered") {
+        offers.set(frame.offer.id, frame.offer);
+        stoodDown = null;
+      } else {
+        if (frame.offer.state === "withdrawn" && offers.has(frame.offer.id)) standDown("Stood down: the offer was withdrawn");
+        offers.delete(frame.offer.id);
+      }
       break;
-    case "alert":
-      if (["resolved", "cancelled"].includes(frame.alert.state)) alerts.delete(frame.alert.id);
-      else alerts.set(frame.alert.id, frame.alert);
+    case "alert": {
+      const view = frame.alert;
+      if (["resolved", "cancelled"].includes(view.state)) {
+        const ours = (view.crews || []).some((c) => c.crew_id === me.crew_id);
+        if (ours && alerts.has(view.id) && resolving !== view.id) standDown(closeWords(view));
+        alerts.delete(view.id);
+      } else {
+        if (!alerts.has(view.id)) stoodDown = null;
+        alerts.set(view.id, view);
+      }
       break;
+    }
     case "alert.removed":
+      // Taken off an alert it was on: a supervisor released this crew.
+      if (alerts.has(frame.alert_id)) standDown("Stood down by a supervisor");
       alerts.delete(frame.alert_id);
       break;
     case "position":
@@ -372,6 +486,10 @@ function setup() {
       if (problem) $("assignment-error").textContent = problem;
     });
   }
+  $("stood-down-ok").addEventListener("click", () => {
+    stoodDown = null;
+    render();
+  });
   $("outcome-back").addEventListener("click", () => {
     outcomeOpen = false;
     render();
@@ -382,8 +500,10 @@ function setup() {
     const note = $("outcome-note").value.trim();
     const extra = { outcome: chosen.value };
     if (note) extra.note = note;
+    resolving = assignedAlert()?.id ?? null;
     const problem = await setStatus("resolved", extra);
     if (problem) {
+      resolving = null;
       $("outcome-error").textContent = problem;
       return;
     }
