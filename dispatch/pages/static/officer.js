@@ -10,6 +10,7 @@ const BUZZ = {
   crew_assigned: [120, 120, 120],
   crew_on_scene: [400, 150, 400],
   not_delivered: [900, 200, 900, 200, 900],
+  no_crew: [250, 250, 250, 250, 700],
 };
 
 const $ = (id) => document.getElementById(id);
@@ -99,7 +100,9 @@ function showDeployment() {
   const mine = [...deployments.values()]
     .filter((d) => (d.state === "live" || d.state === "briefed") && Date.parse(d.ends_at) > now)
     .sort((a, b) => Date.parse(a.starts_at) - Date.parse(b.starts_at));
-  let text = "Off";
+  // Never "Off" while her alert is open: her position is being shared. (Not after a
+  // duress "cancel": her screen must look cancelled.)
+  let text = alert && !alert.closed && !alert.cancelled ? "Sharing location" : "Off";
   const live = mine.find((d) => d.state === "live");
   if (live) text = `Live until ${clock(live.ends_at)}`;
   else if (mine.length) {
@@ -124,6 +127,7 @@ function render() {
     show("cancelled");
     return;
   }
+  showDeployment();
   if (!$("confirm").hidden) return;
   show("home");
   const status = statusOf();
@@ -145,6 +149,13 @@ function render() {
   if (late && undelivered.hidden) vibrate(BUZZ.not_delivered);
   undelivered.hidden = !late;
   undelivered.textContent = late ? T.not_delivered : "";
+  // Delivered, still open, and no crew has accepted it for a while: she is told, discreetly.
+  const noCrew =
+    open && alert.acked && alert.status === "received" && Date.now() - alert.raisedAt > CFG.no_crew_after_s * 1000;
+  const noCrewSign = $("no-crew");
+  if (noCrew && noCrewSign.hidden) vibrate(BUZZ.no_crew);
+  noCrewSign.hidden = !noCrew;
+  noCrewSign.textContent = noCrew ? T.no_crew : "";
 }
 
 // --- the hold control ----------------------------------------------------------------------
