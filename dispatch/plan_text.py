@@ -22,7 +22,29 @@ def figure_lines(f: FiguresView) -> list[str]:
         f"{mark(f.m3_predictability <= 1.10)}; best predictor: {f.m3_best_predictor})",
         f"  M4 gap regularity         {f.m4_gap_regularity:.3f}  (near 1 is good; near 0 is a "
         "fixed rota)",
+        f"  M5 recent-place safety    {f.m5_recent_place:.3f}  (near 1 is good; near 0: the "
+        "places used within the last place gap are certainly empty)" + _safe_rates(f),
     ]
+
+
+def _safe_rates(f: FiguresView) -> str:
+    d = f.details
+    if "m5_safe" not in d:
+        return ""
+    return (
+        f"\n                            an offender there is safe {d['m5_safe']:.1%} of the "
+        f"time, against {d['m5_chance_safe']:.1%} by chance"
+    )
+
+
+def share_lines(f: FiguresView, names: dict[str, str]) -> list[str]:
+    """Deployments per officer and per crew, busiest first."""
+    out = []
+    for kind, shares in (("officers", f.officer_shares), ("crews", f.crew_shares)):
+        if shares:
+            each = sorted(shares.items(), key=lambda item: (-item[1], names.get(item[0], item[0])))
+            out.append(f"  {kind + ':':<10}" + ", ".join(f"{names.get(i, i)} {n}" for i, n in each))
+    return out
 
 
 def format_plan(plan: PlanView, names: dict[str, str] | None = None) -> str:
@@ -51,6 +73,9 @@ def format_plan(plan: PlanView, names: dict[str, str] | None = None) -> str:
     if op.figures is not None:
         lines.append("Figures:")
         lines += figure_lines(op.figures)
+        shares = share_lines(op.figures, names)
+        if shares:
+            lines += ["", "Deployments each:", *shares]
     for warning in op.warnings:
         lines.append(f"  warning: {warning}")
     return "\n".join(lines)

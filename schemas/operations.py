@@ -56,7 +56,23 @@ class PlaceView(Model):
 
 
 class RulesIn(Model):
-    place_gap_h: float | None = Field(None, ge=0, le=24 * 60, allow_inf_nan=False)
+    place_gap_h: float | None = Field(
+        None,
+        ge=0,
+        le=24 * 60,
+        allow_inf_nan=False,
+        description="Hours before a place is used again (end to next start); the upper "
+        "bound when place_gap_min_h is set.",
+    )
+    place_gap_min_h: float | None = Field(
+        None,
+        ge=0,
+        le=24 * 60,
+        allow_inf_nan=False,
+        description="Lower bound of a gap range: each deployment draws its gap at random "
+        "between this and place_gap_h, so no place is certainly empty for long after a "
+        "visit. Unset = a fixed gap of place_gap_h.",
+    )
     rest_h: float | None = Field(None, ge=0, le=72, allow_inf_nan=False)
     per_officer_per_day: int | None = Field(None, ge=1, le=6)
 
@@ -128,6 +144,9 @@ class Rules(Model):
     place_gap_h: float
     rest_h: float
     per_officer_per_day: int
+    place_gap_min_h: float | None = Field(
+        None, description="Lower bound of the place gap range; null = a fixed gap."
+    )
 
 
 class FiguresView(Model):
@@ -141,6 +160,17 @@ class FiguresView(Model):
     m3_predictability: float
     m3_best_predictor: str
     m4_gap_regularity: float
+    m5_recent_place: float = Field(
+        1.0,
+        description="How often an offender who goes where the team was within the last "
+        "place gap is met, against chance (1 = chance, 0 = certainly safe there).",
+    )
+    officer_shares: dict[str, int] = Field(
+        default_factory=dict, description="Deployments per officer of the team."
+    )
+    crew_shares: dict[str, int] = Field(
+        default_factory=dict, description="Deployments per crew of the team."
+    )
     details: dict[str, float] = Field(default_factory=dict)
 
 

@@ -6,7 +6,8 @@
 - `sampling`: randomised-order systematic sampling of places and hours;
 - `placing`: placing deployments in time with teams, keeping every rule;
 - `rules`: `check_rules` and the incremental `Ledger`;
-- `figures`: M1, M2, M4 and `compare`; `predictors`: M3;
+- `shares`: fair shares of deployments among the team's officers and crews;
+- `figures`: M1, M2, M4, the shares and `compare`; `predictors`: M3; `recency`: M5;
 - `planner`: `generate_plan` and `evaluate`.
 """
 

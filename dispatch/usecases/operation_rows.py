@@ -22,6 +22,16 @@ from schemas.operations import (
 from schemas.operations import Rules as RulesView
 from schemas.views import DeploymentState
 
+# The lower bound of a place gap range lives in `Operation.place_gap_min_h` (nullable:
+# null = a fixed gap, as for every operation stored before ranges). Until the storage
+# model has that column, a range cannot be stored and operations keep a fixed gap.
+GAP_RANGE_STORED = "place_gap_min_h" in Operation.model_fields
+
+
+def gap_min_h(op: Operation) -> float | None:
+    value = getattr(op, "place_gap_min_h", None)
+    return None if value is None else float(value)
+
 
 def _list(text: str) -> list[int] | None:
     return [int(v) for v in json.loads(text)] if text else None
@@ -91,6 +101,7 @@ def operation_view(op: Operation, places: Sequence[Place]) -> OperationView:
             place_gap_h=op.place_gap_h,
             rest_h=op.rest_h,
             per_officer_per_day=op.per_officer_per_day,
+            place_gap_min_h=gap_min_h(op),
         ),
         places=[place_view(p) for p in places],
         figures=FiguresView.model_validate(json.loads(op.figures)) if op.figures else None,
@@ -120,6 +131,7 @@ def settings_of(op: Operation) -> dict[str, Any]:
         "crews_per_deployment": op.crews_per_deployment,
         "rules": {
             "place_gap_h": op.place_gap_h,
+            "place_gap_min_h": gap_min_h(op),
             "rest_h": op.rest_h,
             "per_officer_per_day": op.per_officer_per_day,
         },
@@ -156,6 +168,7 @@ def problem_of(
 ) -> Problem:
     hours = _list(op.allowed_hours)
     days = _list(op.allowed_weekdays)
+    low = gap_min_h(op)
     return Problem(
         window_start=op.window_start,
         window_end=op.window_end,
@@ -181,6 +194,7 @@ def problem_of(
             place_gap=timedelta(hours=op.place_gap_h),
             rest=timedelta(hours=op.rest_h),
             per_officer_per_day=op.per_officer_per_day,
+            place_gap_min=timedelta(hours=low) if low is not None else None,
         ),
         tolerance=tolerance,
         pinned=tuple(pinned),

@@ -20,7 +20,12 @@ from dispatch.config import known_timezone
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
 from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.dispatcher import Dispatcher
-from dispatch.usecases.operation_rows import operation_view, place_row, settings_of
+from dispatch.usecases.operation_rows import (
+    GAP_RANGE_STORED,
+    operation_view,
+    place_row,
+    settings_of,
+)
 from dispatch.usecases.planner_pool import PlannerPool
 from schemas.common import Role
 from schemas.errors import ErrorCode
@@ -103,6 +108,19 @@ class OperationCases:
             raise UseCaseError(
                 ErrorCode.INVALID, "The team has fewer crews than one deployment needs."
             )
+        gap = _or(body.rules.place_gap_h, p.place_gap_h)
+        gap_min = body.rules.place_gap_min_h
+        if gap_min is not None and gap_min > gap:
+            raise UseCaseError(
+                ErrorCode.INVALID,
+                "rules.place_gap_min_h must not be more than place_gap_h (the range's top).",
+            )
+        if gap_min is not None and not GAP_RANGE_STORED:
+            raise UseCaseError(
+                ErrorCode.INVALID,
+                "rules.place_gap_min_h: this server cannot store a place gap range yet.",
+            )
+        ranged = {"place_gap_min_h": gap_min} if GAP_RANGE_STORED else {}
         return {
             "name": body.name,
             "area": body.area,
@@ -122,9 +140,10 @@ class OperationCases:
             "crew_ids": json.dumps(list(dict.fromkeys(body.crew_ids))),
             "officers_per_deployment": body.officers_per_deployment,
             "crews_per_deployment": body.crews_per_deployment,
-            "place_gap_h": _or(body.rules.place_gap_h, p.place_gap_h),
+            "place_gap_h": gap,
             "rest_h": _or(body.rules.rest_h, p.rest_h),
             "per_officer_per_day": body.rules.per_officer_per_day or p.per_officer_per_day,
+            **ranged,
         }
 
     async def create(self, body: OperationIn) -> OperationView:

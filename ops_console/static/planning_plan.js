@@ -1,5 +1,5 @@
 // Planning: the plan of an operation: generating and publishing it (or cancelling the
-// operation), its figures (M1-M4) and warnings, a day-by-hour timeline of its deployments, and the
+// operation), its figures (M1-M5), each member's share and warnings, a day-by-hour timeline of its deployments, and the
 // selected deployment's panel (pin, move, delete). Every change hands the server's new plan to the
 // screen with `s.setPlan(op, plan)`.
 
@@ -30,7 +30,36 @@ const FIGURES = [
     pass: (v) => v >= 0.5 && v <= 1.5,
     extra: () => "gap variation ÷ random (a rota scores 0)",
   },
+  {
+    // dispatch/planning/recency.py: an offender who goes to the places used within the last place
+    // gap, picked by risk; chance = the same places at their average coverage for that hour.
+    key: "m5_recent_place", name: "M5 safety where the team just was", target: "≥ 0.75",
+    pass: (v) => v >= 0.75,
+    extra: (f) => {
+      const d = f.details || {};
+      const rates = "m5_safe" in d
+        ? `; safe ${(100 * d.m5_safe).toFixed(1)}% vs ${(100 * d.m5_chance_safe).toFixed(1)}% by chance`
+        : "";
+      return "how often an offender at a place used within the last place gap is met ÷ chance " +
+        `(0 = certainly safe there; a gap range helps)${rates}`;
+    },
+  },
 ];
+
+// Deployments per officer and crew, busiest first: fair is within one of each other.
+function sharesList(s, figures) {
+  const rows = [["Officers", figures.officer_shares || {}, personName], ["Crews", figures.crew_shares || {}, crewName]];
+  return el("div", { id: "plan-shares", class: "small" },
+    rows.filter(([, shares]) => Object.keys(shares).length).map(([label, shares, name]) => {
+      const counts = Object.values(shares);
+      const fair = Math.max(...counts) - Math.min(...counts) <= 1;
+      const each = Object.entries(shares).sort((a, b) => b[1] - a[1])
+        .map(([id, n]) => `${name(s, id)} ${n}`).join(", ");
+      return el("div", { dataset: { shares: label.toLowerCase() } },
+        el("strong", {}, `${label}: `), each, " ",
+        el("span", { class: `pill ${fair ? "pass" : "miss"}` }, fair ? "fair" : "uneven"));
+    }));
+}
 
 // Resolves false when the server refuses: the caller redraws the head to restore the button.
 export async function generate(s) {
@@ -125,6 +154,7 @@ function figuresTable(s, figures) {
           el("td", { class: "muted" }, f.target),
           el("td", {}, el("span", { class: `pill ${pass ? "pass" : "miss"}` }, pass ? "pass" : "miss")));
       }))),
+    sharesList(s, figures),
     el("ul", { id: "plan-warnings", class: "warnings" },
       warnings.length ? warnings.map((w) => el("li", {}, w)) : el("li", { class: "muted ok" }, "No warnings.")),
   ];

@@ -73,7 +73,12 @@ async def test_new_settings_take_effect_and_the_next_plan_uses_them(
     assert (at(changed["window_start"]), at(changed["window_end"])) == (start, end)
     assert changed["officer_ids"] == officers[2:] and changed["crew_ids"] == crews[1:]
     assert changed["allowed_hours"] == list(range(17, 23))
-    assert changed["rules"] == {"place_gap_h": 48.0, "rest_h": 12.0, "per_officer_per_day": 1}
+    assert changed["rules"] == {
+        "place_gap_h": 48.0,
+        "rest_h": 12.0,
+        "per_officer_per_day": 1,
+        "place_gap_min_h": None,
+    }
     assert changed["figures"] is None and changed["warnings"] == []
     assert changed["name"] == "Riverside north" and changed["deployments"] == 6
     assert (await api.call("GET", f"{OPS}/{op['id']}/plan"))["deployments"] == []

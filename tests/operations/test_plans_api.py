@@ -84,7 +84,12 @@ async def test_a_supervisor_plans_an_operation_and_exports_it(server: RunningSer
     )
     op = await api.call("POST", "/api/operations", 201, json=body)
     assert op["state"] == "draft" and len(op["places"]) == 5 and op["figures"] is None
-    assert op["rules"] == {"place_gap_h": 48.0, "rest_h": 11.0, "per_officer_per_day": 1}
+    assert op["rules"] == {
+        "place_gap_h": 48.0,
+        "rest_h": 11.0,
+        "per_officer_per_day": 1,
+        "place_gap_min_h": None,
+    }
 
     plan = await api.call("POST", f"/api/operations/{op['id']}/generate")
     deployments = plan["deployments"]
@@ -94,6 +99,10 @@ async def test_a_supervisor_plans_an_operation_and_exports_it(server: RunningSer
     assert await rules_broken(server, plan) == []
     figures = plan["operation"]["figures"]
     assert figures is not None and 0 < figures["m2_entropy_ratio"] <= 1.0
+    # Each member's share is shown with the figures: 12 over 4 officers and 3 crews.
+    assert figures["officer_shares"] == dict.fromkeys(officers, 3)
+    assert figures["crew_shares"] == dict.fromkeys(crews, 4)
+    assert 0 <= figures["m5_recent_place"] and "m5_safe" in figures["details"]
     for d in deployments:
         start = datetime.fromisoformat(d["starts_at"])
         assert start.utcoffset() == timedelta(0)  # UTC on the wire
