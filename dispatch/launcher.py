@@ -81,10 +81,11 @@ class Cluster:
     pubsub_url: str
     workdir: Path
     host: str = "127.0.0.1"
-    first_node_port: int | None = None
+    node_ports: list[int] = field(default_factory=list)  # default: the port + 1, + 2...
     env: dict[str, str] = field(default_factory=dict)
     nodes: list[Node] = field(default_factory=list)
     balancer: subprocess.Popen[bytes] | None = None
+    _balancer_out: IO[bytes] | None = None
 
     @property
     def base(self) -> str:
@@ -92,10 +93,8 @@ class Cluster:
 
     def start(self, timeout_s: float = 60) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        first = self.first_node_port or self.port + 1
-        self.nodes = [
-            Node(first + i, self.workdir / f"node{i + 1}.log") for i in range(self.processes)
-        ]
+        ports = self.node_ports or [self.port + 1 + i for i in range(self.processes)]
+        self.nodes = [Node(p, self.workdir / f"node{i + 1}.log") for i, p in enumerate(ports)]
         for node in self.nodes:
             self.start_node(node)
         for node in self.nodes:
@@ -106,9 +105,11 @@ class Cluster:
         config = self.workdir / "haproxy.cfg"
         ports = [n.port for n in self.nodes]
         config.write_text(haproxy_config(self.host, self.port, ports, maxconn=_maxconn()))
-        out = (self.workdir / "haproxy.log").open("ab")
+        self._balancer_out = (self.workdir / "haproxy.log").open("ab")
         self.balancer = subprocess.Popen(
-            [haproxy, "-f", str(config), "-db"], stdout=out, stderr=subprocess.STDOUT
+            [haproxy, "-f", str(config), "-db"],
+            stdout=self._balancer_out,
+            stderr=subprocess.STDOUT,
         )
         wait_ready(self.base, timeout_s, self.workdir / "haproxy.log", self.balancer)
 
@@ -150,9 +151,9 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        for node in self.nodes:
-            if node._out is not None:
-                node._out.close()
+        for out in [n._out for n in self.nodes] + [self._balancer_out]:
+            if out is not None:
+                out.close()
 
     def wait(self) -> int:
         """Run until the balancer or a process ends (or Ctrl-C); returns its exit code."""

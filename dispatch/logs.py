@@ -51,6 +51,8 @@ def configure(settings: LoggingSettings) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    # At debug SQLAlchemy would log the rows it reads (positions, names): never.
+    logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
 
 
 def failure(exc: BaseException) -> str:
