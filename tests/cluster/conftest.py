@@ -65,10 +65,9 @@ class RedisProcess:
         return f"redis://127.0.0.1:{self.port}/0"
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
-            + ["--save", "", "--appendonly", "no", "--logfile", str(self.log)]
-        )
+        args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--logfile", str(self.log)]
+        self.process = subprocess.Popen([self.binary, *args])  # noqa: ASYNC220 (returns at once)
         client = Redis.from_url(self.url)
         try:
             for _ in range(200):

@@ -72,10 +72,8 @@ async def test_kill_9_of_the_process_holding_an_offer_moves_it_on_and_its_phones
     back = await cluster.connect(officer.session["username"], last_seq=officer.state.seq)
     await back.wait_for(
         lambda f: (
-            f["type"] == "alert"
-            and f["alert"]["id"] == alert_id
-            or f["type"] == "snapshot"
-            and any(x["id"] == alert_id for x in f["alerts"])
+            (f["type"] == "alert" and f["alert"]["id"] == alert_id)
+            or (f["type"] == "snapshot" and any(x["id"] == alert_id for x in f["alerts"]))
             or f["type"] == "synced"
         )
     )

@@ -111,7 +111,7 @@ async def run_outages(cluster: ClusterUnderTest, proxy: TcpProxy) -> None:
     await wait_ready(cluster)
 
     # Her phone resends; it is stored once and offered; every client resyncs.
-    officer, ack = await raise_until_acked(b, officer, during)
+    officer, _ = await raise_until_acked(b, officer, during)
     third = await a.crew(CrewMode.FOOT, north_of(CENTRE, 300))
     assert (await third.offer(timeout=20))["alert_id"] == during
     watcher = await cluster.connect(supervisor.session["username"], last_seq=None)
