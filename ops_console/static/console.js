@@ -129,12 +129,13 @@ function alarm() {
   if (!waiting.length) return;
   const unassigned = waiting.filter((a) => a.state === "unassigned").length;
   const urgent = waiting.length - unassigned;
+  const count = (n, kind) => `${n} ${kind} alert${n === 1 ? "" : "s"}`;
   const parts = [];
-  if (unassigned) parts.push(`${unassigned} unassigned`);
-  if (urgent) parts.push(`${urgent} urgent`);
+  if (unassigned) parts.push(count(unassigned, "unassigned"));
+  if (urgent) parts.push(count(urgent, "urgent"));
   clear(
     banner,
-    el("strong", {}, `${parts.join(", ")} alert${waiting.length > 1 ? "s need" : " needs"} a supervisor`),
+    el("strong", {}, `${parts.join(" and ")} ${waiting.length > 1 ? "need" : "needs"} a supervisor`),
     el("button", { type: "button", id: "banner-show", onclick: () => go("board", waiting[0].id) }, "Show"),
   );
   if (Date.now() - lastBeep > 4000) {
@@ -176,6 +177,7 @@ export function toast(message, kind = "info") {
 let link = null;
 
 function showSignIn(message = "") {
+  $("link").hidden = true; // no link to speak of before anyone has signed in
   $("signin").hidden = false;
   $("screens").hidden = true;
   $("tabs").hidden = true;
@@ -198,6 +200,7 @@ async function start() {
     return;
   }
   $("signin").hidden = true;
+  $("link").hidden = false;
   $("screens").hidden = false;
   $("tabs").hidden = false;
   $("sign-out").hidden = false;

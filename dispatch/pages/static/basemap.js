@@ -43,7 +43,9 @@ export function baseMap(node, config) {
 // apart, a line at a time: officers' first, places' last. Run after every redraw and zoom.
 export function spreadLabels(map) {
   const rank = (label) => (label.classList.contains("officer") || label.classList.contains("officer-label") ? 0 : label.classList.contains("place") ? 2 : 1);
-  const labels = [...map.getContainer().querySelectorAll(".leaflet-tooltip.map-label")].sort((a, b) => rank(a) - rank(b));
+  const labels = [...map.getContainer().querySelectorAll(".leaflet-tooltip.map-label")]
+    .filter((label) => label.style.opacity !== "0") // removed, fading out
+    .sort((a, b) => rank(a) - rank(b));
   const placed = [];
   for (const label of labels) {
     label.style.translate = "";
