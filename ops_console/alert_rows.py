@@ -1,6 +1,6 @@
 """Reading alerts for the incident log and the reports: the search, the rows each
-alert's figures and timeline are built from (offers, notes, names), and an operation's
-alerts as plain columns for its report. Reads only."""
+alert's figures and timeline are built from (offers, notes, names), and the alerts of a
+report (an operation's, a date range's, or both) as plain columns. Reads only."""
 
 from __future__ import annotations
 
@@ -267,16 +267,31 @@ async def story_of(s: AsyncSession, alert_id: str) -> Story:
     return Story(alert, notes, await context_for(s, [alert], notes), int(track.one()))
 
 
-# -- an operation's alerts, for its report ----------------------------------------------------
+# -- the alerts of a report: an operation's, a date range's, or both -------------------------
+
+
+@dataclass(frozen=True)
+class ReportScope:
+    """Which alerts a report covers: those raised during one of the operation's
+    deployments (when given), and raised in [since, until) (each when given). Without an
+    operation every alert counts, inside an operation or not."""
+
+    operation_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 async def operation_facts(s: AsyncSession, operation: Operation) -> list[AlertFacts]:
-    """The facts of every alert raised during one of the operation's deployments, oldest
-    first (ties by id), in one query on the operation's deployments (no list of ids, so
-    no limit on their number). It reads only the columns the facts are made of, as plain
-    rows: each alert with its officer's and place's names, once per offer that a crew
-    accepted (or was assigned by hand) or reached the scene in, or once alone when it has
-    none; the other offers add nothing to the facts."""
+    """The facts of every alert raised during one of the operation's deployments."""
+    return await report_facts(s, ReportScope(operation_id=operation.id))
+
+
+async def report_facts(s: AsyncSession, scope: ReportScope) -> list[AlertFacts]:
+    """The facts of every alert in the scope, oldest first (ties by id), in one query (no
+    list of ids, so no limit on their number). It reads only the columns the facts are
+    made of, as plain rows: each alert with its officer's, operation's and place's names,
+    once per offer that a crew accepted (or was assigned by hand) or reached the scene
+    in, or once alone when it has none; the other offers add nothing to the facts."""
     counts = or_(col(Offer.accepted_at).is_not(None), col(Offer.on_scene_at).is_not(None))
     query = (
         select_columns(
@@ -288,6 +303,7 @@ async def operation_facts(s: AsyncSession, operation: Operation) -> list[AlertFa
             col(Alert.category),
             col(Alert.outcome),
             col(User.display_name),
+            col(Operation.name),
             col(Place.name),
             col(Offer.crew_id),
             col(Crew.callsign),
@@ -295,13 +311,19 @@ async def operation_facts(s: AsyncSession, operation: Operation) -> list[AlertFa
             col(Offer.on_scene_at),
         )
         .join(User, col(User.id) == col(Alert.officer_id))
-        .join(Deployment, col(Deployment.id) == col(Alert.deployment_id))
+        .outerjoin(Deployment, col(Deployment.id) == col(Alert.deployment_id))
+        .outerjoin(Operation, col(Operation.id) == col(Deployment.operation_id))
         .outerjoin(Place, col(Place.id) == col(Deployment.place_id))
         .outerjoin(Offer, and_(col(Offer.alert_id) == col(Alert.id), counts))
         .outerjoin(Crew, col(Crew.id) == col(Offer.crew_id))
-        .where(col(Deployment.operation_id) == operation.id)
         .order_by(col(Alert.raised_at), col(Alert.id))  # an alert's rows come together
     )
+    if scope.operation_id is not None:
+        query = query.where(col(Deployment.operation_id) == scope.operation_id)
+    if scope.since is not None:
+        query = query.where(col(Alert.raised_at) >= scope.since)
+    if scope.until is not None:
+        query = query.where(col(Alert.raised_at) < scope.until)
     rows = (await (await s.connection()).execute(query)).all()
     facts: list[AlertFacts] = []
     callsigns: dict[str, str] = {}
@@ -313,14 +335,16 @@ async def operation_facts(s: AsyncSession, operation: Operation) -> list[AlertFa
                 offers.append(OfferTimes(crew_id, accepted_at, on_scene_at))
             if callsign is not None:
                 callsigns[crew_id] = callsign
-        alert_id, raised, closed, state, urgent, category, outcome, officer, place, *_ = lines[0]
+        alert_id, raised, closed, state, urgent, category, outcome, officer, op, place, *_ = lines[
+            0
+        ]
         facts.append(
             facts_of(
                 AlertColumns(alert_id, raised, closed, state, urgent, category, outcome),
                 offers,
                 officer=officer,
                 callsigns=callsigns,
-                operation=operation.name if place is not None else None,
+                operation=op if place is not None else None,
                 place=place,
             )
         )

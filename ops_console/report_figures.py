@@ -1,4 +1,5 @@
-"""The figures of the incident log and of an operation's report, from rows, with no I/O.
+"""The figures of the incident log and of a report (an operation's, a date range's, or
+both), from rows, with no I/O.
 
 Response times run from the moment the alert was raised to the first crew that
 accepted it (or was assigned by hand), and to the first crew on scene.
@@ -179,7 +180,7 @@ class Report:
     outcomes: dict[str, int]
     accept: Spread
     on_scene: Spread
-    by_hour: list[int]  # 24 counts, the operation's local hours
+    by_hour: list[int]  # 24 counts, the report's local hours
     by_place: list[tuple[str, int]]
     urgent: int = 0
     timezone: str = field(default="UTC")
@@ -212,6 +213,7 @@ CSV_COLUMNS = (
     "outcome",
     "officer",
     "crews",
+    "operation",
     "place",
     "accept_s",
     "on_scene_s",
@@ -246,6 +248,7 @@ def report_csv(facts: Iterable[AlertFacts], zone: ZoneInfo) -> str:
                 f.outcome or "",
                 _cell(f.officer),
                 _cell(" ".join(f.crews)),
+                _cell(f.operation or ""),
                 _cell(f.place or ""),
                 _number(f.accept_s),
                 _number(f.on_scene_s),
