@@ -81,6 +81,14 @@ export function dayTime(iso, timeZone) {
   });
 }
 
+// A date picked in the browser ("2026-07-01"), as the instant its local day starts, or
+// the day `plusDays` later starts (UTC, ISO 8601: what the API takes); null for none.
+export function dayStart(value, plusDays = 0) {
+  if (!value) return null;
+  const [y, m, d] = value.split("-").map(Number);
+  return new Date(y, m - 1, d + plusDays).toISOString();
+}
+
 export function ago(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;

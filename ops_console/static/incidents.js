@@ -1,7 +1,7 @@
 // Incidents: the searchable log of every alert, and each alert's timeline (raised, offered
 // to whom and when, accepted, on scene, escalations, supervisors' actions and notes, outcome).
 
-import { clear, dayTime, el, seconds } from "./common.js";
+import { clear, dayStart, dayTime, el, seconds } from "./common.js";
 
 const STATES = ["open", "raised", "dispatching", "unassigned", "assigned", "on_scene", "resolved", "cancelled"];
 const PAGE = 100;
@@ -103,13 +103,6 @@ async function loadOperations() {
   } catch (error) {
     ctx.toast(error.message, "error");
   }
-}
-
-// A date picked in the browser, as the instant its local day starts (or ends).
-function dayStart(value, plusDays = 0) {
-  if (!value) return null;
-  const [y, m, d] = value.split("-").map(Number);
-  return new Date(y, m - 1, d + plusDays).toISOString();
 }
 
 function query() {

@@ -1,8 +1,10 @@
-// Reports: one operation's alerts in figures (count, response times, outcomes), two charts
-// (alerts by the operation's local hour, alerts by place; Chart.js, served locally), the
-// alerts themselves, and the CSV export.
+// Reports: the alerts of an operation, of any date range, or of both, in figures (count,
+// response times, outcomes), two charts (alerts by local hour, alerts by place; Chart.js,
+// served locally), the alerts themselves, and the CSV export. Without an operation a
+// range takes every alert raised in it, those outside any operation too. Dates are the
+// browser's local days, sent as UTC instants.
 
-import { clear, dayTime, download, el, seconds } from "./common.js";
+import { clear, dayStart, dayTime, download, el, seconds } from "./common.js";
 
 let ctx;
 let operations = [];
@@ -21,8 +23,10 @@ export function mount(c) {
       el(
         "div",
         { class: "toolbar" },
-        el("label", {}, "Operation", el("select", { id: "report-operation", onchange: () => load($("report-operation").value) })),
-        el("button", { type: "button", id: "report-refresh", onclick: () => load($("report-operation").value) }, "Refresh"),
+        el("label", {}, "Operation", el("select", { id: "report-operation", onchange: () => chooseOperation() })),
+        el("label", {}, "Raised from", el("input", { id: "report-from", type: "date", onchange: () => load() })),
+        el("label", {}, "to", el("input", { id: "report-to", type: "date", onchange: () => load() })),
+        el("button", { type: "button", id: "report-refresh", onclick: () => load() }, "Refresh"),
         el("button", { type: "button", id: "report-csv", disabled: true, onclick: exportCsv }, "Export CSV"),
       ),
       el("p", { id: "report-problem", class: "problem", role: "alert" }),
@@ -36,7 +40,40 @@ export async function show(operationKey) {
   const select = $("report-operation");
   const wanted = operations.find((op) => op.id === operationKey || op.name === operationKey);
   if (wanted) select.value = wanted.id;
-  if (select.value) await load(select.value);
+  if (!select.value) lastWeek();
+  await load();
+}
+
+// No operation: a range is needed; the last seven days unless one is chosen.
+function lastWeek() {
+  if ($("report-from").value || $("report-to").value) return;
+  const day = (offset) => {
+    const d = new Date();
+    d.setDate(d.getDate() + offset);
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+  };
+  $("report-from").value = day(-6);
+  $("report-to").value = day(0);
+}
+
+async function chooseOperation() {
+  if (!$("report-operation").value) lastWeek();
+  await load();
+}
+
+// What the report covers, as the API's query; or a sentence saying what is missing.
+function scope() {
+  const params = new URLSearchParams();
+  const operation = $("report-operation").value;
+  const from = $("report-from").value;
+  const to = $("report-to").value;
+  if (from && to && to < from) return { problem: "The 'to' date is before the 'from' date." };
+  if (!operation && !(from && to)) return { problem: "Choose an operation, or a date range (from and to)." };
+  if (operation) params.set("operation", operation);
+  else params.set("tz", Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
+  if (from) params.set("since", dayStart(from));
+  if (to) params.set("until", dayStart(to, 1));
+  return { params };
 }
 
 async function loadOperations() {
@@ -48,21 +85,32 @@ async function loadOperations() {
   }
   const select = $("report-operation");
   const chosen = select.value;
-  // The latest operation first: the one a supervisor most likely wants.
   const ordered = [...operations].sort((a, b) => b.window_start.localeCompare(a.window_start));
-  clear(select, ordered.map((op) => el("option", { value: op.id }, `${op.name} (${op.state})`)));
-  if (!ordered.length) {
-    clear($("report-body"), el("p", { class: "muted" }, "No operation yet: create one under Planning."));
-    return;
+  clear(
+    select,
+    el("option", { value: "" }, "None: every alert in the dates"),
+    ordered.map((op) => el("option", { value: op.id }, `${op.name} (${op.state})`)),
+  );
+  if (select.dataset.filled) {
+    select.value = chosen;
+  } else {
+    // The latest operation first: the one a supervisor most likely wants.
+    select.value = ordered.length ? ordered[0].id : "";
+    select.dataset.filled = "yes";
   }
-  select.value = ordered.some((op) => op.id === chosen) ? chosen : ordered[0].id;
 }
 
-async function load(operationId) {
+async function load() {
   const mine = ++asked;
+  const { params, problem } = scope();
+  if (problem) {
+    $("report-problem").textContent = problem;
+    $("report-csv").disabled = true;
+    return;
+  }
   let report;
   try {
-    report = await ctx.api("GET", `/api/console/operations/${encodeURIComponent(operationId)}/report`);
+    report = await ctx.api("GET", `/api/console/report?${params}`);
   } catch (error) {
     if (mine === asked) $("report-problem").textContent = error.message;
     return;
@@ -74,8 +122,17 @@ async function load(operationId) {
 }
 
 function exportCsv() {
-  const id = $("report-operation").value;
-  if (id) download(`/api/console/operations/${encodeURIComponent(id)}/report.csv`);
+  const { params } = scope();
+  if (params) download(`/api/console/report.csv?${params}`);
+}
+
+// "1 Mar 2027 - 7 Mar 2027" in the browser's days (until is the start of the day after).
+function rangeText(r) {
+  if (!r.since && !r.until) return "";
+  const day = (iso) => new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+  const from = r.since ? day(r.since) : "the start";
+  const to = r.until ? day(new Date(Date.parse(r.until) - 1).toISOString()) : "now";
+  return from === to ? from : `${from} - ${to}`;
 }
 
 function figure(id, label, value, note) {
@@ -105,7 +162,13 @@ function render(r) {
   const body = $("report-body");
   clear(
     body,
-    el("h2", { id: "report-title" }, r.operation, el("span", { class: "muted" }, ` · times on the ${r.timezone} clock`)),
+    el(
+      "h2",
+      { id: "report-title" },
+      r.operation ?? "All alerts",
+      rangeText(r) ? el("span", { id: "report-range" }, `, ${rangeText(r)}`) : null,
+      el("span", { class: "muted" }, ` · times on the ${r.timezone} clock`),
+    ),
     el(
       "div",
       { class: "figures" },
@@ -149,7 +212,7 @@ function render(r) {
                 { class: "clickable", dataset: { alertId: a.id }, title: "Open the timeline", onclick: () => ctx.go("incidents", a.id) },
                 el("td", {}, dayTime(a.raised_at, r.timezone)),
                 el("td", {}, a.officer),
-                el("td", {}, a.place || "-"),
+                el("td", {}, r.operation_id ? a.place || "-" : a.operation ? `${a.operation} · ${a.place}` : "outside operations"),
                 el("td", {}, el("span", { class: `pill state-${a.state}` }, humane(a.state))),
                 el("td", {}, a.crews.join(", ") || "-"),
                 el("td", { class: "num" }, seconds(a.accept_s)),
@@ -159,7 +222,7 @@ function render(r) {
             ),
           ),
         )
-      : el("p", { class: "muted", id: "report-rows" }, "No alert was raised during this operation."),
+      : el("p", { class: "muted", id: "report-rows" }, r.operation_id ? `No alert was raised during this operation${r.since || r.until ? " in these dates" : ""}.` : "No alert was raised in these dates."),
     el("p", { class: "muted small-note", id: "report-method" }, `How the times are summarised: ${r.method}.`),
   );
   const hours = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, "0"));
