@@ -202,6 +202,7 @@ class Operation(SQLModel, table=True):
     officers_per_deployment: int = 1
     crews_per_deployment: int = 1
     place_gap_h: float
+    place_gap_min_h: float | None = None  # a range's lower bound; None = a fixed gap
     rest_h: float
     per_officer_per_day: int
     state: str = Field(max_length=16, index=True)  # draft, published, cancelled

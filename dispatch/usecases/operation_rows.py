@@ -22,15 +22,11 @@ from schemas.operations import (
 from schemas.operations import Rules as RulesView
 from schemas.views import DeploymentState
 
-# The lower bound of a place gap range lives in `Operation.place_gap_min_h` (nullable:
-# null = a fixed gap, as for every operation stored before ranges). Until the storage
-# model has that column, a range cannot be stored and operations keep a fixed gap.
-GAP_RANGE_STORED = "place_gap_min_h" in Operation.model_fields
-
 
 def gap_min_h(op: Operation) -> float | None:
-    value = getattr(op, "place_gap_min_h", None)
-    return None if value is None else float(value)
+    """The lower bound of the operation's place gap range (nullable: null = a fixed gap,
+    as for every operation stored before ranges)."""
+    return None if op.place_gap_min_h is None else float(op.place_gap_min_h)
 
 
 def _list(text: str) -> list[int] | None:

@@ -21,7 +21,6 @@ from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operatio
 from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.dispatcher import Dispatcher
 from dispatch.usecases.operation_rows import (
-    GAP_RANGE_STORED,
     operation_view,
     place_row,
     settings_of,
@@ -115,12 +114,7 @@ class OperationCases:
                 ErrorCode.INVALID,
                 "rules.place_gap_min_h must not be more than place_gap_h (the range's top).",
             )
-        if gap_min is not None and not GAP_RANGE_STORED:
-            raise UseCaseError(
-                ErrorCode.INVALID,
-                "rules.place_gap_min_h: this server cannot store a place gap range yet.",
-            )
-        ranged = {"place_gap_min_h": gap_min} if GAP_RANGE_STORED else {}
+        ranged = {"place_gap_min_h": gap_min}
         return {
             "name": body.name,
             "area": body.area,

@@ -377,3 +377,21 @@ async def test_refusals_of_bad_bodies_read_as_sentences(server: RunningServer) -
     )
     assert crew["message"] == "callsign: has characters that are not allowed here"
     await api.close()
+
+
+async def test_a_place_gap_range_is_stored_and_planned_within(server: RunningServer) -> None:
+    officers, crews = await team(server, 4, 3)
+    api = await supervisor_api(server)
+    body = operation_body("Gap range", START, days=14, officers=officers, crews=crews, count=12)
+    refused = {**body, "rules": {**body.get("rules", {}), "place_gap_h": 24, "place_gap_min_h": 30}}
+    answer = await api.call("POST", "/api/operations", 422, json=refused)
+    assert answer["code"] == "invalid" and "place_gap_min_h" in answer["message"]
+    body["rules"] = {**body.get("rules", {}), "place_gap_h": 48, "place_gap_min_h": 12}
+    op = await api.call("POST", "/api/operations", 201, json=body)
+    assert op["rules"]["place_gap_min_h"] == 12.0 and op["rules"]["place_gap_h"] == 48.0
+    stored = next(o for o in await server.rows(Operation) if o.id == op["id"])
+    assert stored.place_gap_min_h == 12.0
+    plan = await api.call("POST", f"/api/operations/{op['id']}/generate")
+    assert len(plan["deployments"]) == 12
+    assert await rules_broken(server, plan) == []
+    await api.close()
