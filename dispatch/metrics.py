@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import (
@@ -17,6 +19,8 @@ from prometheus_client import (
     ProcessCollector,
     generate_latest,
 )
+
+from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
 
 STALL_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 LOOP_TICK_S = 0.01  # how often the loop monitor wakes (a stall shows as its overshoot)
@@ -72,10 +76,62 @@ class Metrics:
         self.events_filled = Gauge(
             "dispatch_events_gap_filled", "Events read from the table to fill a gap.", registry=r
         )
+        self.events = Counter(
+            "dispatch_events_total",
+            "Events: committed here (published to peers) and delivered here (from any process).",
+            ["way", "kind"],
+            registry=r,
+        )
+        self.alerts = Counter(
+            "dispatch_alerts_total",
+            "Alert changes committed by this process, by the state they reached.",
+            ["state"],
+            registry=r,
+        )
+        self.offers = Counter(
+            "dispatch_offers_total",
+            "Offer changes committed by this process, by the state they reached.",
+            ["state"],
+            registry=r,
+        )
+        self.offer_to_accept = Histogram(
+            "dispatch_offer_to_accept_seconds",
+            "From an offer's creation to the crew's accept (offers accepted through this process).",
+            buckets=(1, 2, 5, 10, 15, 20, 30, 45, 60, 120),
+            registry=r,
+        )
+        self.db_pool_in_use = Gauge(
+            "dispatch_db_pool_in_use",
+            "Database connections checked out of the pool now (a full pool makes work wait).",
+            registry=r,
+        )
+        self.db_pool_size = Gauge(
+            "dispatch_db_pool_size", "Connections the pool keeps (before overflow).", registry=r
+        )
+        self.cluster_peers = Gauge(
+            "dispatch_cluster_peers", "Other processes with a live heartbeat.", registry=r
+        )
+        self.cluster_takeovers = Gauge(
+            "dispatch_cluster_takeovers", "Silent processes this one took over.", registry=r
+        )
         self._max_stall = 0.0
         self._max_gc = [0.0, 0.0, 0.0]
         self._gc_started = 0.0
         self._task: asyncio.Task[None] | None = None
+
+    def committed(self, event: StoredEvent) -> None:
+        """An event this process stored (counted once in a cluster)."""
+        self.events.labels("committed", event.kind).inc()
+        if event.kind not in (KIND_ALERT, KIND_OFFER):
+            return
+        view = json.loads(event.payload)
+        (self.alerts if event.kind == KIND_ALERT else self.offers).labels(view["state"]).inc()
+        if event.kind == KIND_OFFER and view["state"] == "accepted":  # committed just now
+            took = datetime.now(UTC) - datetime.fromisoformat(view["created_at"])
+            self.offer_to_accept.observe(max(0.0, took.total_seconds()))
+
+    def delivered(self, event: StoredEvent) -> None:
+        self.events.labels("delivered", event.kind).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -77,6 +77,14 @@ class Services:
         metrics.events_filled.set_function(lambda: dispatcher.ctx.sequencer.filled)
         dispatcher.ctx.alert_stored = metrics.alert_to_offer.observe
         metrics.store_busy.set_function(lambda: dispatcher.ctx.store.busy)
+        dispatcher.ctx.event_committed = metrics.committed
+        dispatcher.ctx.observers.append(metrics.delivered)
+        pool: Any = db.engine.sync_engine.pool
+        metrics.db_pool_in_use.set_function(lambda: getattr(pool, "checkedout", lambda: 0)())
+        metrics.db_pool_size.set_function(lambda: getattr(pool, "size", lambda: 0)())
+        cluster = dispatcher.cluster
+        metrics.cluster_peers.set_function(lambda: cluster.alive_peers)
+        metrics.cluster_takeovers.set_function(lambda: cluster.taken_over)
         for role in Role:
             metrics.connections.labels(role.value).set_function(partial(registry.count, role))
         return cls(

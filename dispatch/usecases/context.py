@@ -129,6 +129,7 @@ class Context:
         self.on_presence: Callable[[str, bool], None] = lambda crew_id, up: None
         self.on_resync: Callable[[], Awaitable[None]] | None = None  # the offering part's
         self.alert_stored: Callable[[float], None] = lambda seconds: None  # a metric
+        self.event_committed: Callable[[StoredEvent], None] = lambda event: None  # a metric
         # The ring never holds more than the table keeps: a replay is never older than
         # what a restarted process could replay.
         r = settings.realtime
@@ -203,6 +204,7 @@ class Context:
         for effect in changes.after_commit:
             effect()
         for event in changes.events:
+            self.event_committed(event)
             self.sequencer.offer(event)
         if not self.hub.shared:
             return
