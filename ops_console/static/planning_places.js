@@ -47,13 +47,14 @@ export function renderPlaces(s) {
   clear(
     s.root.querySelector("#places-panel"),
     el("div", { class: "row" }, el("h2", {}, `Places (${op.places.length})`), el("span", { class: "spacer" }),
+      draft && el("button", { type: "button", id: "place-add", onclick: () => addPlaceAt(s, null) }, "Add by coordinates…"),
       draft && el("label", { class: "file" }, "Import GeoJSON or CSV", file)),
     el("div", { class: "places-scroll" },
       el("table", { class: "grid", id: "places-table" },
         el("thead", {}, el("tr", {}, el("th", {}), el("th", {}, "Place"), el("th", { class: "num" }, "Risk"),
           el("th", {}, "Shape"), el("th", {}, "Hourly"), el("th", { class: "num", title: "Deployments in the plan" }, "Dep."), el("th", {}))),
         el("tbody", {}, rows.length ? rows
-          : el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No places yet: click the map or import a file."))))),
+          : el("tr", {}, el("td", { colspan: 7, class: "muted" }, "No places yet: click the map, type its coordinates or import a file."))))),
     draft && el("p", { class: "muted small" },
       "CSV: a header row with name, lat, lon, radius_m, risk (or route as \"lat lon; lat lon; …\"), " +
       "and optionally hourly (24 numbers) or h0…h23."),
@@ -95,9 +96,22 @@ export function renderMap(s, fit) {
   if (fit && bounds.length) s.map.fitBounds(bounds, { padding: [40, 40], maxZoom: 16 });
 }
 
+// "52.0565, -2.716" (as copied from a map), "52.0565 -2.716" or "52.0565;-2.716": [lat, lon] or null.
+export function parseLatLon(text) {
+  const parts = text.trim().split(/\s*[,;\s]\s*/).filter(Boolean);
+  if (parts.length !== 2) return null;
+  const [lat, lon] = parts.map(Number);
+  if (!Number.isFinite(lat) || !Number.isFinite(lon) || Math.abs(lat) > 90 || Math.abs(lon) > 180) return null;
+  return [lat, lon];
+}
+
+// The place dialog: from a click on the map (its coordinates filled in), or with none
+// (typed or pasted as "lat, lon").
 function addPlaceAt(s, latlng) {
+  const at = latlng ? `${latlng.lat.toFixed(6)}, ${latlng.lng.toFixed(6)}` : "";
   const body = el("div", { class: "form-grid" },
-    el("p", { class: "muted" }, `At ${latlng.lat.toFixed(5)}, ${latlng.lng.toFixed(5)}`),
+    field("Where: lat, lon", el("input", { id: "place-where", required: true, value: at, placeholder: "52.0565, -2.7160" }),
+      "type or paste the coordinates, e.g. from a map app"),
     field("Name", el("input", { id: "place-name", required: true, maxlength: 100 })),
     field("Risk weight", el("input", { id: "place-risk", type: "number", value: 1, min: 0.01, max: 1000, step: "any", required: true })),
     field("Radius (m)", el("input", { id: "place-radius", type: "number", value: 150, min: 1, max: 5000, step: "any", required: true })),
@@ -107,10 +121,15 @@ function addPlaceAt(s, latlng) {
   );
   dialog("place-dialog", "Add a place", body, "Add place", async (problem) => {
     const text = document.getElementById("place-hourly").value.trim();
+    const where = parseLatLon(document.getElementById("place-where").value);
+    if (!where) {
+      problem.textContent = "Where: give the latitude and longitude, e.g. 52.0565, -2.7160.";
+      return false;
+    }
     const place = {
       name: document.getElementById("place-name").value.trim(),
-      lat: latlng.lat,
-      lon: latlng.lng,
+      lat: where[0],
+      lon: where[1],
       radius_m: Number(document.getElementById("place-radius").value),
       risk: Number(document.getElementById("place-risk").value),
     };

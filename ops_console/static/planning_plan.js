@@ -134,7 +134,23 @@ export function renderPlan(s) {
       el("span", { class: "muted small" }, `local time, ${op.timezone}; click one to pin, move or delete it`)),
     timeline(s),
   );
+  spillLabels(s.root.querySelector("#plan-timeline"));
   return resized;
+}
+
+// A label longer than its block is written beside it (after it, or before it near the day's
+// end) rather than cut off.
+function spillLabels(node) {
+  for (const block of node.querySelectorAll(".tl-block")) {
+    const label = block.querySelector(".tl-label");
+    block.classList.remove("spill", "spill-left");
+    const box = block.getBoundingClientRect();
+    const text = label.getBoundingClientRect();
+    if (text.right <= box.right - 2) continue;
+    const room = block.parentElement.getBoundingClientRect().right - box.right;
+    block.classList.add("spill");
+    if (room < text.width + 8) block.classList.add("spill-left");
+  }
 }
 
 function figuresTable(s, figures) {
