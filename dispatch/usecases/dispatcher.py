@@ -51,6 +51,7 @@ class Dispatcher:
         self.positions = Positions(ctx)
         self.offering = Offering(ctx)
         self.alerts = Alerts(ctx, self.offering, self.positions)
+        self.positions.is_live = self.alerts.live_of.__contains__
         self.crews = Crews(ctx, self.offering)
         self.supervision = Supervision(ctx, self.offering)
         self.deployments = Deployments(ctx, self.offering)

@@ -72,6 +72,9 @@ class Positions:
         # officer id -> her open alerts -> the crews attached to each (who may see her)
         self.officer_alerts: dict[str, dict[str, frozenset[str]]] = {}
         self.officer_last: dict[str, Fix] = {}
+        # Whether an officer's deployment is live (the alerts part knows): with no open
+        # alert and none live, her position goes to nobody (her page stops sending too).
+        self.is_live: Callable[[str], bool] = lambda officer_id: False
         self.crew_last: dict[str, Fix] = {}
         self._pending_crews: dict[str, Fix] = {}
         self._pending_tracks: list[dict[str, Any]] = []
@@ -111,6 +114,8 @@ class Positions:
                     "at": fix[3],
                 }
             )
+        if not alerts and not self.is_live(viewer.user_id):
+            return  # kept for the moment she raises an alert; shown to nobody
         message = {
             "frame": frame_of(Role.OFFICER, viewer.user_id, fix),
             "alerts": {a: sorted(crews) for a, crews in alerts.items()},
@@ -172,6 +177,7 @@ class Positions:
                     next(iter(self.officer_alerts.get(officer, {})), None),
                 )
                 for officer, fix in self.officer_last.items()
+                if officer in self.officer_alerts or self.is_live(officer)
             ]
             crews = [live_position(Role.CREW, c, fix, None) for c, fix in self.crew_last.items()]
             return [*officers, *crews]

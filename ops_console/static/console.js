@@ -75,7 +75,25 @@ function apply(frame) {
     default:
       return;
   }
+  if (["snapshot", "alert", "alert.removed", "deployment", "position", "positions"].includes(frame.type)) {
+    pruneOfficers();
+  }
   changed(frame.type, frame);
+}
+
+// An officer belongs on the map only while an alert of hers is open or a deployment of
+// hers is live (the server sends no more of her positions after that).
+function pruneOfficers() {
+  const present = new Set();
+  for (const a of store.alerts.values()) present.add(a.officer_id);
+  for (const d of store.deployments.values()) {
+    if (d.state === "live") for (const id of d.officer_ids || []) present.add(id);
+  }
+  for (const key of [...store.positions.keys()]) {
+    if (key.startsWith("officer:") && !present.has(key.slice("officer:".length))) {
+      store.positions.delete(key);
+    }
+  }
 }
 
 // --- the alarm: unassigned or urgent alerts nobody has taken ---------------------------------------
