@@ -45,6 +45,16 @@ class AuthSettings(_Section):
     session_ttl_s: int = Field(43200, gt=0)
     max_failed_logins: int = Field(5, gt=0)
     lockout_s: int = Field(900, ge=0)
+    backoff_base_s: float = Field(2, gt=0)
+    backoff_max_s: float = Field(60, gt=0)
+    source_free_failures: int = Field(10, gt=0)
+    source_backoff_max_s: float = Field(300, gt=0)
+    throttle_forget_s: float = Field(900, gt=0)
+    supervisor_second_factor: bool = True
+    second_factor_step_s: int = Field(300, gt=0, le=3600)
+    secret_key: str = ""
+    console_idle_s: int = Field(1800, gt=0)
+    console_max_s: int = Field(43200, gt=0)
 
 
 class PagesSettings(_Section):

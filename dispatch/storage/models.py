@@ -51,6 +51,15 @@ class User(SQLModel, table=True):
     duress_pin_hash: str | None = None
     pin_failures: int | None = None
     pin_locked_until: datetime | None = utc_column(nullable=True)
+    # Supervisors' second factor (dispatch/auth/second_factor.py): the TOTP secret (sealed),
+    # when it was confirmed, the last time step used, the unused recovery codes' hashes,
+    # and the password step waiting for its code (its hash and when it lapses).
+    totp_secret: str | None = None
+    totp_enrolled_at: datetime | None = utc_column(nullable=True)
+    totp_last_step: int | None = None
+    recovery_hashes: str | None = None
+    second_step_hash: str | None = Field(default=None, max_length=64)
+    second_step_until: datetime | None = utc_column(nullable=True)
 
 
 class SessionToken(SQLModel, table=True):
