@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.audit import models as audit_models  # noqa: F401  (its tables)
 from dispatch.storage import models
 
 
