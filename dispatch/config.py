@@ -6,17 +6,27 @@ the app factory. A bad value raises `ConfigError` naming the key.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 ENV_PREFIX = "DISPATCH_"
 DEFAULT_CONFIG = Path("config.toml")
+ORIGIN = re.compile(r"https?://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 class ConfigError(Exception):
@@ -30,6 +40,44 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    tls_cert: str = ""
+    tls_key: str = ""
+    hsts_max_age_s: int = Field(31536000, ge=0)
+    trusted_proxies: list[str] = Field(default_factory=list)
+    allowed_origins: list[str] = Field(default_factory=list)
+    api_docs: bool = False
+
+    @field_validator("trusted_proxies", "allowed_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """From an environment variable: "a, b" is the list ["a", "b"]."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an address or a network (10.0.0.0/8)") from None
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not ORIGIN.fullmatch(item):
+                raise ValueError(f"{item!r} is not an origin (scheme://host[:port], lower case)")
+        return value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("set both server.tls_cert and server.tls_key, or neither")
+        return self
 
 
 class DatabaseSettings(_Section):

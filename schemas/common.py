@@ -35,7 +35,6 @@ class Role(StrEnum):
     OFFICER = "officer"
     CREW = "crew"
     SUPERVISOR = "supervisor"
-    AUDITOR = "auditor"  # sees the audit trail, and nothing else
 
 
 class CrewMode(StrEnum):

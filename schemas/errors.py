@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     AUTH_EXPIRED = "auth_expired"
     AUTH_LOCKED = "auth_locked"
     ACCOUNT_DISABLED = "account_disabled"
+    ORIGIN_REFUSED = "origin_refused"  # a browser page of another site (Origin header)
 
 
 class CloseCode:

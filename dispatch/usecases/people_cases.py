@@ -18,7 +18,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.audit import Action, by, record
 from dispatch.auth.passwords import hash_password
 from dispatch.auth.pins import hash_pin
 from dispatch.auth.sessions import Viewer
@@ -108,13 +107,11 @@ class PeopleCases:
 
     # -- reading --------------------------------------------------------------
 
-    async def everyone(self, actor: Viewer | None = None) -> PeopleView:
+    async def everyone(self) -> PeopleView:
         now = self.dispatcher.clock()
         async with self.db.session() as s:
             users = (await s.exec(select(User).order_by(col(User.username)))).all()
             crews = (await s.exec(select(Crew).order_by(col(Crew.callsign)))).all()
-            await _audit(s, actor, now, Action.CONSULTATION, "people", "all")
-            await s.commit()
         members: dict[str, list[str]] = {}
         for user in users:
             if user.crew_id is not None:
@@ -133,7 +130,7 @@ class PeopleCases:
 
     # -- accounts -------------------------------------------------------------
 
-    async def add_user(self, body: UserIn, actor: Viewer | None = None) -> UserCreated:
+    async def add_user(self, body: UserIn) -> UserCreated:
         password = body.password if body.password is not None else generate_password()
         try:
             check_new_user(
@@ -160,16 +157,6 @@ class PeopleCases:
                     pin_hashes=pin_hashes,
                 )
                 s.add(user)
-                await s.flush()
-                await _audit(
-                    s,
-                    actor,
-                    user.created_at,
-                    Action.COLLECTION,
-                    "user",
-                    user.id,
-                    f"account added ({body.role})",
-                )
                 await s.commit()
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _name_taken(body.username)) from None
@@ -217,18 +204,6 @@ class PeopleCases:
                 user.display_name = body.display_name
             hashes = await end_sessions_of(s, user.id) if signs_out else []
             s.add(user)
-            changed = [
-                n for n in ("display_name", "disabled", "crew_id") if getattr(body, n) is not None
-            ]
-            await _audit(
-                s,
-                actor,
-                self.dispatcher.clock(),
-                Action.ALTERATION,
-                "user",
-                user.id,
-                "changed: " + ", ".join(changed),
-            )
             await s.commit()
             view = user_view(user, self.dispatcher.clock())
         await self._end(hashes)
@@ -251,15 +226,6 @@ class PeopleCases:
             user.failed_logins, user.locked_until = 0, None
             hashes = await end_sessions_of(s, user.id)
             s.add(user)
-            await _audit(
-                s,
-                actor,
-                self.dispatcher.clock(),
-                Action.ALTERATION,
-                "user",
-                user.id,
-                "password reset",
-            )
             await s.commit()
             view = user_view(user, self.dispatcher.clock())
         await self._end(hashes)
@@ -267,7 +233,7 @@ class PeopleCases:
 
     # -- crews ----------------------------------------------------------------
 
-    async def add_crew(self, body: CrewIn, actor: Viewer | None = None) -> CrewEntry:
+    async def add_crew(self, body: CrewIn) -> CrewEntry:
         dispatcher = self.dispatcher
         try:
             async with dispatcher.work() as w:
@@ -281,18 +247,12 @@ class PeopleCases:
                     updated_at=w.now,
                 )
                 w.session.add(crew)
-                await w.session.flush()
-                await _audit(
-                    w.session, actor, w.now, Action.COLLECTION, "crew", crew.id, "crew added"
-                )
                 w.emit_crew(crew)  # live boards show it at once
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign)) from None
         return crew_entry(crew, [])
 
-    async def change_crew(
-        self, crew_id: str, body: CrewChange, actor: Viewer | None = None
-    ) -> CrewEntry:
+    async def change_crew(self, crew_id: str, body: CrewChange) -> CrewEntry:
         if body.callsign is None and body.mode is None:
             raise UseCaseError(ErrorCode.INVALID, "Nothing to change: give a callsign or a mode.")
         dispatcher = self.dispatcher
@@ -313,40 +273,9 @@ class PeopleCases:
                     select(User.id).where(User.crew_id == crew.id).order_by(col(User.username))
                 )
                 member_ids = list(members.all())
-                changed = [n for n in ("callsign", "mode") if getattr(body, n) is not None]
-                await _audit(
-                    w.session,
-                    actor,
-                    w.now,
-                    Action.ALTERATION,
-                    "crew",
-                    crew.id,
-                    "changed: " + ", ".join(changed),
-                )
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign or "")) from None
         return crew_entry(crew, member_ids)
-
-
-async def _audit(
-    session: AsyncSession,
-    actor: Viewer | None,
-    at: datetime,
-    action: Action,
-    object_type: str,
-    object_id: str,
-    detail: str | None = None,
-) -> None:
-    """The audit row of this change, in its transaction (None: the system acted)."""
-    await record(
-        session,
-        at=at,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail,
-        **by(actor),
-    )
 
 
 def _hashes(password: str, body: UserIn) -> tuple[str, tuple[str, str] | None]:
