@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 
 from fastapi import WebSocket
@@ -14,6 +13,7 @@ from fastapi.responses import JSONResponse
 from dispatch.auth.sessions import COOKIE_NAME, AuthError
 from dispatch.realtime.connection import Connection
 from dispatch.services import Services
+from dispatch.socket_api import frames
 from dispatch.socket_api.protocol import handle
 from schemas.common import Role
 from schemas.errors import CloseCode, ErrorCode
@@ -27,11 +27,9 @@ BINARY_REFUSED = Error(
 def slow_down(text: str) -> str:
     """The rate-limited error, naming the message's id when it has one."""
     try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    raw = data.get("id") if isinstance(data, dict) else None
-    msg_id = raw[:64] if isinstance(raw, str) else None
+        msg_id = frames.message_id(frames.load(text))
+    except frames.FrameError as exc:
+        msg_id = exc.msg_id
     message = "Too many messages: slow down."
     return Error(id=msg_id, code=ErrorCode.RATE_LIMITED, message=message).model_dump_json()
 

@@ -12,11 +12,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
-
 from dispatch.core.lifecycle import IllegalTransition
 from dispatch.logs import failure
 from dispatch.realtime.connection import Connection
+from dispatch.socket_api import frames
 from dispatch.socket_api.sync import sync
 from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.dispatcher import Dispatcher
@@ -157,46 +156,20 @@ def _error(msg_id: str | None, code: ErrorCode, message: str) -> str:
     return Error(id=msg_id, code=code, message=message).model_dump_json()
 
 
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(p) for p in first["loc"]) or "message"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return f"{where}: {first['msg']}{more}"
-
-
 async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
     """Answer one client frame with an ack or an error frame."""
     try:
-        data = json.loads(text)
-    except ValueError:
-        conn.push(_error(None, ErrorCode.BAD_JSON, "The message is not valid JSON."))
+        data = frames.load(text)
+        msg_id = frames.message_id(data)
+        kind = data["type"]
+        route = HANDLERS.get(kind)
+        if route is not None and conn.viewer.role not in route.roles:
+            raise frames.FrameError(ErrorCode.FORBIDDEN, route.refusal, msg_id)
+        msg = frames.validate(kind, text, msg_id)
+    except frames.FrameError as exc:
+        conn.push(_error(exc.msg_id, exc.code, exc.message))
         return
-    raw_id = data.get("id") if isinstance(data, dict) else None
-    msg_id = raw_id[:64] if isinstance(raw_id, str) else None  # echoed whenever it is a string
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        conn.push(
-            _error(msg_id, ErrorCode.INVALID, "A message is a JSON object with a string `type`.")
-        )
-        return
-    kind = data["type"]
-    route = HANDLERS.get(kind)
-    if route is None:
-        conn.push(_error(msg_id, ErrorCode.UNKNOWN_TYPE, f"Unknown message type {kind[:40]!r}."))
-        return
-    if conn.viewer.role not in route.roles:
-        conn.push(_error(msg_id, ErrorCode.FORBIDDEN, route.refusal))
-        return
-    try:
-        # Strict: no "yes" for true, no "52.1" for a number, no epoch seconds for a time.
-        msg = m.CLIENT_MESSAGES[kind].model_validate_json(text, strict=True)
-    except ValidationError as exc:
-        conn.push(_error(msg_id, ErrorCode.INVALID, _describe(exc)))
-        return
-    except (ValueError, TypeError, OverflowError):
-        conn.push(
-            _error(msg_id, ErrorCode.INVALID, "A value is out of range or of the wrong kind.")
-        )
-        return
+    assert route is not None  # every message type has a handler
     try:
         result = await route.handler(d, conn, msg)
     except UseCaseError as exc:

@@ -199,6 +199,24 @@ async def test_a_frame_over_64_kib_closes_the_socket_with_1009(server: RunningSe
     await people.close()
 
 
+async def test_60_kib_of_nested_brackets_get_invalid_and_the_socket_stays(
+    server: RunningServer,
+) -> None:
+    people = await bystanders(server)
+    sender = await server.officer()
+    await sender.ws.send("[" * 60_000)
+    error = await sender.wait_for(lambda f: f["type"] == "error")
+    assert error["code"] == "invalid" and "levels deep" in error["message"]
+    await sender.ws.send(
+        '{"type":"alert.raise","id":"deep","x":' + "[" * 30_000 + "]" * 30_000 + "}"
+    )
+    # Refused before parsing: its id cannot be read, so the error names none.
+    await sender.wait_for(lambda f: len([e for e in sender.frames if e["type"] == "error"]) == 2)
+    assert (await sender.request("sync", last_seq=None))["type"] == "ack"  # still open
+    await assert_nothing_stored_and_others_carry_on(server, people)
+    await people.close()
+
+
 async def test_a_flooding_client_is_slowed_then_cut_off(server: RunningServer) -> None:
     people = await bystanders(server)
     flooder = await server.officer()
