@@ -12,6 +12,7 @@ import signal
 import sys
 from pathlib import Path
 
+from dispatch.audit import commands as audit_commands
 from dispatch.config import ConfigError, Settings, load_settings
 from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_id
 from dispatch.storage.db import Database
@@ -75,7 +76,25 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--geojson", type=Path, help="also write the places as GeoJSON to this file")
     schema = sub.add_parser("schema", help="write the JSON Schema of the protocol")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    audit_commands.add_parsers(sub)
+    tls = sub.add_parser("tls", help="https on a LAN").add_subparsers(dest="action", required=True)
+    tls_init = tls.add_parser("init", help="make a local authority and a server certificate")
+    tls_init.add_argument("--host", required=True, help="the name phones open, e.g. dispatch.lan")
+    tls_init.add_argument("--ip", action="append", default=[], help="also this address (repeat)")
+    tls_init.add_argument("--out", type=Path, default=Path("tls"), help="folder (default: tls)")
     return p
+
+
+def _tls_init(settings: Settings, args: argparse.Namespace) -> int:
+    from dispatch.tls import TlsError, init, instructions, parse_host
+
+    try:
+        files = init(args.out, args.host, args.ip)
+    except (TlsError, OSError) as exc:
+        print(f"dispatch: {exc}", file=sys.stderr)
+        return 2
+    print(instructions(files, parse_host(args.host), args.ip, settings.server.port), end="")
+    return 0
 
 
 async def _with_db(settings: Settings) -> Database:
@@ -261,15 +280,17 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     settings = settings.model_copy(update={"server": settings.server.model_copy(update=overrides)})
     if args.demo:
         asyncio.run(_demo(settings, only_if_empty=True))
-    base = f"http://{settings.server.host}:{settings.server.port}"
+    scheme = "https" if settings.server.tls_cert else "http"
+    base = f"{scheme}://{settings.server.host}:{settings.server.port}"
     print(f"dispatch serving on {base}")
     print(f"  console:    {base}/console (supervisors)")
     print(f"  officer:    {base}/officer")
     print(f"  crew:       {base}/crew")
     print(f"  operations: {base}/api/operations (supervisors)")
     print(f"  sign in:    POST {base}/api/session")
-    print(f"  websocket:  ws://{settings.server.host}:{settings.server.port}/ws")
-    print(f"  API docs:   {base}/docs")
+    print(f"  websocket:  {base.replace('http', 'ws', 1)}/ws")
+    if settings.server.api_docs:
+        print(f"  API docs:   {base}/docs")
     print(f"  health:     {base}/healthz")
     # A thread waiting for the interpreter (a password check, a checkpoint) gets it
     # within a millisecond, not five: the event loop never waits long behind one.
@@ -297,6 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_crew_add(settings, args))
         elif args.command == "plan":
             asyncio.run(_plan(settings, args))
+        elif args.command == "tls":
+            return _tls_init(settings, args)
+        elif args.command in ("audit", "purge"):
+            return audit_commands.run(settings, args)
         elif args.command == "schema":
             from schemas.jsonschema import protocol_schema
 

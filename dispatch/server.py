@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import ssl
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
-from dispatch.config import Settings
+from dispatch.config import ConfigError, ServerSettings, Settings
 
 
 class _DenialIsNotAnError(logging.Filter):
@@ -25,15 +27,42 @@ def quiet_denials() -> None:
         logger.addFilter(_DenialIsNotAnError())
 
 
+def tls_options(server: ServerSettings) -> dict[str, object]:
+    """uvicorn's TLS settings, once the pair is known to load (a bad file names its key)."""
+    if not server.tls_cert:
+        return {}
+    for key, path in (("tls_cert", server.tls_cert), ("tls_key", server.tls_key)):
+        if not Path(path).is_file():
+            raise ConfigError(f"server.{key}: no such file: {path}")
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            server.tls_cert, server.tls_key
+        )
+    except (ssl.SSLError, OSError) as exc:
+        raise ConfigError(
+            f"server.tls_cert / server.tls_key: not a certificate and its key ({exc})"
+        ) from None
+    return {"ssl_certfile": server.tls_cert, "ssl_keyfile": server.tls_key}
+
+
+def proxy_options(server: ServerSettings) -> dict[str, object]:
+    """X-Forwarded-For/-Proto are believed from `server.trusted_proxies` only (uvicorn on
+    its own believes them from 127.0.0.1)."""
+    if not server.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(server.trusted_proxies)}
+
+
 def uvicorn_config(app: FastAPI, settings: Settings, **kwargs: object) -> uvicorn.Config:
     quiet_denials()
-    return uvicorn.Config(
-        app,
-        host=settings.server.host,
-        port=settings.server.port,
-        ws="websockets-sansio",
-        ws_max_size=settings.realtime.max_message_bytes,
-        ws_per_message_deflate=False,
-        lifespan="on",
-        **kwargs,  # type: ignore[arg-type]
-    )
+    options: dict[str, object] = {
+        "host": settings.server.host,
+        "port": settings.server.port,
+        "ws": "websockets-sansio",
+        "ws_max_size": settings.realtime.max_message_bytes,
+        "ws_per_message_deflate": False,
+        "lifespan": "on",
+        **tls_options(settings.server),
+        **proxy_options(settings.server),
+    }
+    return uvicorn.Config(app, **{**options, **kwargs})  # type: ignore[arg-type]
