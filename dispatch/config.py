@@ -187,6 +187,17 @@ class PlanningSettings(_Section):
         return known_timezone(value)
 
 
+class RetentionSettings(_Section):
+    """How long personal data is kept (0: for ever); see dispatch/audit/retention.py."""
+
+    crew_positions_h: float = Field(24, ge=0)
+    incident_tracks_days: float = Field(365, ge=0)
+    alert_personal_days: float = Field(365, ge=0)
+    events_days: float = Field(30, ge=0)
+    audit_days: float = Field(2190, ge=0)
+    purge_hour_utc: int = Field(3, ge=0, le=23)
+
+
 class SchedulerSettings(_Section):
     brief_lead_min: float = Field(60, ge=0, le=7 * 24 * 60)
     late_after_s: float = Field(60, ge=0)
@@ -215,6 +226,7 @@ class Settings(_Section):
     logging: LoggingSettings = LoggingSettings()
     planning: PlanningSettings = PlanningSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    retention: RetentionSettings = RetentionSettings()
 
 
 def _env_names(model: type[BaseModel], path: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from dispatch.audit.job import RetentionJob
 from dispatch.auth.session_cache import SessionCache
 from dispatch.config import Settings
 from dispatch.gc_policy import GcKeeper
@@ -57,6 +58,7 @@ class Services:
     started: bool = False
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _gc: GcKeeper | None = None
+    retention: RetentionJob | None = None  # the daily purge, from start()
 
     @classmethod
     def build(
@@ -129,6 +131,8 @@ class Services:
         if self.dispatcher.cluster.enabled:
             self._every(self.settings.cluster.heartbeat_s, self.dispatcher.cluster.beat)
         await self.scheduler.start()  # in the lifespan, never at import
+        self.retention = RetentionJob(self.db, self.settings.retention, self.dispatcher.clock)
+        await self.retention.start()
         self.metrics.start()
         self.started = True
         if self.tune_gc:
@@ -162,6 +166,8 @@ class Services:
         if self._gc is not None:
             self._gc.stop()
         self.scheduler.stop()
+        if self.retention is not None:
+            self.retention.stop()
         self.plans.planner.close()
         await self.dispatcher.stop()
         for task in self._tasks:
