@@ -13,7 +13,9 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
 from dispatch.app_deps import CurrentViewer, ServicesDep, request_token
-from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out
+from dispatch.audit import Action
+from dispatch.audit.access import record_alone, signing_out
+from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out, token_hash
 from dispatch.config import Settings
 from dispatch.pages.router import install_pages
 from dispatch.request_guard import RequestGuard
@@ -21,6 +23,7 @@ from dispatch.services import Services
 from dispatch.socket_api.endpoint import websocket_endpoint
 from dispatch.usecases.context import Clock, UseCaseError, utc_now
 from ops_console.api import router as console_router
+from ops_console.audit_api import router as audit_router
 from ops_console.incidents import router as incidents_router
 from ops_console.operations import router as operations_router
 from ops_console.pages import install_console
@@ -80,7 +83,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
     install_console(app, settings.pages)
     app.include_router(console_router)
     app.include_router(operations_router)
-    for router in (incidents_router, reports_router, people_router):
+    for router in (incidents_router, reports_router, people_router, audit_router):
         app.include_router(router)
 
     @app.exception_handler(HTTPException)
@@ -153,6 +156,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
             password=body.password,
             now=s.dispatcher.clock(),
         )
+        # Its own transaction: the sign-in's is in dispatch.auth (see dispatch/audit/access.py).
+        await record_alone(
+            s.db,
+            viewer,
+            at=s.dispatcher.clock(),
+            action=Action.SIGN_IN,
+            object_type="session",
+            object_id=viewer.user_id,
+        )
         response.set_cookie(
             COOKIE_NAME,
             token,
@@ -184,6 +196,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
     async def delete_session(request: Request, response: Response, s: ServicesDep) -> None:
         token = request_token(request)
         if token:
+            await signing_out(s.db, token_hash(token), at=s.dispatcher.clock())
             await s.end_session(await sign_out(s.db, token))
         response.delete_cookie(COOKIE_NAME, path="/")
 

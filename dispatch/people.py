@@ -8,7 +8,9 @@ import uuid
 from datetime import datetime
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.audit import SYSTEM, Action, record
 from dispatch.auth.passwords import hash_password
 from dispatch.auth.pins import hash_pin, is_pin
 from dispatch.storage.db import Database
@@ -92,6 +94,7 @@ async def add_crew(
             last_fix_at=now if position else None,
         )
         s.add(crew)
+        await _audit(s, now, "crew", crew.id, "crew added")
         await s.commit()
         return crew
 
@@ -136,8 +139,25 @@ async def add_user(
             else None,
         )
         s.add(user)
+        await _audit(s, now, "user", user.id, f"account added ({role})")
         await s.commit()
         return user
+
+
+async def _audit(
+    session: AsyncSession, at: datetime, object_type: str, object_id: str, detail: str
+) -> None:
+    """A collection by the system (the CLI, the demo data), in the caller's transaction."""
+    await record(
+        session,
+        at=at,
+        actor=SYSTEM,
+        role=SYSTEM,
+        action=Action.COLLECTION,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+    )
 
 
 def new_user(

@@ -19,6 +19,7 @@ from ops_console.alert_rows import (
     open_states,
     story_of,
 )
+from ops_console.audit_trail import viewed
 from ops_console.deps import Supervisor
 from ops_console.report_figures import AlertFacts
 from ops_console.timeline import timeline
@@ -166,10 +167,11 @@ async def alert_log(
 
 
 @router.get("/alerts/{alert_id}", response_model=AlertStory)
-async def alert_story(alert_id: str, _: Supervisor, s: ServicesDep) -> AlertStory:
+async def alert_story(alert_id: str, viewer: Supervisor, s: ServicesDep) -> AlertStory:
     """One alert and its timeline, oldest step first."""
     async with s.db.session() as session:
         story = await story_of(session, alert_id)
+    await viewed(s, viewer, "alert", story.alert.id, "detail and timeline")
     alert, context = story.alert, story.context
     entries = timeline(alert, context.offers.get(alert.id, []), story.notes, context.names(alert))
     return AlertStory(

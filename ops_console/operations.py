@@ -24,6 +24,7 @@ from dispatch.plan_files import (
     plan_ics,
 )
 from dispatch.usecases.context import UseCaseError
+from ops_console.audit_trail import exported, viewed
 from ops_console.deps import Supervisor
 from schemas.errors import ErrorCode
 from schemas.operations import (
@@ -106,8 +107,9 @@ async def import_places(key: str, request: Request, _: Supervisor, s: ServicesDe
 
 
 @router.get("/{key}/places.geojson")
-async def export_places(key: str, _: Supervisor, s: ServicesDep) -> JSONResponse:
+async def export_places(key: str, viewer: Supervisor, s: ServicesDep) -> JSONResponse:
     view = await s.plans.view(key)
+    await exported(s, viewer, "operation", view.id, "places.geojson")
     disposition = f'attachment; filename="{file_stem(view.name)}-places.geojson"'
     return JSONResponse(
         places_geojson(view),
@@ -151,8 +153,9 @@ async def import_places_csv(
 
 
 @router.get("/{key}/places.csv")
-async def export_places_csv(key: str, _: Supervisor, s: ServicesDep) -> Response:
+async def export_places_csv(key: str, viewer: Supervisor, s: ServicesDep) -> Response:
     view = await s.plans.view(key)
+    await exported(s, viewer, "operation", view.id, "places.csv")
     return Response(
         places_csv(view),
         media_type="text/csv",
@@ -174,13 +177,16 @@ async def generate(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
 
 
 @router.get("/{key}/plan", response_model=PlanView)
-async def plan(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
-    return await s.plans.plan(key)
+async def plan(key: str, viewer: Supervisor, s: ServicesDep) -> PlanView:
+    view = await s.plans.plan(key)
+    await viewed(s, viewer, "plan", view.operation.id)
+    return view
 
 
 @router.get("/{key}/plan.ics")
-async def plan_calendar(key: str, _: Supervisor, s: ServicesDep) -> Response:
+async def plan_calendar(key: str, viewer: Supervisor, s: ServicesDep) -> Response:
     view = await s.plans.plan(key)
+    await exported(s, viewer, "plan", view.operation.id, "plan.ics")
     return Response(
         plan_ics(view, s.dispatcher.clock(), await names_by_id(s.db)),
         media_type="text/calendar",
@@ -189,8 +195,9 @@ async def plan_calendar(key: str, _: Supervisor, s: ServicesDep) -> Response:
 
 
 @router.get("/{key}/plan.csv")
-async def plan_table(key: str, _: Supervisor, s: ServicesDep) -> Response:
+async def plan_table(key: str, viewer: Supervisor, s: ServicesDep) -> Response:
     view = await s.plans.plan(key)
+    await exported(s, viewer, "plan", view.operation.id, "plan.csv")
     return Response(
         plan_csv(view, await names_by_id(s.db)),
         media_type="text/csv",

@@ -33,15 +33,15 @@ def _cases(s: Services) -> PeopleCases:
 
 
 @router.get("/people", response_model=PeopleView)
-async def people(_: Supervisor, s: ServicesDep) -> PeopleView:
+async def people(viewer: Supervisor, s: ServicesDep) -> PeopleView:
     """Every account and every crew with its members."""
-    return await _cases(s).everyone()
+    return await _cases(s).everyone(viewer)
 
 
 @router.post("/users", response_model=UserCreated, status_code=201)
-async def add_user(body: UserIn, _: Supervisor, s: ServicesDep) -> UserCreated:
+async def add_user(body: UserIn, viewer: Supervisor, s: ServicesDep) -> UserCreated:
     """A new account; without a password, one is generated and shown in this answer only."""
-    return await _cases(s).add_user(body)
+    return await _cases(s).add_user(body, viewer)
 
 
 @router.patch("/users/{user_id}", response_model=UserView)
@@ -61,10 +61,12 @@ async def reset_password(user_id: str, viewer: Supervisor, s: ServicesDep) -> Pa
 
 
 @router.post("/crews", response_model=CrewEntry, status_code=201)
-async def add_crew(body: CrewIn, _: Supervisor, s: ServicesDep) -> CrewEntry:
-    return await _cases(s).add_crew(body)
+async def add_crew(body: CrewIn, viewer: Supervisor, s: ServicesDep) -> CrewEntry:
+    return await _cases(s).add_crew(body, viewer)
 
 
 @router.patch("/crews/{crew_id}", response_model=CrewEntry)
-async def change_crew(crew_id: str, body: CrewChange, _: Supervisor, s: ServicesDep) -> CrewEntry:
-    return await _cases(s).change_crew(crew_id, body)
+async def change_crew(
+    crew_id: str, body: CrewChange, viewer: Supervisor, s: ServicesDep
+) -> CrewEntry:
+    return await _cases(s).change_crew(crew_id, body, viewer)

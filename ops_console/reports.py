@@ -19,6 +19,7 @@ from dispatch.storage.models import Operation
 from dispatch.usecases.context import UseCaseError
 from dispatch.usecases.operations import OperationCases
 from ops_console.alert_rows import ReportScope, report_facts
+from ops_console.audit_trail import exported, viewed
 from ops_console.deps import Supervisor
 from ops_console.incidents import AlertRow, row_of
 from ops_console.report_figures import AlertFacts, Spread, report, report_csv
@@ -156,6 +157,16 @@ def _report(loaded: Loaded) -> AlertReport:
     )
 
 
+def _report_id(loaded: Loaded) -> str:
+    """What a report covers, as the audit trail names it."""
+    parts = [f"operation {loaded.operation.id}"] if loaded.operation is not None else []
+    if loaded.since is not None:
+        parts.append(f"since {loaded.since.isoformat()}")
+    if loaded.until is not None:
+        parts.append(f"until {loaded.until.isoformat()}")
+    return " ".join(parts) or "all"
+
+
 def _csv(loaded: Loaded) -> Response:
     zone = ZoneInfo(loaded.zone)
     if loaded.operation is not None:
@@ -192,7 +203,7 @@ Tz = Annotated[
 
 @router.get("/report", response_model=AlertReport)
 async def range_report(
-    _: Supervisor,
+    viewer: Supervisor,
     s: ServicesDep,
     since: Since = None,
     until: Until = None,
@@ -202,12 +213,14 @@ async def range_report(
     """The figures of the alerts raised in [since, until), of one operation's or of all
     (those outside any operation too). Without an operation, since and until are needed;
     with one, either may be left out."""
-    return _report(await _load(s, key=operation, since=since, until=until, tz=tz))
+    loaded = await _load(s, key=operation, since=since, until=until, tz=tz)
+    await viewed(s, viewer, "report", _report_id(loaded))
+    return _report(loaded)
 
 
 @router.get("/report.csv")
 async def range_report_csv(
-    _: Supervisor,
+    viewer: Supervisor,
     s: ServicesDep,
     since: Since = None,
     until: Until = None,
@@ -215,22 +228,26 @@ async def range_report_csv(
     tz: Tz = None,
 ) -> Response:
     """One row per alert of the report, oldest first, with its response times."""
-    return _csv(await _load(s, key=operation, since=since, until=until, tz=tz))
+    loaded = await _load(s, key=operation, since=since, until=until, tz=tz)
+    await exported(s, viewer, "report", _report_id(loaded), "report.csv")
+    return _csv(loaded)
 
 
 @router.get("/operations/{key}/report", response_model=AlertReport)
-async def operation_report(key: str, _: Supervisor, s: ServicesDep) -> AlertReport:
+async def operation_report(key: str, viewer: Supervisor, s: ServicesDep) -> AlertReport:
     """The operation's figures (key: its id or name)."""
     loaded = await _load(
         s, key=key, since=None, until=None, tz=None, unknown_operation=ErrorCode.NOT_FOUND
     )
+    await viewed(s, viewer, "report", _report_id(loaded))
     return _report(loaded)
 
 
 @router.get("/operations/{key}/report.csv")
-async def operation_report_csv(key: str, _: Supervisor, s: ServicesDep) -> Response:
+async def operation_report_csv(key: str, viewer: Supervisor, s: ServicesDep) -> Response:
     """One row per alert of the operation, oldest first, with its response times."""
     loaded = await _load(
         s, key=key, since=None, until=None, tz=None, unknown_operation=ErrorCode.NOT_FOUND
     )
+    await exported(s, viewer, "report", _report_id(loaded), "report.csv")
     return _csv(loaded)

@@ -35,6 +35,7 @@ class Role(StrEnum):
     OFFICER = "officer"
     CREW = "crew"
     SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"  # sees the audit trail, and nothing else
 
 
 class CrewMode(StrEnum):

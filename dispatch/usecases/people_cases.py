@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.audit import Action, by, record
 from dispatch.auth.passwords import hash_password
 from dispatch.auth.pins import hash_pin
 from dispatch.auth.sessions import Viewer
@@ -107,11 +108,13 @@ class PeopleCases:
 
     # -- reading --------------------------------------------------------------
 
-    async def everyone(self) -> PeopleView:
+    async def everyone(self, actor: Viewer | None = None) -> PeopleView:
         now = self.dispatcher.clock()
         async with self.db.session() as s:
             users = (await s.exec(select(User).order_by(col(User.username)))).all()
             crews = (await s.exec(select(Crew).order_by(col(Crew.callsign)))).all()
+            await _audit(s, actor, now, Action.CONSULTATION, "people", "all")
+            await s.commit()
         members: dict[str, list[str]] = {}
         for user in users:
             if user.crew_id is not None:
@@ -130,7 +133,7 @@ class PeopleCases:
 
     # -- accounts -------------------------------------------------------------
 
-    async def add_user(self, body: UserIn) -> UserCreated:
+    async def add_user(self, body: UserIn, actor: Viewer | None = None) -> UserCreated:
         password = body.password if body.password is not None else generate_password()
         try:
             check_new_user(
@@ -157,6 +160,16 @@ class PeopleCases:
                     pin_hashes=pin_hashes,
                 )
                 s.add(user)
+                await s.flush()
+                await _audit(
+                    s,
+                    actor,
+                    user.created_at,
+                    Action.COLLECTION,
+                    "user",
+                    user.id,
+                    f"account added ({body.role})",
+                )
                 await s.commit()
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _name_taken(body.username)) from None
@@ -204,6 +217,18 @@ class PeopleCases:
                 user.display_name = body.display_name
             hashes = await end_sessions_of(s, user.id) if signs_out else []
             s.add(user)
+            changed = [
+                n for n in ("display_name", "disabled", "crew_id") if getattr(body, n) is not None
+            ]
+            await _audit(
+                s,
+                actor,
+                self.dispatcher.clock(),
+                Action.ALTERATION,
+                "user",
+                user.id,
+                "changed: " + ", ".join(changed),
+            )
             await s.commit()
             view = user_view(user, self.dispatcher.clock())
         await self._end(hashes)
@@ -226,6 +251,15 @@ class PeopleCases:
             user.failed_logins, user.locked_until = 0, None
             hashes = await end_sessions_of(s, user.id)
             s.add(user)
+            await _audit(
+                s,
+                actor,
+                self.dispatcher.clock(),
+                Action.ALTERATION,
+                "user",
+                user.id,
+                "password reset",
+            )
             await s.commit()
             view = user_view(user, self.dispatcher.clock())
         await self._end(hashes)
@@ -233,7 +267,7 @@ class PeopleCases:
 
     # -- crews ----------------------------------------------------------------
 
-    async def add_crew(self, body: CrewIn) -> CrewEntry:
+    async def add_crew(self, body: CrewIn, actor: Viewer | None = None) -> CrewEntry:
         dispatcher = self.dispatcher
         try:
             async with dispatcher.work() as w:
@@ -247,12 +281,18 @@ class PeopleCases:
                     updated_at=w.now,
                 )
                 w.session.add(crew)
+                await w.session.flush()
+                await _audit(
+                    w.session, actor, w.now, Action.COLLECTION, "crew", crew.id, "crew added"
+                )
                 w.emit_crew(crew)  # live boards show it at once
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign)) from None
         return crew_entry(crew, [])
 
-    async def change_crew(self, crew_id: str, body: CrewChange) -> CrewEntry:
+    async def change_crew(
+        self, crew_id: str, body: CrewChange, actor: Viewer | None = None
+    ) -> CrewEntry:
         if body.callsign is None and body.mode is None:
             raise UseCaseError(ErrorCode.INVALID, "Nothing to change: give a callsign or a mode.")
         dispatcher = self.dispatcher
@@ -273,9 +313,40 @@ class PeopleCases:
                     select(User.id).where(User.crew_id == crew.id).order_by(col(User.username))
                 )
                 member_ids = list(members.all())
+                changed = [n for n in ("callsign", "mode") if getattr(body, n) is not None]
+                await _audit(
+                    w.session,
+                    actor,
+                    w.now,
+                    Action.ALTERATION,
+                    "crew",
+                    crew.id,
+                    "changed: " + ", ".join(changed),
+                )
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign or "")) from None
         return crew_entry(crew, member_ids)
+
+
+async def _audit(
+    session: AsyncSession,
+    actor: Viewer | None,
+    at: datetime,
+    action: Action,
+    object_type: str,
+    object_id: str,
+    detail: str | None = None,
+) -> None:
+    """The audit row of this change, in its transaction (None: the system acted)."""
+    await record(
+        session,
+        at=at,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        **by(actor),
+    )
 
 
 def _hashes(password: str, body: UserIn) -> tuple[str, tuple[str, str] | None]:
