@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from dispatch.auth.sessions import COOKIE_NAME, Viewer
+from dispatch.auth.sessions import COOKIE_NAME, Viewer, source_rule, touch
+from dispatch.auth.throttle import SourceThrottle
 from dispatch.services import Services
 
 
@@ -24,8 +25,28 @@ def request_token(request: Request) -> str | None:
     return token or request.cookies.get(COOKIE_NAME)
 
 
+def request_source(request: Request) -> str:
+    """The address a sign-in came from (the proxy's forwarded one, where trusted)."""
+    return request.client.host if request.client else ""
+
+
+def sign_in_throttle(request: Request, s: ServicesDep) -> SourceThrottle:
+    """This app's failed sign-ins by source address (made on first use)."""
+    throttle: SourceThrottle | None = getattr(request.app.state, "sign_in_throttle", None)
+    if throttle is None:
+        throttle = SourceThrottle(source_rule(s.settings.auth))
+        request.app.state.sign_in_throttle = throttle
+    return throttle
+
+
+SignInThrottle = Annotated[SourceThrottle, Depends(sign_in_throttle)]
+
+
 async def current_viewer(request: Request, s: ServicesDep) -> Viewer:
-    return await s.sessions.viewer(request_token(request), now=s.dispatcher.clock())
+    now = s.dispatcher.clock()
+    viewer = await s.sessions.viewer(request_token(request), now=now)
+    await touch(s.db, s.settings.auth, viewer, now)  # a console in use does not idle out
+    return viewer
 
 
 CurrentViewer = Annotated[Viewer, Depends(current_viewer)]

@@ -11,8 +11,12 @@ from fastapi import APIRouter
 
 from dispatch.app_deps import ServicesDep
 from dispatch.services import Services
-from dispatch.usecases.people_cases import PeopleCases
+from dispatch.storage.models import User
+from dispatch.usecases.context import UseCaseError
+from dispatch.usecases.people_cases import PeopleCases, end_sessions_of, user_view
 from ops_console.deps import Supervisor
+from schemas.common import Role
+from schemas.errors import ErrorCode
 from schemas.people import (
     CrewChange,
     CrewEntry,
@@ -70,3 +74,41 @@ async def change_crew(
     crew_id: str, body: CrewChange, viewer: Supervisor, s: ServicesDep
 ) -> CrewEntry:
     return await _cases(s).change_crew(crew_id, body, viewer)
+
+
+@router.post("/users/{user_id}/unlock", response_model=UserView)
+async def unlock(user_id: str, _: Supervisor, s: ServicesDep) -> UserView:
+    """Clear the account's sign-in backoff: its next sign-in is checked at once."""
+    async with s.db.session() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise UseCaseError(ErrorCode.NOT_FOUND, "No such user.")
+        user.failed_logins, user.locked_until = 0, None
+        session.add(user)
+        await session.commit()
+        return user_view(user, s.dispatcher.clock())
+
+
+@router.post("/users/{user_id}/second-factor/reset", response_model=UserView)
+async def reset_second_factor(user_id: str, viewer: Supervisor, s: ServicesDep) -> UserView:
+    """Forget a supervisor's authenticator and recovery codes and end her sessions: she
+    enrols again at her next sign-in. Not one's own (ask another supervisor)."""
+    if user_id == viewer.user_id:
+        raise UseCaseError(
+            ErrorCode.FORBIDDEN, "You cannot reset your own second factor: ask another supervisor."
+        )
+    async with s.db.session() as session:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise UseCaseError(ErrorCode.NOT_FOUND, "No such user.")
+        if user.role != Role.SUPERVISOR:
+            raise UseCaseError(ErrorCode.INVALID, "Only supervisors have a second factor.")
+        user.totp_secret = user.totp_enrolled_at = user.totp_last_step = None
+        user.recovery_hashes = user.second_step_hash = user.second_step_until = None
+        hashes = await end_sessions_of(session, user.id)
+        session.add(user)
+        await session.commit()
+        view = user_view(user, s.dispatcher.clock())
+    for session_hash in hashes:
+        await s.end_session(session_hash)
+    return view

@@ -43,7 +43,14 @@ def north_of(point: tuple[float, float], metres: float) -> tuple[float, float]:
 
 
 def settings_for(db_url: str, **overrides: Any) -> Settings:
-    base = {"database.url": db_url, "pubsub.url": "memory://", "server.port": 0}
+    # Supervisors sign in with a password only, unless a test asks for the second factor
+    # (tests/server/test_second_factor.py, tests/e2e/test_console_second_factor.py).
+    base = {
+        "database.url": db_url,
+        "pubsub.url": "memory://",
+        "server.port": 0,
+        "auth.supervisor_second_factor": False,
+    }
     base.update(overrides)
     return load_settings(env={}, overrides=base)
 

@@ -34,7 +34,8 @@ def seal(plain: str, secret_key: str) -> str:
     if not secret_key:
         return "plain:" + plain
     data, nonce = plain.encode("utf-8"), secrets.token_bytes(16)
-    cipher = bytes(a ^ b for a, b in zip(data, _stream(_key(secret_key, b"enc"), nonce, len(data))))
+    stream = _stream(_key(secret_key, b"enc"), nonce, len(data))
+    cipher = bytes(a ^ b for a, b in zip(data, stream, strict=True))
     tag = hmac.new(_key(secret_key, b"mac"), nonce + cipher, hashlib.sha256).digest()
     return "box1:" + base64.urlsafe_b64encode(nonce + tag + cipher).decode("ascii")
 
@@ -50,4 +51,4 @@ def open_box(sealed: str, secret_key: str) -> str:
     if not hmac.compare_digest(tag, expected):
         raise SecretBoxError("the sealed secret does not match auth.secret_key")
     stream = _stream(_key(secret_key, b"enc"), nonce, len(cipher))
-    return bytes(a ^ b for a, b in zip(cipher, stream)).decode("utf-8")
+    return bytes(a ^ b for a, b in zip(cipher, stream, strict=True)).decode("utf-8")

@@ -153,15 +153,20 @@ async def test_a_wrong_password_or_unknown_user_is_refused_alike(server: Running
     assert wrong.json()["code"] == "auth_invalid" and wrong.json()["message"]
 
 
-async def test_five_wrong_passwords_lock_the_account(server: RunningServer) -> None:
-    username = await server.add_user(Role.OFFICER)
-    for _ in range(5):
-        assert (await post_sign_in(server, username, "guess")).status_code == 401
+async def test_five_wrong_passwords_make_the_account_wait_a_little(db_url: str) -> None:
+    async with clocked_server(db_url) as (server, clock):
+        username = await server.add_user(Role.OFFICER)
+        for _ in range(5):
+            assert (await post_sign_in(server, username, "guess")).status_code == 401
 
-    locked = await post_sign_in(server, username, PASSWORD)
+        locked = await post_sign_in(server, username, PASSWORD)
+        clock.advance(timedelta(seconds=locked.json()["retry_after_s"]))
+        after_the_wait = await post_sign_in(server, username, PASSWORD)
 
     assert locked.status_code == 423
     assert locked.json()["code"] == "auth_locked" and locked.json()["message"]
+    assert locked.json()["retry_after_s"] <= server.settings.auth.backoff_max_s
+    assert after_the_wait.status_code == 200
 
 
 async def test_the_session_cookie_is_http_only_and_opens_a_websocket(
