@@ -12,10 +12,18 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.exceptions import HTTPException
 
-from dispatch.app_deps import CurrentViewer, ServicesDep, request_token
+from dispatch.app_deps import (
+    CurrentViewer,
+    ServicesDep,
+    SignInThrottle,
+    request_source,
+    request_token,
+)
 from dispatch.audit import Action
 from dispatch.audit.access import record_alone, signing_out
-from dispatch.auth.sessions import COOKIE_NAME, AuthError, sign_in, sign_out, token_hash
+from dispatch.auth.second_factor_api import cookie_max_age, second_step_answer
+from dispatch.auth.second_factor_api import router as second_factor_router
+from dispatch.auth.sessions import COOKIE_NAME, AuthError, SecondStep, sign_in, sign_out, token_hash
 from dispatch.config import Settings
 from dispatch.pages.router import install_pages
 from dispatch.request_guard import RequestGuard
@@ -38,6 +46,7 @@ REFUSAL_STATUS = {
     ErrorCode.INVALID: 422,
     ErrorCode.BAD_JSON: 400,
 }
+AUTH_STATUS: dict[str, int] = {ErrorCode.AUTH_LOCKED: 423, ErrorCode.RATE_LIMITED: 429}
 
 
 def validation_sentence(error: Mapping[str, Any]) -> str:
@@ -83,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
     install_console(app, settings.pages)
     app.include_router(console_router)
     app.include_router(operations_router)
+    app.include_router(second_factor_router)
     for router in (incidents_router, reports_router, people_router, audit_router):
         app.include_router(router)
 
@@ -95,8 +105,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
 
     @app.exception_handler(AuthError)
     async def _auth_error(_: Request, exc: AuthError) -> JSONResponse:
-        status = 423 if exc.code == ErrorCode.AUTH_LOCKED else 401
-        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
+        status = AUTH_STATUS.get(exc.code, 401)
+        if exc.retry_after_s is None:
+            return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
+        body = {"code": exc.code, "message": exc.message, "retry_after_s": exc.retry_after_s}
+        headers = {"Retry-After": str(exc.retry_after_s)}
+        return JSONResponse(body, status_code=status, headers=headers)
 
     @app.exception_handler(UseCaseError)
     async def _refused(_: Request, exc: UseCaseError) -> JSONResponse:
@@ -148,14 +162,21 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
         return Response(s.metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post("/api/session", response_model=SessionInfo)
-    async def create_session(body: SignIn, response: Response, s: ServicesDep) -> SessionInfo:
-        token, viewer = await sign_in(
+    async def create_session(
+        body: SignIn, request: Request, response: Response, s: ServicesDep, sources: SignInThrottle
+    ) -> SessionInfo | JSONResponse:
+        signed = await sign_in(
             s.db,
             s.settings.auth,
             username=body.username,
             password=body.password,
             now=s.dispatcher.clock(),
+            source=request_source(request),
+            sources=sources,
         )
+        if isinstance(signed, SecondStep):  # a supervisor: her code comes next
+            return second_step_answer(signed)
+        token, viewer = signed
         # Its own transaction: the sign-in's is in dispatch.auth (see dispatch/audit/access.py).
         await record_alone(
             s.db,
@@ -170,7 +191,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
             token,
             httponly=True,
             samesite="strict",
-            max_age=s.settings.auth.session_ttl_s,
+            max_age=cookie_max_age(s.settings.auth, viewer),
             path="/",
         )
         return SessionInfo(
