@@ -1,5 +1,7 @@
 """Load benchmark: 5,000 phones against one dispatch server process, measured against a
-bare FastAPI/uvicorn websocket echo under the same load, in one run.
+bare FastAPI/uvicorn websocket echo under the same load, in one run. With --processes
+1,2 the product phases run once per count (N > 1: N processes behind HAProxy on
+PostgreSQL and Redis), each on a freshly seeded database, and are compared.
 
 Phases (--phases picks some): echo (the anchor), steady (alerts at 2/s under positions
 from every phone), burst (50 alerts at once), capacity (closed-loop positions), storm
@@ -26,8 +28,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from loadgen import servers
+from loadgen import cluster, servers
 from loadgen.common import ROOT, LoopLag, git_commit, loadavg
+from loadgen.compare import cluster_table, comparison
 from loadgen.phases import echo_phase, product_phases, say
 from loadgen.report import table
 
@@ -67,18 +70,41 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--server-root", type=Path, default=ROOT,
                    help="run the server (and seed with its models) from this checkout,\n"
                         "e.g. a `git worktree` of another commit (default: this one)")  # fmt: skip
-    p.add_argument("--out", type=Path, help="default bench/results/load-<sqlite|postgres>.json")
+    p.add_argument("--processes", default="1",
+                   help="server processes, comma-separated, e.g. 1,2: the product phases\n"
+                        "run once per count, each on a freshly seeded database; N > 1 =\n"
+                        "N processes behind HAProxy with a private redis-server (needs\n"
+                        "--db postgres). Default 1: one process, no balancer")  # fmt: skip
+    p.add_argument("--out", type=Path,
+                   help="default bench/results/load-<sqlite|postgres>.json\n"
+                        "(load-postgres-cluster.json with --processes)")  # fmt: skip
     args = p.parse_args(argv)
     args.phases = [x.strip() for x in args.phases.split(",") if x.strip()]
     if bad := set(args.phases) - set(PHASES):
         p.error(f"unknown phases {sorted(bad)}")
+    try:
+        args.processes = [int(x) for x in args.processes.split(",") if x.strip()]
+    except ValueError:
+        p.error(f"--processes: a comma-separated list of counts, not {args.processes!r}")
+    if (
+        not args.processes
+        or min(args.processes) < 1
+        or len(set(args.processes)) < len(args.processes)
+    ):
+        p.error("--processes: distinct counts of at least 1, e.g. 1,2")
+    args.cluster_mode = args.processes != [1]
+    if args.cluster_mode and args.db != "postgres":
+        p.error("--processes other than 1 needs --db postgres: the processes share one "
+                "PostgreSQL database (SQLite cannot be shared), and each count gets a fresh "
+                "one, created and dropped by the bench (a given URL is not re-seeded)")  # fmt: skip
     args.server_env = dict(kv.split("=", 1) for kv in args.server_env)
     args.server_root = args.server_root.resolve()
     servers.SERVER_ROOT = args.server_root
     sys.path.insert(0, str(args.server_root))  # the seeding imports the server's models
     args.kind = "sqlite" if args.db.startswith("sqlite") else "postgres"
     if args.out is None:
-        args.out = ROOT / f"bench/results/load-{args.kind}.json"
+        suffix = "-cluster" if args.cluster_mode else ""
+        args.out = ROOT / f"bench/results/load-{args.kind}{suffix}.json"
     return args
 
 
@@ -104,24 +130,42 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
         "loadavg_start": loadavg(),
     }
     t0 = time.perf_counter()
-    db_cm: contextlib.AbstractAsyncContextManager[str]
-    if "://" in args.db:  # a URL given: used as it is, never dropped
-        db_cm = contextlib.nullcontext(args.db)  # type: ignore[assignment]
-    else:
-        db_cm = servers.database(args.kind, tmp)
-    async with db_cm as db_url:
-        result["db"] = "sqlite (temporary file)" if args.db == "sqlite" else db_url
-        say(f"seeding {args.crews} crews, {args.officers} officers, {args.supervisors} "
-            f"supervisors ({result['db']})")  # fmt: skip
-        people = await servers.seed(db_url, args.crews, args.officers, args.supervisors)
-        log_dir = args.out.parent
-        if "echo" in args.phases:
-            log = log_dir / f"{args.out.stem}-echo.log"
-            result["echo"] = await echo_phase(args, people, db_url, log, lag)
+    runs: dict[str, dict[str, Any]] = {}
+    for i, processes in enumerate(args.processes):
+        if i:
             await asyncio.sleep(args.settle)
-        if set(args.phases) - {"echo"}:
-            log = log_dir / f"{args.out.stem}-server.log"
-            result["product"] = await product_phases(args, people, db_url, log, lag)
+        db_cm: contextlib.AbstractAsyncContextManager[str]
+        if "://" in args.db:  # a URL given: used as it is, never dropped
+            db_cm = contextlib.nullcontext(args.db)  # type: ignore[assignment]
+        else:
+            db_cm = servers.database(args.kind, tmp)
+        async with db_cm as db_url:
+            db = "sqlite (temporary file)" if args.db == "sqlite" else db_url
+            result.setdefault("db", db)
+            say(f"seeding {args.crews} crews, {args.officers} officers, {args.supervisors} "
+                f"supervisors ({db})")  # fmt: skip
+            people = await servers.seed(db_url, args.crews, args.officers, args.supervisors)
+            log_dir = args.out.parent
+            if "echo" in args.phases and i == 0:
+                log = log_dir / f"{args.out.stem}-echo.log"
+                result["echo"] = await echo_phase(args, people, db_url, log, lag)
+                await asyncio.sleep(args.settle)
+            if not set(args.phases) - {"echo"}:
+                break
+            if args.cluster_mode:
+                say(f"product: {processes} process(es)"
+                    + (" behind HAProxy, Redis" if processes > 1 else ""))  # fmt: skip
+            name = "server.log" if processes == 1 else f"cluster{processes}"
+            log = log_dir / f"{args.out.stem}-{name}"
+            figures = await product_phases(args, people, db_url, log, lag, processes)
+            if args.cluster_mode:
+                figures["db"] = db
+            runs[str(processes)] = figures
+    if not args.cluster_mode:
+        if runs:
+            result["product"] = runs["1"]
+    else:
+        result["products"] = runs
     result["loadavg_end"] = loadavg()
     result["loader_loop_lag_ms"] = lag.since(0)
     result["wall_s"] = round(time.perf_counter() - t0, 1)
@@ -147,18 +191,33 @@ def main() -> None:
         except (KeyboardInterrupt, asyncio.CancelledError):
             print("interrupted: the servers were stopped, nothing written", file=sys.stderr)
         finally:
+            cluster.stop_all()
             servers.stop_all()
     if result is None:
         sys.exit(1)
-    for key in ("echo", "product"):
-        log = Path(result.get(key, {}).get("server_log", "/nonexistent"))
-        if log.exists():
-            result[key]["server_log_tracebacks"] = log.read_text(errors="replace").count(
-                "Traceback"
-            )
+    for part in [result.get("echo"), result.get("product"), *result.get("products", {}).values()]:
+        if part:
+            count_tracebacks(part)
+    if args.cluster_mode:
+        result["comparison"] = comparison(result["products"])
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
+    if not args.cluster_mode:
+        print(table(result))
+    else:
+        for n, prod in result["products"].items():
+            print(f"\n== {n} process(es)")
+            print(table({**result, "product": prod, "db": prod.get("db")}))
+        print("\n== side by side")
+        print(cluster_table(result))
     print(f"wrote {args.out}")
+
+
+def count_tracebacks(part: dict[str, Any]) -> None:
+    """`server_log_tracebacks`: Tracebacks in the server's log (all the processes' logs)."""
+    logs = [Path(x) for x in part.get("server_logs") or [part.get("server_log") or "/nonexistent"]]
+    found = [log.read_text(errors="replace").count("Traceback") for log in logs if log.exists()]
+    if found:
+        part["server_log_tracebacks"] = sum(found)
 
 
 if __name__ == "__main__":

@@ -121,8 +121,11 @@ _LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 
-def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+Scrape = dict[tuple[str, tuple[tuple[str, str], ...]], float]  # (name, labels) -> value
+
+
+def parse_metrics(text: str) -> Scrape:
+    out: Scrape = {}
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
@@ -137,7 +140,7 @@ def parse_metrics(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
     return out
 
 
-async def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float] | None:
+async def scrape(base_url: str) -> Scrape | None:
     """The server's /metrics, parsed; None when it has none (404) or does not answer."""
     try:
         async with httpx.AsyncClient(timeout=5) as http:
@@ -147,6 +150,25 @@ async def scrape(base_url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]],
     if r.status_code != 200:
         return None
     return parse_metrics(r.text)
+
+
+def merge_scrapes(scrapes: list[Scrape | None]) -> Scrape | None:
+    """Several processes' scrapes as one: counters, histograms and gauges summed, but a
+    `..._max...` gauge (the longest stall or pause since start) is the largest. A
+    histogram's highest grown bucket is then the worst process's. None if any is None."""
+    if not scrapes or any(s is None for s in scrapes):
+        return None
+    out: Scrape = {}
+    for s in scrapes:
+        assert s is not None
+        for key, v in s.items():
+            if key not in out:
+                out[key] = v
+            elif "_max" in key[0]:
+                out[key] = max(out[key], v)
+            else:
+                out[key] += v
+    return out
 
 
 def _buckets(scr: dict[Any, float], name: str, match: dict[str, str]) -> dict[float, float]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import random
 import time
 import uuid
@@ -15,25 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from loadgen.common import (
-    LoopLag,
-    listen_overflows,
-    loadavg,
-    proc_cpu_s,
-    proc_rss_kb,
-    scrape,
-    server_metrics,
-    summary,
-)
+from loadgen.cluster import ClusterTarget, start_target
+from loadgen.common import LoopLag, proc_rss_kb, summary
 from loadgen.phones import EchoPhone, Phone, Tally
-from loadgen.servers import (
-    Person,
-    Server,
-    offers_between,
-    server_settings,
-    start_echo,
-    start_product,
-)
+from loadgen.servers import Person, Target, offers_between, server_settings, start_echo
+from loadgen.window import Window, mb, rss_kb
 
 T = TypeVar("T")
 NO_OFFER_AFTER_S = 10.0
@@ -41,53 +26,6 @@ NO_OFFER_AFTER_S = 10.0
 
 def say(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
-class Window:
-    """Load average, CPU, loop lag, /metrics and error counts over one phase."""
-
-    def __init__(self, server: Server, lag: LoopLag, errors: Counter[str] | None = None) -> None:
-        self.server, self.lag, self.errors = server, lag, errors
-
-    async def __aenter__(self) -> Window:
-        self.load0, self.metrics0 = loadavg(), await scrape(self.server.base)
-        self.overflows0 = listen_overflows()
-        self.cpu0, self.me0 = proc_cpu_s(self.server.proc.pid), _own_cpu()
-        self.t0, self.mark = time.perf_counter(), self.lag.mark()
-        self.err0 = Counter(self.errors) if self.errors is not None else Counter()
-        self.figures: dict[str, Any] = {}
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        wall = time.perf_counter() - self.t0
-        cpu1, me1 = proc_cpu_s(self.server.proc.pid), _own_cpu()
-        metrics1 = await scrape(self.server.base)  # after the CPU readings: it takes a while
-        self.figures.update({
-            "wall_s": round(wall, 1),
-            "loadavg_start": self.load0,
-            "loadavg_end": loadavg(),
-            "server_cpu_pct": round(100 * (cpu1 - self.cpu0) / wall, 1),
-            "loader_cpu_pct": round(100 * (me1 - self.me0) / wall, 1),
-            "loader_loop_lag_ms": self.lag.since(self.mark),
-            "server_rss_mb": _mb(proc_rss_kb(self.server.proc.pid)),
-            "listen_overflows": _delta(self.overflows0, listen_overflows()),
-            "server": server_metrics(self.metrics0, metrics1),
-        })  # fmt: skip
-        if self.errors is not None:
-            self.figures["errors"] = dict(self.errors - self.err0)
-
-
-def _delta(a: int | None, b: int | None) -> int | None:
-    return None if a is None or b is None else b - a
-
-
-def _own_cpu() -> float:
-    t = os.times()
-    return t.user + t.system
-
-
-def _mb(kb: int | None) -> float | None:
-    return None if kb is None else round(kb / 1024, 1)
 
 
 async def bounded(items: Iterable[T], fn: Callable[[T], Awaitable[bool]], limit: int) -> int:
@@ -256,27 +194,33 @@ async def raise_alerts(officers: list[Phone], count: int | None, rate: float, ph
 
 
 async def product_phases(args: argparse.Namespace, people: list[Person], db_url: str, log: Path,
-                         lag: LoopLag) -> dict[str, Any]:  # fmt: skip
-    server = start_product(db_url, log, args.server_env)
+                         lag: LoopLag, processes: int = 1) -> dict[str, Any]:  # fmt: skip
+    """The product phases against one server process, or `processes` of them behind the
+    balancer (then `log` is the directory of their logs)."""
+    server = start_target(processes, db_url, log, args.server_env)
     tally = Tally(ws_url=server.ws_url)
     phones = [Phone(p, tally) for p in people]
     officers = [p for p in phones if p.role == "officer"]
     crews = [p for p in phones if p.role == "crew"]
     tasks: list[asyncio.Task[Any]] = []
     out: dict[str, Any] = {"server_log": str(log)}
+    if processes > 1:
+        out = {"processes": processes, "server_logs": []}
     try:
         await server.ready()
+        if processes > 1:
+            out["server_logs"] = [str(x) for x in server.logs]
         await asyncio.sleep(1)
         async with Window(server, lag, tally.errors) as w:
-            rss0 = proc_rss_kb(server.proc.pid) or 0
+            rss0 = rss_kb(server)
             t = time.perf_counter()
             ok = await bounded(phones, lambda p: p.join(time.perf_counter() + 300, first=True),
                                args.connect_concurrency)  # fmt: skip
             out["connect_s"] = round(time.perf_counter() - t, 1)
             out["connected"] = ok
             await asyncio.sleep(2)
-            rss1 = proc_rss_kb(server.proc.pid) or 0
-            out["rss_before_mb"], out["rss_after_mb"] = _mb(rss0), _mb(rss1)
+            rss1 = rss_kb(server)
+            out["rss_before_mb"], out["rss_after_mb"] = mb(rss0), mb(rss1)
             out["rss_per_connection_kb"] = round((rss1 - rss0) / max(1, ok), 1)
             say(f"product: {ok}/{len(phones)} connected, synced, on duty in {out['connect_s']} s;"
                 f" {out['rss_per_connection_kb']} KB per connection")  # fmt: skip
@@ -351,6 +295,8 @@ async def product_phases(args: argparse.Namespace, people: list[Person], db_url:
         stop_tasks(tasks)
         await close_all(phones)
         server.stop()
+    if isinstance(server, ClusterTarget):
+        out["balancer_downs"] = server.balancer_downs()
     return out
 
 
@@ -360,7 +306,7 @@ def fmt_alerts(f: dict[str, Any]) -> str:
             f"p99 {s['p99']} p99.9 {s['p99.9']} max {s['max']} ms (n={s['n']})")  # fmt: skip
 
 
-async def storm(args: argparse.Namespace, server: Server, db_url: str, tally: Tally,
+async def storm(args: argparse.Namespace, server: Target, db_url: str, tally: Tally,
                 phones: list[Phone], officers: list[Phone],
                 lag: LoopLag) -> dict[str, Any]:  # fmt: skip
     say(f"storm: all {len(phones)} phones reconnect at once with their last seq")

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 from sqlalchemy import insert
@@ -41,11 +41,44 @@ def server_settings(db_url: str, extra: dict[str, str]) -> Any:
     return load_settings(env=server_env(db_url, 0, extra))
 
 
+class Target(Protocol):
+    """What the phases load and measure: one process (`Server`) or a cluster of them
+    behind a balancer (`loadgen.cluster.ClusterTarget`)."""
+
+    @property
+    def ws_url(self) -> str: ...  # where the phones connect
+
+    @property
+    def pids(self) -> list[int]: ...  # the server processes (CPU, RSS)
+
+    @property
+    def metric_bases(self) -> list[str]: ...  # each process's own address, for /metrics
+
+    @property
+    def logs(self) -> list[Path]: ...
+
+    async def ready(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class Server:
     proc: subprocess.Popen[bytes]
     port: int
     log: Path
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.proc.pid]
+
+    @property
+    def metric_bases(self) -> list[str]:
+        return [self.base]
+
+    @property
+    def logs(self) -> list[Path]:
+        return [self.log]
 
     @property
     def base(self) -> str:
