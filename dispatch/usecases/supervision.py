@@ -11,6 +11,7 @@ from typing import TypeVar
 from sqlalchemy import update
 from sqlmodel import col
 
+from dispatch.audit import Action, by, record_in
 from dispatch.auth.sessions import Viewer
 from dispatch.core.geo import eta_s, haversine_m
 from dispatch.core.lifecycle import is_open_alert, move_assignment, move_crew
@@ -105,6 +106,11 @@ class Supervision:
                 )
             offer = self._hand_offer(tx, alert, crew, viewer.user_id)
             note(tx, alert, viewer, "assign", msg.reason, crew.id)
+            record_in(
+                tx.session, at=tx.now, action=Action.DISCLOSURE, object_type="alert",
+                object_id=alert.id, reason=msg.reason,
+                detail=f"officer's position to crew {crew.id} (assigned by hand)", **by(viewer),
+            )  # fmt: skip
             alert.crews_needed = max(alert.crews_needed, len(attached) + 1)
             tx.session.add(alert)
             # The alert has the crews it wants: offers beyond that are withdrawn.
