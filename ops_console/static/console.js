@@ -255,14 +255,64 @@ async function start() {
 $("signin-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("signin-error").textContent = "";
+  let answer;
   try {
-    await api("POST", "/api/session", { username: $("username").value.trim(), password: $("password").value });
+    answer = await api("POST", "/api/session", { username: $("username").value.trim(), password: $("password").value });
   } catch (error) {
     $("signin-error").textContent = error.message;
     return;
   }
-  location.reload(); // a clean start: one socket, one store
+  if (answer.code !== "second_factor_required") {
+    location.reload(); // a clean start: one socket, one store
+    return;
+  }
+  // The password was right: a code comes next (and, at first sign-in, the enrolment).
+  challenge = answer.challenge;
+  $("signin-form").hidden = true;
+  $("code-form").hidden = false;
+  $("enrol").hidden = !answer.enrol;
+  if (answer.enrol) {
+    $("enrol-qr").innerHTML = answer.qr_svg; // an SVG the server made from the otpauth URI
+    $("enrol-secret").textContent = answer.secret;
+  }
+  $("code").focus();
 });
+
+let challenge = null;
+
+$("code-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  $("code-error").textContent = "";
+  let session;
+  try {
+    session = await api("POST", "/api/session/code", { challenge, code: $("code").value.trim() });
+  } catch (error) {
+    $("code-error").textContent = error.message;
+    if (error.code === "auth_expired") setTimeout(() => location.reload(), 3000);
+    return;
+  }
+  if (!session.recovery_codes) {
+    location.reload();
+    return;
+  }
+  $("code-form").hidden = true;
+  $("enrol-qr").textContent = "";
+  clear($("recovery-codes"));
+  for (const code of session.recovery_codes) $("recovery-codes").append(el("li", {}, code));
+  $("recovery").hidden = false;
+});
+
+$("recovery-done").addEventListener("click", () => location.reload());
+
+// A console in use stays signed in: activity tells the server, at most once a minute.
+let lastTouch = Date.now();
+function touchSession() {
+  if ($("screens").hidden || Date.now() - lastTouch < 60_000) return;
+  lastTouch = Date.now();
+  api("GET", "/api/session").catch(() => {});
+}
+addEventListener("pointerdown", touchSession, true);
+addEventListener("keydown", touchSession, true);
 
 addEventListener("pointerdown", soundOn, true);
 addEventListener("keydown", soundOn, true);

@@ -271,6 +271,8 @@ function userRow(user) {
         ? el("button", { type: "button", class: "small", dataset: { action: "enable" }, onclick: () => setDisabled(user, false) }, "Enable")
         : el("button", { type: "button", class: "small danger", dataset: { action: "disable" }, disabled: self, title: self ? "You cannot disable yourself" : undefined, onclick: () => setDisabled(user, true) }, "Disable"),
       el("button", { type: "button", class: "small", dataset: { action: "reset" }, disabled: self, title: self ? "Ask another supervisor" : undefined, onclick: () => resetPassword(user) }, "Reset password"),
+      user.locked && el("button", { type: "button", class: "small", dataset: { action: "unlock" }, onclick: () => unlock(user) }, "Unlock"),
+      user.role === "supervisor" && el("button", { type: "button", class: "small", dataset: { action: "reset-second-factor" }, disabled: self, title: self ? "Ask another supervisor" : undefined, onclick: () => resetSecondFactor(user) }, "Reset 2nd factor"),
     ),
   );
 }
@@ -353,6 +355,32 @@ async function resetPassword(user) {
   try {
     const reset = await ctx.api("POST", `/api/console/users/${encodeURIComponent(user.id)}/password`);
     showPassword(reset.user, reset.password, "Password reset");
+  } catch (error) {
+    ctx.toast(error.message, "error");
+  }
+  await load();
+}
+
+async function unlock(user) {
+  try {
+    await ctx.api("POST", `/api/console/users/${encodeURIComponent(user.id)}/unlock`);
+    ctx.toast(`${user.display_name} can sign in again now.`);
+  } catch (error) {
+    ctx.toast(error.message, "error");
+  }
+  await load();
+}
+
+async function resetSecondFactor(user) {
+  const ok = await confirmDialog(
+    `Reset the second factor of ${user.display_name}?`,
+    `${user.username}'s authenticator and recovery codes stop working and every session ends. A new authenticator is set up at the next sign-in.`,
+    "Reset second factor",
+  );
+  if (!ok) return;
+  try {
+    await ctx.api("POST", `/api/console/users/${encodeURIComponent(user.id)}/second-factor/reset`);
+    ctx.toast(`${user.display_name} sets up a new authenticator at the next sign-in.`);
   } catch (error) {
     ctx.toast(error.message, "error");
   }
