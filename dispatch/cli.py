@@ -13,7 +13,6 @@ import sys
 from pathlib import Path
 
 from dispatch.audit import commands as audit_commands
-from dispatch.audit import commands as audit_commands
 from dispatch.config import ConfigError, Settings, load_settings
 from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_id
 from dispatch.storage.db import Database
@@ -77,7 +76,6 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--geojson", type=Path, help="also write the places as GeoJSON to this file")
     schema = sub.add_parser("schema", help="write the JSON Schema of the protocol")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
-    audit_commands.add_parsers(sub)
     audit_commands.add_parsers(sub)
     tls = sub.add_parser("tls", help="https on a LAN").add_subparsers(dest="action", required=True)
     tls_init = tls.add_parser("init", help="make a local authority and a server certificate")
@@ -322,8 +320,6 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(_plan(settings, args))
         elif args.command == "tls":
             return _tls_init(settings, args)
-        elif args.command in ("audit", "purge"):
-            return audit_commands.run(settings, args)
         elif args.command in ("audit", "purge"):
             return audit_commands.run(settings, args)
         elif args.command == "schema":
