@@ -110,6 +110,7 @@ class PagesSettings(_Section):
     hold_to_escalate_s: float = Field(2.5, gt=0, le=20)
     not_delivered_after_s: float = Field(15, gt=0)
     no_crew_after_s: float = Field(60, gt=0)
+    share_after_cancel_s: float = Field(900, ge=0)
     officer_app_name: str = Field("Notes", min_length=1, max_length=40)
     officer_ready_text: str = Field("Hold", max_length=60)
     officer_urgent_text: str = Field("Hold: urgent", max_length=60)

@@ -59,6 +59,7 @@ def officer_config(p: PagesSettings) -> dict[str, Any]:
         "hold_to_escalate_s": p.hold_to_escalate_s,
         "not_delivered_after_s": p.not_delivered_after_s,
         "no_crew_after_s": p.no_crew_after_s,
+        "share_after_cancel_s": p.share_after_cancel_s,
         "text": {
             "ready": p.officer_ready_text,
             "urgent": p.officer_urgent_text,

@@ -16,6 +16,9 @@ from dispatch.storage.models import Event
 
 KIND_ALERT, KIND_OFFER, KIND_CREW = "alert", "offer", "crew"
 KIND_DEPLOYMENT = "deployment"
+# What the officer's own phone is shown instead of the truth: after her duress PIN, the
+# cancel she seems to have made (for her only: `user_ids` holds her id).
+KIND_COVER = "cover"
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from typing import Any
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import (
     KIND_ALERT,
+    KIND_COVER,
     KIND_CREW,
     KIND_DEPLOYMENT,
     KIND_OFFER,
@@ -24,15 +25,22 @@ from schemas.views import AlertView, AssignmentStatus
 def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
     """The JSON frame this viewer gets for this event, or None when it may not see it."""
     if event.kind == KIND_ALERT:
-        if viewer.role == Role.SUPERVISOR or (
-            viewer.role == Role.OFFICER and event.officer_id == viewer.user_id
-        ):
+        if viewer.role == Role.SUPERVISOR:
             return _wrap("alert", event.seq, "alert", event.payload)
+        if viewer.role == Role.OFFICER and event.officer_id == viewer.user_id:
+            view = json.loads(event.payload)
+            if view.get("duress"):
+                return None  # she was shown a cancel (KIND_COVER): nothing follows one
+            return _wrap("alert", event.seq, "alert", json.dumps(officer_alert(view)))
         if viewer.role == Role.CREW and viewer.crew_id in event.crew_ids:
             view = json.loads(event.payload)
             if any(c["crew_id"] == viewer.crew_id for c in view["crews"]):
                 return _wrap("alert", event.seq, "alert", event.payload)
             return json.dumps({"type": "alert.removed", "seq": event.seq, "alert_id": view["id"]})
+        return None
+    if event.kind == KIND_COVER:
+        if viewer.role == Role.OFFICER and viewer.user_id in event.user_ids:
+            return _wrap("alert", event.seq, "alert", event.payload)
         return None
     if event.kind in (KIND_OFFER, KIND_CREW):
         if viewer.role == Role.SUPERVISOR or (
@@ -49,6 +57,27 @@ def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
         ):
             return _wrap(event.kind, event.seq, event.kind, event.payload)
     return None
+
+
+def officer_state(state: str) -> str:
+    """Her page needs to know that help is being found, not that none is free yet (her
+    page has its own "no crew yet" sign, from the time with no crew)."""
+    return "dispatching" if state == "unassigned" else state
+
+
+def officer_alert(view: dict[str, Any]) -> dict[str, Any]:
+    """What her own phone is shown of her alert: what her page needs, nothing that
+    someone holding her phone could learn more from (who took it in hand, which crews,
+    that no crew is free, how and why it was closed)."""
+    return {
+        **view,
+        "state": officer_state(view["state"]),
+        "taken_by": None,
+        "crews": [],
+        "duress": False,
+        "closed_by": None,
+        "close_reason": None,
+    }
 
 
 def _wrap(frame_type: str, seq: int, key: str, payload: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from dispatch.core.lifecycle import IllegalTransition
 from dispatch.logs import failure
 from dispatch.realtime.connection import Connection
+from dispatch.realtime.visibility import officer_state
 from dispatch.socket_api import frames
 from dispatch.socket_api.sync import sync
 from dispatch.usecases.context import UseCaseError
@@ -71,26 +72,31 @@ async def _position(d: Dispatcher, c: Connection, msg: m.PositionUpdate) -> Resu
 @handles(m.AlertRaise, OFFICER, refusal="Only an officer may raise an alert.")
 async def _raise(d: Dispatcher, c: Connection, msg: m.AlertRaise) -> Result:
     view, created = await d.alerts.raise_alert(c.viewer, msg)
-    return {"alert_id": view.id, "state": view.state, "status": view.status, "created": created}
+    if view.duress:  # a resend after her duress PIN: to her it stays cancelled
+        return {"alert_id": view.id, "state": "cancelled", "status": "cancelled", "created": False}
+    state = officer_state(view.state)
+    return {"alert_id": view.id, "state": state, "status": view.status, "created": created}
 
 
 @handles(m.AlertDetail, OFFICER)
 async def _detail(d: Dispatcher, c: Connection, msg: m.AlertDetail) -> Result:
     view = await d.alerts.alert_detail(c.viewer, msg)
-    return {"alert_id": view.id, "state": view.state}
+    return {"alert_id": view.id, "state": officer_state(view.state)}
 
 
 @handles(m.AlertEscalate, OFFICER)
 async def _escalate(d: Dispatcher, c: Connection, msg: m.AlertEscalate) -> Result:
     view = await d.alerts.escalate_alert(c.viewer, msg.alert_id)
-    return {"alert_id": view.id, "state": view.state, "crews_needed": view.crews_needed}
+    state = officer_state(view.state)
+    return {"alert_id": view.id, "state": state, "crews_needed": view.crews_needed}
 
 
 @handles(m.AlertCancel, OFFICER, SUPERVISOR)
 async def _cancel(d: Dispatcher, c: Connection, msg: m.AlertCancel) -> Result:
     cancel = d.supervision.cancel_alert if c.viewer.role == SUPERVISOR else d.alerts.cancel_alert
     view = await cancel(c.viewer, msg)
-    return {"alert_id": view.id, "state": view.state}
+    state = view.state if c.viewer.role == SUPERVISOR else officer_state(view.state)
+    return {"alert_id": view.id, "state": state}
 
 
 @handles(m.Duty, CREW)

@@ -14,7 +14,8 @@ from sqlmodel import select
 from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_assignment
-from dispatch.realtime.events import KIND_DEPLOYMENT, StoredEvent
+from dispatch.realtime.events import KIND_COVER, KIND_DEPLOYMENT, PendingEvent, StoredEvent
+from dispatch.realtime.visibility import officer_alert
 from dispatch.storage.models import Alert, AlertNote, Offer, User
 from dispatch.usecases.context import Context, Refusal, UseCaseError
 from dispatch.usecases.offering import Offering
@@ -50,6 +51,9 @@ def own_open_alert(tx: Tx, viewer: Viewer, alert_id: str) -> Alert:
         raise UseCaseError(ErrorCode.NOT_FOUND, NO_SUCH_ALERT)
     if not is_open_alert(AlertState(alert.state)):
         raise UseCaseError(ErrorCode.ILLEGAL_TRANSITION, f"This alert is already {alert.state}.")
+    if viewer.role == Role.OFFICER and (alert.note or "").startswith(DURESS_NOTE):
+        # To her it was cancelled: answer as a cancelled alert would.
+        raise UseCaseError(ErrorCode.ILLEGAL_TRANSITION, "This alert is already cancelled.")
     return alert
 
 
@@ -190,11 +194,28 @@ class Alerts:
             def cancel(tx: Tx) -> AlertView:
                 alert = own_open_alert(tx, viewer, msg.alert_id)
                 if match is PinMatch.DURESS:
-                    if not (alert.note or "").startswith(DURESS_NOTE):
-                        alert.note = (DURESS_NOTE + (alert.note or ""))[:500]
+                    # What a real cancel would show her, taken before anything changes;
+                    # from now on her phone gets this, and nothing more of the alert.
+                    cover = AlertView.model_validate(
+                        officer_alert(
+                            alert_view(alert, tx.attached(alert.id)).model_dump(mode="json")
+                            | {"state": AlertState.CANCELLED, "status": OfficerStatus.CANCELLED}
+                        )
+                        | {"updated_at": tx.now}
+                    )
+                    alert.note = (DURESS_NOTE + (alert.note or ""))[:500]
                     self.make_urgent(tx, alert, duress=True)
-                    cover = {"state": AlertState.CANCELLED, "status": OfficerStatus.CANCELLED}
-                    return alert_view(alert, tx.attached(alert.id)).model_copy(update=cover)
+                    tx.pending.append(
+                        PendingEvent(
+                            KIND_COVER,
+                            alert.id,
+                            cover.model_dump_json(),
+                            None,
+                            (),
+                            (alert.officer_id,),
+                        )
+                    )
+                    return cover
                 reason = msg.reason or f"cancelled by the {viewer.role.value}"
                 self.offering.close_alert(tx, alert, AlertState.CANCELLED, reason=reason)
                 return alert_view(alert, tx.attached(alert.id))

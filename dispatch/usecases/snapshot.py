@@ -9,7 +9,7 @@ from sqlmodel import Session, col, delete, select
 
 from dispatch.auth.sessions import Viewer
 from dispatch.realtime.events import StoredEvent
-from dispatch.realtime.visibility import audience_key, crew_sees_alert
+from dispatch.realtime.visibility import audience_key, crew_sees_alert, officer_alert
 from dispatch.storage.models import (
     EVENT_SEQ,
     Alert,
@@ -120,6 +120,12 @@ class Snapshots:
         views = [alert_view(a, attached[a.id]) for a in alerts]
         if viewer.role == Role.CREW:
             views = [v for v in views if crew_sees_alert(viewer, v)]
+        if viewer.role == Role.OFFICER:  # her own phone: as her frames show them
+            views = [
+                AlertView.model_validate(officer_alert(v.model_dump(mode="json")))
+                for v in views
+                if not v.duress  # she was shown a cancel: a cancelled alert is not listed
+            ]
         return views
 
     async def prune_events(self) -> int:

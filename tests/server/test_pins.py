@@ -6,6 +6,7 @@ Real server on loopback, real websocket clients, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,7 +63,7 @@ async def test_a_wrong_or_missing_pin_is_refused_and_changes_nothing(
 ) -> None:
     officer = await officer_with_pins(server)
     alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
-    await officer.wait_for(lambda f: f["type"] == "alert" and f["alert"]["state"] == "unassigned")
+    await officer.wait_for(lambda f: f["type"] == "alert" and f["alert"]["id"] == alert_id)
     before = (await stored(server, alert_id)).model_dump()
 
     wrong = await officer.request("alert.cancel", alert_id=alert_id, pin="0000")
@@ -165,3 +166,77 @@ async def test_without_pins_a_cancel_needs_none_and_a_supervisor_needs_none(
     assert (await plain.request("alert.cancel", alert_id=plain_id))["type"] == "ack"
     ack = await supervisor.request("alert.cancel", alert_id=pinned_id, reason="Checked by radio")
     assert ack["result"]["state"] == "cancelled"
+
+
+def alert_frames(client: Client, alert_id: str) -> list[dict[str, Any]]:
+    return [
+        f["alert"] for f in client.frames if f["type"] == "alert" and f["alert"]["id"] == alert_id
+    ]
+
+
+def masked(view: dict[str, Any]) -> dict[str, Any]:
+    """A view without what differs between any two alerts (ids, times, places)."""
+    drop = {"id", "officer_id", "raised_at", "updated_at", "lat", "lon", "accuracy", "category"}
+    return {k: v for k, v in view.items() if k not in drop}
+
+
+async def test_after_her_duress_pin_her_phone_sees_exactly_what_a_real_cancel_shows(
+    server: RunningServer,
+) -> None:
+    supervisor = await server.supervisor()
+    crew = await server.crew(CrewMode.FOOT, north_of(CENTRE, 200))
+    officer = await officer_with_pins(server)
+    real = await officer_with_pins(server)
+    real_id = (await real.raise_alert(north_of(CENTRE, 5000)))["result"]["alert_id"]
+    await real.request("alert.cancel", alert_id=real_id, pin=CANCEL_PIN)
+    alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
+    offer = await crew.offer()
+
+    mark = len(crew.frames)
+    await officer.request("alert.cancel", alert_id=alert_id, pin=DURESS_PIN)
+    await supervisor.wait_for(lambda f: f["type"] == "alert" and f["alert"]["urgent"])
+    # The truth goes on: the crew accepts (its offer made again, urgent), a supervisor
+    # takes it in hand.
+    offer = await crew.wait_for(
+        lambda f: f["type"] == "offer" and f["offer"]["state"] == "offered", start=mark
+    )
+    accepted = await crew.request("offer.accept", offer_id=offer["offer"]["id"])
+    assert accepted["type"] == "ack", accepted
+    assert (await supervisor.request("alert.take", alert_id=alert_id))["type"] == "ack"
+    await supervisor.wait_for(lambda f: f["type"] == "alert" and f["alert"]["taken_by"])
+    await officer.position(*north_of(CENTRE, 10))  # a round trip: her frames are all in
+
+    hers = alert_frames(officer, alert_id)
+    theirs = alert_frames(real, real_id)
+    assert [masked(v) for v in hers] == [masked(v) for v in theirs], (hers, theirs)
+    assert hers[-1]["state"] == "cancelled" and hers[-1]["status"] == "cancelled"
+    for frame in officer.frames:
+        text = json.dumps(frame)
+        assert "DURESS" not in text and "unassigned" not in text
+    # A fresh snapshot lists it no more than a cancelled alert.
+    again = await server.connect(officer.session["username"])
+    snapshot = next(f for f in again.frames if f["type"] == "snapshot")
+    assert snapshot["alerts"] == []
+    # And acting on it answers as a cancelled alert would.
+    for kind in ("alert.escalate", "alert.cancel"):
+        refused = await officer.request(kind, alert_id=alert_id, pin=CANCEL_PIN)
+        gone = await real.request(kind, alert_id=real_id, pin=CANCEL_PIN)
+        assert (refused["code"], refused["message"]) == (gone["code"], gone["message"])
+
+
+async def test_her_frames_never_say_unassigned_or_who_took_it(server: RunningServer) -> None:
+    supervisor = await server.supervisor()
+    officer = await server.officer()
+    ack = await officer.raise_alert(CENTRE)  # no crew: unassigned
+    assert ack["result"]["state"] == "dispatching"
+    alert_id = ack["result"]["alert_id"]
+    assert (await supervisor.request("alert.take", alert_id=alert_id))["type"] == "ack"
+    await supervisor.wait_for(lambda f: f["type"] == "alert" and f["alert"]["taken_by"])
+    await officer.position(*CENTRE)
+    views = alert_frames(officer, alert_id)
+    assert views and all(v["state"] == "dispatching" and v["taken_by"] is None for v in views)
+    again = await server.connect(officer.session["username"])
+    snapshot = next(f for f in again.frames if f["type"] == "snapshot")
+    assert [(v["state"], v["taken_by"], v["crews"]) for v in snapshot["alerts"]] == [
+        ("dispatching", None, [])
+    ]

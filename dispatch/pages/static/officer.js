@@ -3,7 +3,7 @@ import { Link, clock, fixOf, signIn, vibrate, whoAmI } from "./link.js";
 
 const CFG = JSON.parse(document.getElementById("config").textContent);
 const T = CFG.text;
-const KEY = { alert: "officer.alert", fix: "officer.fix", me: "officer.me" };
+const KEY = { alert: "officer.alert", fix: "officer.fix", me: "officer.me", shareUntil: "officer.shareUntil" };
 const OPEN_STATES = new Set(["raised", "dispatching", "unassigned", "assigned", "on_scene"]);
 const BUZZ = {
   received: [120],
@@ -69,8 +69,16 @@ function deploymentLive() {
   return false;
 }
 
+// After any cancel, whichever PIN it was, the page goes on sharing her position for
+// pages.share_after_cancel_s: after her duress PIN the alert is open for supervisors and
+// crews, and her phone must not behave differently from a real cancel.
+function sharingAfterCancel() {
+  const until = load(KEY.shareUntil);
+  return typeof until === "number" && Date.now() < until;
+}
+
 function sharing() {
-  return alertIsOpen() || deploymentLive();
+  return alertIsOpen() || deploymentLive() || sharingAfterCancel();
 }
 
 // --- screens -------------------------------------------------------------------------------
@@ -281,6 +289,8 @@ function deliver() {
       alert.cancelPin = null;
       if (answer.type === "ack") {
         alert.cancelled = true; // the same screen whichever PIN it was
+        save(KEY.shareUntil, Date.now() + CFG.share_after_cancel_s * 1000);
+        watchPosition();
         entered = "";
       } else {
         $("confirm-error").textContent = answer.message;
