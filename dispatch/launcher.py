@@ -49,7 +49,10 @@ backend nodes
     option httpchk
     http-check send meth GET uri /readyz
     http-check expect status 200
-    default-server inter 500ms fall 2 rise 2
+    # A busy process may answer late: 2 s to answer, 3 misses in a row to be taken out
+    # (a dead one is out at once: its port refuses).
+    timeout check 2s
+    default-server inter 500ms fall 3 rise 2
 {servers}
 """
 
@@ -83,6 +86,7 @@ class Cluster:
     host: str = "127.0.0.1"
     node_ports: list[int] = field(default_factory=list)  # default: the port + 1, + 2...
     env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None  # where the processes run (their config.toml, their code)
     nodes: list[Node] = field(default_factory=list)
     balancer: subprocess.Popen[bytes] | None = None
     _balancer_out: IO[bytes] | None = None
@@ -125,6 +129,7 @@ class Cluster:
         node.process = subprocess.Popen(
             [sys.executable, "-m", "dispatch.cli", "serve", "--port", str(node.port)],
             env=env,
+            cwd=self.cwd,
             stdout=node._out,
             stderr=subprocess.STDOUT,
         )
@@ -141,7 +146,7 @@ class Cluster:
             self.balancer.terminate()
         for node in self.nodes:
             if node.process is not None and node.process.poll() is None:
-                node.process.send_signal(signal.SIGINT)
+                node.process.send_signal(signal.SIGTERM)  # uvicorn's graceful stop
         deadline = time.monotonic() + 15
         for proc in [n.process for n in self.nodes] + [self.balancer]:
             if proc is None:

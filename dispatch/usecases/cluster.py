@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
+from dispatch.logs import failure
 from dispatch.storage.models import ClusterNode, CrewLink
 from dispatch.usecases.context import NODE_ID, PRESENCE_CHANNEL, Context
 from dispatch.usecases.crews import Crews
@@ -74,8 +75,11 @@ class Cluster:
         async def publish() -> None:
             try:
                 await self.ctx.hub.publish(PRESENCE_CHANNEL, json.dumps(message))
-            except Exception:
-                log.warning("could not publish presence; peers read it at the next beat")
+            except Exception as exc:
+                log.warning(
+                    "could not publish presence (%s); peers read it at the next beat",
+                    failure(exc),
+                )
 
         self.ctx.spawn(publish())
 

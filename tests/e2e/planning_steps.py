@@ -111,7 +111,7 @@ async def generate_plan(desk: Desk) -> int:
     """Generate (or regenerate) the plan; returns how many deployments the timeline shows."""
     page = desk.page
     await page.click("#plan-generate")
-    await expect(page.locator("#plan-figures tr[data-figure]")).to_have_count(4)
+    await expect(page.locator("#plan-figures tr[data-figure]")).to_have_count(5)  # M1-M5
     blocks = page.locator("#plan-timeline [data-testid=deployment]")
     await expect(blocks.first).to_be_visible()
     return len(set(await blocks.evaluate_all("bs => bs.map(b => b.dataset.deploymentId)")))
