@@ -59,6 +59,13 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
         body = {"code": exc.code, "message": exc.message}
         await websocket.send_denial_response(JSONResponse(body, status_code=401))
         return
+    if viewer.role == Role.AUDITOR:
+        body = {
+            "code": ErrorCode.FORBIDDEN,
+            "message": "An auditor has no live view: use the console's Audit view.",
+        }
+        await websocket.send_denial_response(JSONResponse(body, status_code=403))
+        return
     await websocket.accept()
     conn = Connection(websocket, viewer, limits)
     registry = services.registry

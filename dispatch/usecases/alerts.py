@@ -11,6 +11,7 @@ from datetime import timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from dispatch.audit import Action, by, record_in
 from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_assignment
@@ -120,6 +121,15 @@ class Alerts:
         )
         if not self.offering.first_step(tx, alert):
             raise AlreadyRaised  # rolls back the claims: answered from the stored alert
+        record_in(
+            tx.session,
+            at=tx.now,
+            action=Action.COLLECTION,
+            object_type="alert",
+            object_id=alert.id,
+            detail="alert raised; her positions are kept while it is open",
+            **by(viewer),
+        )
         return alert_view(alert, []), True
 
     def _known(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
