@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: run cluster test lint bench schema clean
+.PHONY: run cluster test lint bench bench-cluster schema clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(PY) bench/offer_step_bench.py
 	for db in $(DB); do $(PY) bench/load_bench.py --db $$db $(BENCH_ARGS) || exit 1; done
+
+## bench-cluster: the load benchmark's load on 1 process and on 2 behind HAProxy, PostgreSQL, same run
+## (about 35 min); BENCH_ARGS=... passes flags
+bench-cluster: $(STAMP)
+	scripts/ensure-tools
+	$(PY) bench/load_bench.py --db postgres --processes 1,2 $(BENCH_ARGS)
 
 schema: $(STAMP)
 	$(VENV)/bin/dispatch schema --out docs/protocol.schema.json
