@@ -103,6 +103,17 @@ class Alert(SQLModel, table=True):
     deployment_id: str | None = Field(default=None, max_length=32, index=True)
     # The supervisor who took it (display name), so the console's alarm stops for everyone.
     taken_by: str | None = Field(default=None, max_length=100)
+    # When she pressed (core/press_time): corrected by her phone's clock offset and
+    # bounded (raised_at is when the server heard it); as her phone said; the offset
+    # her link measured; whether the corrected time was out of bounds and clamped.
+    pressed_at: datetime | None = utc_column(nullable=True)
+    phone_pressed_at: datetime | None = utc_column(nullable=True)
+    clock_offset_ms: int | None = None
+    press_clamped: bool | None = None
+    # Raised with no fix: "place" (lat/lon are her live deployment's place, which crews
+    # are ranked by) or "unknown" (no place: lat/lon mean nothing, no crew is offered
+    # it). None: lat/lon are hers. Her first fix clears it.
+    position_source: str | None = Field(default=None, max_length=8)
 
 
 class Offer(SQLModel, table=True):
@@ -255,3 +266,15 @@ class DeploymentMember(SQLModel, table=True):
     deployment_id: str = Field(foreign_key="deployment.id", index=True)
     user_id: str | None = Field(default=None, foreign_key="user.id", index=True)
     crew_id: str | None = Field(default=None, foreign_key="crew.id", index=True)
+
+
+class GazetteerPlace(SQLModel, table=True):
+    """A named point of the force's gazetteer (`dispatch gazetteer import`), for naming
+    the place nearest an alert and finding a place by name (dispatch/maps/)."""
+
+    __tablename__ = "gazetteer_place"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, index=True)
+    lat: float = Field(index=True)
+    lon: float
