@@ -8,11 +8,20 @@ unsubscribes. Pub/sub may drop messages; the database stays the truth.
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.client import PubSub
+
+log = logging.getLogger("dispatch")
+
+POOL_SIZE = 32  # connections to Redis: the subscriptions, the sender, the occasional publish
+POOL_WAIT_S = 5.0  # a publish waits this long for a free connection before failing
+PIPELINE = 500  # messages sent in one round trip
+OUTBOX_LIMIT = 100_000  # queued messages; beyond, the oldest go (peers repair: gap fill, beats)
 
 
 class MemoryHub:
@@ -33,6 +42,9 @@ class MemoryHub:
         self._subscribers.clear()
 
     async def publish(self, channel: str, message: str) -> None:
+        self.publish_later(channel, message)
+
+    def publish_later(self, channel: str, message: str) -> None:
         for queue in self._subscribers.get(channel, ()):
             queue.put_nowait(message)
 
@@ -52,22 +64,55 @@ async def _drain(queue: asyncio.Queue[str]) -> AsyncIterator[str]:
 
 
 class RedisHub:
-    """Several processes: Redis PUBLISH/SUBSCRIBE."""
+    """Several processes: Redis PUBLISH/SUBSCRIBE.
+
+    `publish_later` queues a message and returns at once: one task sends the queue in
+    pipelines, in order, over one connection, so thousands of positions a second cost
+    a few round trips and never a connection each (a pool runs out under load)."""
 
     shared = True
 
     def __init__(self, url: str) -> None:
         self._url = url
         self._redis: Redis | None = None
+        self._outbox: deque[tuple[str, str]] = deque()
+        self._sender: asyncio.Task[None] | None = None
+        self.dropped = 0  # queued messages the hub could not take (peers repair them)
 
     async def connect(self) -> None:
-        self._redis = Redis.from_url(self._url, decode_responses=True)
+        pool = BlockingConnectionPool.from_url(
+            self._url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_WAIT_S
+        )
+        self._redis = Redis(connection_pool=pool)
         await self._redis.ping()
+
+    def publish_later(self, channel: str, message: str) -> None:
+        if len(self._outbox) >= OUTBOX_LIMIT:
+            self._outbox.popleft()
+            self.dropped += 1
+        self._outbox.append((channel, message))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_queued())
+
+    async def _send_queued(self) -> None:
+        while self._outbox:
+            batch = [self._outbox.popleft() for _ in range(min(PIPELINE, len(self._outbox)))]
+            try:
+                pipe = self._client().pipeline(transaction=False)
+                for channel, message in batch:
+                    pipe.publish(channel, message)
+                await pipe.execute()
+            except Exception as exc:
+                self.dropped += len(batch)
+                log.warning("hub: %d messages not published (%s)", len(batch), type(exc).__name__)
+                await asyncio.sleep(0.2)
 
     async def ping(self) -> None:
         await self._client().ping()
 
     async def disconnect(self) -> None:
+        if self._sender is not None:
+            self._sender.cancel()
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None

@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
-from dispatch.logs import failure
 from dispatch.storage.models import ClusterNode, CrewLink
 from dispatch.usecases.context import NODE_ID, PRESENCE_CHANNEL, Context
 from dispatch.usecases.crews import Crews
@@ -72,16 +71,7 @@ class Cluster:
         self._say({"node": self.node_id, key: [crew_id]})
 
     def _say(self, message: dict[str, object]) -> None:
-        async def publish() -> None:
-            try:
-                await self.ctx.hub.publish(PRESENCE_CHANNEL, json.dumps(message))
-            except Exception as exc:
-                log.warning(
-                    "could not publish presence (%s); peers read it at the next beat",
-                    failure(exc),
-                )
-
-        self.ctx.spawn(publish())
+        self.ctx.hub.publish_later(PRESENCE_CHANNEL, json.dumps(message))
 
     # -- what peers say -----------------------------------------------------------------
 

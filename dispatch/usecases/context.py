@@ -209,12 +209,10 @@ class Context:
         if not self.hub.shared:
             return
         # The change is stored: whatever happens to the hub now, the caller must not be
-        # told otherwise. Peers that miss an event fill the gap from the table.
+        # told otherwise. Queued in commit order; peers that miss an event fill the gap
+        # from the table.
         for event in changes.events:
-            try:
-                await self.hub.publish(EVENTS_CHANNEL, event.to_json())
-            except Exception:
-                log.exception("could not publish event %d; peers fill it from storage", event.seq)
+            self.hub.publish_later(EVENTS_CHANNEL, event.to_json())
 
     # -- events into memory ---------------------------------------------------------
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import datetime
 from functools import partial
 from typing import Any
@@ -32,10 +32,12 @@ from schemas.views import OPEN_ALERT_STATES, AlertState, AssignmentStatus
 
 log = logging.getLogger("dispatch")
 
+PEER_BATCH_S = 0.01  # positions go to the other processes together, this often
 FLUSH_CHUNK = 100  # rows per transaction: about a millisecond of the loop on SQLite
 
 Fix = tuple[float, float, float | None, datetime]  # lat, lon, accuracy, when
 Relay = Callable[[dict[str, Any]], None]
+FirstFix = Callable[[str, list[str], Fix], Coroutine[Any, Any, None]]
 
 
 def frame_of(role: Role, subject_id: str, fix: Fix) -> dict[str, Any]:
@@ -75,9 +77,14 @@ class Positions:
         # Whether an officer's deployment is live (the alerts part knows): with no open
         # alert and none live, her position goes to nobody (her page stops sending too).
         self.is_live: Callable[[str], bool] = lambda officer_id: False
+        # officer id -> her open alerts raised with no fix: her next fix places them,
+        # through `on_first_fix` (the alerts part sets it).
+        self.unplaced: dict[str, set[str]] = {}
+        self.on_first_fix: FirstFix | None = None
         self.crew_last: dict[str, Fix] = {}
         self._pending_crews: dict[str, Fix] = {}
         self._pending_tracks: list[dict[str, Any]] = []
+        self._to_peers: list[dict[str, Any]] = []
         ctx.observers.append(self.observe)
 
     def observe(self, event: StoredEvent) -> None:
@@ -86,7 +93,8 @@ class Positions:
             return
         view = json.loads(event.payload)
         alerts = self.officer_alerts.setdefault(event.officer_id, {})
-        if AlertState(view["state"]) in OPEN_ALERT_STATES:
+        is_open = AlertState(view["state"]) in OPEN_ALERT_STATES
+        if is_open:
             alerts[event.entity_id] = frozenset(
                 c["crew_id"] for c in view["crews"] if c["status"] != AssignmentStatus.CLEARED
             )
@@ -94,6 +102,13 @@ class Positions:
             alerts.pop(event.entity_id, None)
             if not alerts:
                 del self.officer_alerts[event.officer_id]
+        if is_open and view.get("position_unknown"):
+            self.unplaced.setdefault(event.officer_id, set()).add(event.entity_id)
+        elif event.officer_id in self.unplaced:
+            unplaced = self.unplaced[event.officer_id]
+            unplaced.discard(event.entity_id)
+            if not unplaced:
+                del self.unplaced[event.officer_id]
 
     def _fix(self, position: Position) -> Fix:
         now = self.ctx.clock()
@@ -103,6 +118,9 @@ class Positions:
     async def officer_position(self, viewer: Viewer, position: Position) -> None:
         fix = self._fix(position)
         self.officer_last[viewer.user_id] = fix
+        if viewer.user_id in self.unplaced and self.on_first_fix is not None:
+            unplaced = sorted(self.unplaced.pop(viewer.user_id))
+            self.ctx.spawn(self.on_first_fix(viewer.user_id, unplaced, fix))
         alerts = self.officer_alerts.get(viewer.user_id, {})
         for alert_id in alerts:
             self._pending_tracks.append(
@@ -146,22 +164,30 @@ class Positions:
     async def _send(self, message: dict[str, Any]) -> None:
         self.relay(message)
         if self.ctx.hub.shared:
-            await self.ctx.hub.publish(
-                POSITIONS_CHANNEL, json.dumps({**message, "origin": NODE_ID})
-            )
+            # To the peers together, every PEER_BATCH_S: one hub message, not one each.
+            if not self._to_peers:
+                asyncio.get_running_loop().call_later(PEER_BATCH_S, self._flush_to_peers)
+            self._to_peers.append(message)
+
+    def _flush_to_peers(self) -> None:
+        batch, self._to_peers = self._to_peers, []
+        if batch:
+            text = json.dumps({"origin": NODE_ID, "batch": batch})
+            self.ctx.hub.publish_later(POSITIONS_CHANNEL, text)
 
     def from_peer(self, text: str) -> None:
-        """A position relayed by another process: fan it out here too, and a crew's feeds
+        """Positions relayed by another process: fanned out here too, and a crew's feed
         this process's index, so that it ranks every crew in the cluster."""
-        message = json.loads(text)
-        if message.get("origin") == NODE_ID:
+        envelope = json.loads(text)
+        if envelope.get("origin") == NODE_ID:
             return
-        frame = message["frame"]
-        crew_id = frame["subject_id"]
-        if frame["role"] == Role.CREW.value and crew_id in self.ctx.index:
-            at = datetime.fromisoformat(frame["at"])
-            self._crew_moved(crew_id, (frame["lat"], frame["lon"], frame["accuracy"], at))
-        self.relay(message)
+        for message in envelope["batch"]:
+            frame = message["frame"]
+            crew_id = frame["subject_id"]
+            if frame["role"] == Role.CREW.value and crew_id in self.ctx.index:
+                at = datetime.fromisoformat(frame["at"])
+                self._crew_moved(crew_id, (frame["lat"], frame["lon"], frame["accuracy"], at))
+            self.relay(message)
 
     # -- what a snapshot shows ---------------------------------------------------------
 

@@ -31,6 +31,7 @@ NODE_ENV = {
     "DISPATCH_REALTIME_POSITION_FLUSH_S": "0.2",
     "DISPATCH_LOGGING_JSON_LINES": "true",
     "DISPATCH_LOGGING_LEVEL": "debug",  # the log test checks the most talkative level
+    "DISPATCH_AUTH_SUPERVISOR_SECOND_FACTOR": "false",  # supervisors sign in by password here
 }
 
 

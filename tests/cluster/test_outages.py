@@ -42,17 +42,18 @@ async def raise_until_acked(
 
 
 async def wait_ready(cluster: ClusterUnderTest, timeout_s: float = 60) -> None:
+    """Every process ready, and the balancer sending to them again."""
     async with httpx.AsyncClient() as http:
-        for node in cluster.launcher.nodes:
+        for base in [n.base for n in cluster.launcher.nodes] + [cluster.base]:
             for _ in range(int(timeout_s * 4)):
                 try:
-                    if (await http.get(node.base + "/readyz")).status_code == 200:
+                    if (await http.get(base + "/readyz")).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 await asyncio.sleep(0.25)
             else:
-                raise AssertionError(f"{node.base} never became ready again")
+                raise AssertionError(f"{base} never became ready again")
 
 
 async def test_redis_restarted_then_postgres_away_30_s_loses_nothing_acknowledged(
