@@ -10,6 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.app_deps import ServicesDep, SignInThrottle, request_source
+from dispatch.audit import Action
+from dispatch.audit.access import record_alone
 from dispatch.auth.sessions import COOKIE_NAME, SecondStep, Viewer, second_step
 from dispatch.config import AuthSettings
 from schemas.common import Role
@@ -67,6 +69,15 @@ async def enter_code(
         now=s.dispatcher.clock(),
         source=request_source(request),
         sources=sources,
+    )
+    await record_alone(
+        s.db,
+        viewer,
+        at=s.dispatcher.clock(),
+        action=Action.SIGN_IN,
+        object_type="session",
+        object_id=viewer.user_id,
+        detail="with a second factor" if recovery is None else "enrolled a second factor",
     )
     response.set_cookie(
         COOKIE_NAME,

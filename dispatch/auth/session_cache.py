@@ -63,5 +63,11 @@ class SessionCache:
             self._viewers[hashed] = viewer
         return viewer
 
+    async def stored_expiry(self, session_hash: str) -> datetime | None:
+        """The session's expiry as the database has it now (None: ended)."""
+        async with self.db.session() as s:
+            row = await s.get(SessionToken, session_hash)
+            return None if row is None else row.expires_at
+
     def forget(self, session_hash: str) -> None:
         self._viewers.pop(session_hash, None)
