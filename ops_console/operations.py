@@ -76,23 +76,27 @@ async def read(key: str, _: Supervisor, s: ServicesDep) -> OperationView:
 
 
 @router.patch("/{key}", response_model=OperationView)
-async def edit(key: str, body: OperationChange, _: Supervisor, s: ServicesDep) -> OperationView:
+async def edit(
+    key: str, body: OperationChange, viewer: Supervisor, s: ServicesDep
+) -> OperationView:
     """Change a draft's settings (any of a new operation's but its places): only the fields
     given change, and the result is validated as a new operation is (422 invalid, 409
     conflict for a name in use). A published or cancelled operation refuses (409
     illegal_transition). A change to anything but the name or area drops the draft's
     unpinned planned deployments and its figures (generate again), and is refused (409
     rule_broken, naming it) while a pinned deployment would break a rule."""
-    return await s.plans.edit(key, body)
+    return await s.plans.edit(key, body, viewer)
 
 
 @router.post("/{key}/places", response_model=OperationView)
-async def add_places(key: str, body: PlacesIn, _: Supervisor, s: ServicesDep) -> OperationView:
-    return await s.plans.add_places(key, body.places)
+async def add_places(key: str, body: PlacesIn, viewer: Supervisor, s: ServicesDep) -> OperationView:
+    return await s.plans.add_places(key, body.places, viewer)
 
 
 @router.post("/{key}/places.geojson", response_model=OperationView)
-async def import_places(key: str, request: Request, _: Supervisor, s: ServicesDep) -> OperationView:
+async def import_places(
+    key: str, request: Request, viewer: Supervisor, s: ServicesDep
+) -> OperationView:
     """Add places from a GeoJSON FeatureCollection (Points and LineStrings)."""
     raw = await request.body()
     if len(raw) > MAX_FILE_BYTES:
@@ -103,7 +107,7 @@ async def import_places(key: str, request: Request, _: Supervisor, s: ServicesDe
         raise UseCaseError(ErrorCode.BAD_JSON, "The file is not JSON.") from None
     except PlaceFileError as exc:
         raise UseCaseError(ErrorCode.INVALID, str(exc)) from None
-    return await s.plans.add_places(key, places)
+    return await s.plans.add_places(key, places, viewer)
 
 
 @router.get("/{key}/places.geojson")
@@ -120,7 +124,7 @@ async def export_places(key: str, viewer: Supervisor, s: ServicesDep) -> JSONRes
 
 @router.post("/{key}/places.csv", response_model=OperationView)
 async def import_places_csv(
-    key: str, request: Request, _: Supervisor, s: ServicesDep
+    key: str, request: Request, viewer: Supervisor, s: ServicesDep
 ) -> OperationView:
     """Add places from a CSV file (UTF-8, comma-separated, a header row first).
 
@@ -149,7 +153,7 @@ async def import_places_csv(
         places = places_from_csv(text)
     except PlaceFileError as exc:
         raise UseCaseError(ErrorCode.INVALID, f"Nothing was imported: {exc}.") from None
-    return await s.plans.add_places(key, places)
+    return await s.plans.add_places(key, places, viewer)
 
 
 @router.get("/{key}/places.csv")
@@ -166,14 +170,16 @@ async def export_places_csv(key: str, viewer: Supervisor, s: ServicesDep) -> Res
 
 
 @router.delete("/{key}/places/{place_id}", response_model=OperationView)
-async def delete_place(key: str, place_id: str, _: Supervisor, s: ServicesDep) -> OperationView:
-    return await s.plans.delete_place(key, place_id)
+async def delete_place(
+    key: str, place_id: str, viewer: Supervisor, s: ServicesDep
+) -> OperationView:
+    return await s.plans.delete_place(key, place_id, viewer)
 
 
 @router.post("/{key}/generate", response_model=PlanView)
-async def generate(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
+async def generate(key: str, viewer: Supervisor, s: ServicesDep) -> PlanView:
     """A new plan for a draft: pinned deployments stay, the rest are drawn again."""
-    return await s.plans.generate(key)
+    return await s.plans.generate(key, viewer)
 
 
 @router.get("/{key}/plan", response_model=PlanView)
@@ -227,9 +233,9 @@ async def delete_deployment(
 
 
 @router.post("/{key}/publish", response_model=PlanView)
-async def publish(key: str, _: Supervisor, s: ServicesDep) -> PlanView:
+async def publish(key: str, viewer: Supervisor, s: ServicesDep) -> PlanView:
     """Publish the plan: the scheduler briefs, starts and stands down each deployment."""
-    return await s.plans.publish(key)
+    return await s.plans.publish(key, viewer)
 
 
 @router.post("/{key}/cancel", response_model=PlanView)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.audit import Action, by, record
+from dispatch.auth.sessions import Viewer
 from dispatch.config import known_timezone
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
 from dispatch.usecases.context import UseCaseError
@@ -181,16 +183,25 @@ class OperationCases:
             )
         return op
 
-    async def add_places(self, key: str, places: Sequence[PlaceIn]) -> OperationView:
+    async def add_places(
+        self, key: str, places: Sequence[PlaceIn], actor: Viewer | None = None
+    ) -> OperationView:
         async with self.dispatcher.work() as w:
             op = await self._draft(w.session, key)
             for body in places:
                 w.session.add(place_row(op.id, new_id(), body))
             op.updated_at = w.now
             w.session.add(op)
+            n = len(places)
+            await audit(
+                w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
+                f"places added: {n} ({_names(p.name for p in places)})",
+            )  # fmt: skip
         return await self.view(op.id)
 
-    async def delete_place(self, key: str, place_id: str) -> OperationView:
+    async def delete_place(
+        self, key: str, place_id: str, actor: Viewer | None = None
+    ) -> OperationView:
         async with self.dispatcher.work() as w:
             op = await self._draft(w.session, key)
             place = await w.session.get(Place, place_id)
@@ -207,6 +218,10 @@ class OperationCases:
             await w.session.delete(place)
             op.updated_at = w.now
             w.session.add(op)
+            await audit(
+                w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
+                f"place deleted: {place.name} ({place.id})",
+            )  # fmt: skip
         return await self.view(op.id)
 
 
@@ -228,6 +243,36 @@ def changed_settings(op: Operation, change: OperationChange) -> OperationIn:
         raise UseCaseError(
             ErrorCode.INVALID, f"{where}: {message}." if where else f"{message}."
         ) from None
+
+
+async def audit(
+    session: AsyncSession,
+    actor: Viewer | None,
+    at: datetime,
+    action: Action,
+    object_type: str,
+    object_id: str,
+    detail: str,
+) -> None:
+    """The audit row of a change to an operation or its plan, in the change's transaction
+    (late in it: before the events are numbered). None: the system acted (the CLI, the
+    demo)."""
+    await record(
+        session,
+        at=at,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        **by(actor),
+    )
+
+
+def _names(names: Iterable[str], most: int = 10) -> str:
+    """'a, b, c' (at most `most`, then '+ n more')."""
+    listed = list(names)
+    shown = ", ".join(listed[:most])
+    return f"{shown} + {len(listed) - most} more" if len(listed) > most else shown
 
 
 def _or(value: float | None, default: float) -> float:

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.audit import Action
+from dispatch.auth.sessions import Viewer
 from dispatch.core.deployments import EDITABLE, move_deployment
 from dispatch.planning import check_rules, compare
 from dispatch.planning.model import Deployment as Planned
@@ -37,6 +39,7 @@ from dispatch.usecases.operations import (
     DRAFT,
     PUBLISHED,
     OperationCases,
+    audit,
     changed_settings,
     delete_planned,
     new_id,
@@ -117,8 +120,9 @@ class PlanCases(OperationCases):
 
     # -- generating ----------------------------------------------------------------
 
-    async def generate(self, key: str) -> PlanView:
-        """A new plan: the pinned deployments stay, every other planned one is replaced."""
+    async def generate(self, key: str, actor: Viewer | None = None) -> PlanView:
+        """A new plan: the pinned deployments stay, every other planned one is replaced.
+        Officers, crews, places and times are joined: a combination row in the trail."""
         async with self.db.session() as s:
             op = await self._draft(s, key)
             places = await self.places_of(s, op.id)
@@ -145,6 +149,10 @@ class PlanCases(OperationCases):
             op.warnings = json.dumps(list(plan.warnings))
             op.updated_at = w.now
             w.session.add(op)
+            await audit(
+                w.session, actor, w.now, Action.COMBINATION, "plan", op.id,
+                f"plan generated: {_joined(plan.deployments)}",
+            )  # fmt: skip
         return await self.plan(op.id)
 
     def _from_now_on(self, problem: Problem) -> Problem:
@@ -164,7 +172,9 @@ class PlanCases(OperationCases):
 
     # -- a draft's settings ----------------------------------------------------------------
 
-    async def edit(self, key: str, change: OperationChange) -> OperationView:
+    async def edit(
+        self, key: str, change: OperationChange, actor: Viewer | None = None
+    ) -> OperationView:
         """Change a draft's settings, validated as on create. A change to anything but the
         name or area drops the unpinned planned deployments and the figures (the plan is
         generated again); it is refused while a pinned deployment would break a rule."""
@@ -179,7 +189,9 @@ class PlanCases(OperationCases):
             values = self.columns_for(body)
             await self._check_team(w.session, body.officer_ids, body.crew_ids)
             await self._check_name(w.session, body.name, other_than=op.id)
-            if any(getattr(op, k) != v for k, v in values.items() if k not in NAMING):
+            changed = [k for k, v in values.items() if getattr(op, k) != v]
+            replanned = any(k not in NAMING for k in changed)
+            if replanned:
                 await self._check_pinned(w.session, Operation(**{**op.model_dump(), **values}))
                 await delete_planned(w.session, op.id)
                 op.figures, op.warnings = None, "[]"
@@ -187,6 +199,12 @@ class PlanCases(OperationCases):
                 setattr(op, column, value)
             op.updated_at = w.now
             w.session.add(op)
+            if changed:  # nothing changed, nothing altered: no row
+                dropped = "; its unpinned plan dropped" if replanned else ""
+                await audit(
+                    w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
+                    f"changed: {', '.join(changed)}{dropped}",
+                )  # fmt: skip
         return await self.view(op.id)
 
     async def _check_pinned(self, s: AsyncSession, op: Operation) -> None:
@@ -337,7 +355,8 @@ class PlanCases(OperationCases):
 
     # -- the whole plan --------------------------------------------------------------
 
-    async def publish(self, key: str) -> PlanView:
+    async def publish(self, key: str, actor: Viewer | None = None) -> PlanView:
+        """The plan goes to its team (each from the brief on): a disclosure row."""
         async with self.dispatcher.work() as w:
             op = await self.operation(w.session, key)
             if op.state != DRAFT:
@@ -353,6 +372,14 @@ class PlanCases(OperationCases):
             op.state, op.updated_at = PUBLISHED, w.now
             w.session.add(op)
             ids = [d.id for d in deps]
+            teams = await _teams(w.session, ids)
+            officers = {u for team, _ in teams.values() for u in team}
+            crews = {c for _, team in teams.values() for c in team}
+            await audit(
+                w.session, actor, w.now, Action.DISCLOSURE, "plan", op.id,
+                f"plan published to its team: {_count(len(officers), 'officer')}, "
+                f"{_count(len(crews), 'crew')} ({_count(len(deps), 'deployment')})",
+            )  # fmt: skip
         await self._rescheduled(ids)
         return await self.plan(op.id)
 
@@ -376,6 +403,21 @@ class PlanCases(OperationCases):
             w.session.add(op)
         await self._rescheduled(ids)
         return await self.plan(op.id)
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}{'' if n == 1 else 's'}"
+
+
+def _joined(deployments: Sequence[Planned]) -> str:
+    """What a generated plan joins: '12 deployments: 4 officers, 2 crews, 5 places'."""
+    officers = {u for d in deployments for u in d.officers}
+    crews = {c for d in deployments for c in d.crews}
+    places = {d.place_id for d in deployments}
+    return (
+        f"{_count(len(deployments), 'deployment')}: {_count(len(officers), 'officer')}, "
+        f"{_count(len(crews), 'crew')}, {_count(len(places), 'place')}"
+    )
 
 
 def _reason(violation: Violation) -> str:

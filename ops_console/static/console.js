@@ -1,5 +1,7 @@
 // The console's shell: sign-in, tabs, the live store fed by the websocket, the alarm for
 // alerts nobody has taken, and the screens (each a module with mount(ctx) and show(arg)).
+// A supervisor gets every screen but Audit; an auditor gets Audit alone, and no websocket
+// (the server refuses her one: she has no live view).
 
 import { Link } from "/pages/static/link.js";
 import { api, ApiError, clear, el, isOpenAlert } from "./common.js";
@@ -8,8 +10,11 @@ import * as planning from "./planning.js";
 import * as incidents from "./incidents.js";
 import * as reports from "./reports.js";
 import * as people from "./people.js";
+import * as audit from "./audit.js";
 
-const SCREENS = { board, planning, incidents, reports, people };
+const SUPERVISOR_SCREENS = { board, planning, incidents, reports, people };
+const AUDITOR_SCREENS = { audit };
+let SCREENS = SUPERVISOR_SCREENS; // the signed-in role's
 const $ = (id) => document.getElementById(id);
 
 // --- the live store: what the supervisor's websocket says, kept current ---------------------------
@@ -118,7 +123,7 @@ function soundOn() {
 }
 
 function showSound() {
-  $("sound").hidden = !$("screens") || $("screens").hidden || (audio !== null && audio.state === "running");
+  $("sound").hidden = !link || !$("screens") || $("screens").hidden || (audio !== null && audio.state === "running");
 }
 
 function beep() {
@@ -212,17 +217,17 @@ async function start() {
     showSignIn(error instanceof ApiError && error.status !== 401 ? error.message : "");
     return;
   }
+  if (me.role === "auditor") {
+    startAudit(me);
+    return;
+  }
   if (me.role !== "supervisor") {
     await api("DELETE", "/api/session").catch(() => {});
     showSignIn("The console is for supervisors only.");
     return;
   }
-  $("signin").hidden = true;
+  showShell(me, SUPERVISOR_SCREENS);
   $("link").hidden = false;
-  $("screens").hidden = false;
-  $("tabs").hidden = false;
-  $("sign-out").hidden = false;
-  $("who").textContent = me.username;
   link = new Link({
     onFrame: apply,
     onState: (state) => {
@@ -250,6 +255,30 @@ async function start() {
   go(SCREENS[tab] ? tab : "board", arg ? decodeURIComponent(arg) : undefined);
   setInterval(alarm, 5000);
   showSound();
+}
+
+// The page for a signed-in user: her tabs only (the others leave the page).
+function showShell(me, screens) {
+  SCREENS = screens;
+  for (const button of document.querySelectorAll("#tabs button")) {
+    if (SCREENS[button.dataset.tab]) button.hidden = false;
+    else button.remove();
+  }
+  for (const section of document.querySelectorAll(".screen")) {
+    if (!SCREENS[section.dataset.screen]) section.remove();
+  }
+  $("signin").hidden = true;
+  $("screens").hidden = false;
+  $("tabs").hidden = false;
+  $("sign-out").hidden = false;
+  $("who").textContent = me.username;
+}
+
+// An auditor: the Audit view alone, read over REST. No socket, no store, no alarm.
+function startAudit(me) {
+  showShell(me, AUDITOR_SCREENS);
+  ctx = { api, me, go, toast, on: () => {} };
+  go("audit");
 }
 
 $("signin-form").addEventListener("submit", async (event) => {

@@ -41,3 +41,16 @@ async def sign_in_console(desk: Desk, username: str, password: str = PASSWORD) -
     await page.fill("#password", password)
     await page.click("#signin-form button[type=submit]")
     await expect(page.locator("#link")).to_have_attribute("data-link", "synced")
+
+
+async def sign_in_auditor(desk: Desk, username: str, password: str = PASSWORD) -> None:
+    """Open /console and sign in as an auditor: the Audit view shows its newest rows (an
+    auditor has no board and no live link)."""
+    page = desk.page
+    await page.goto("/console")
+    await expect(page.locator("#signin")).to_be_visible()
+    await page.fill("#username", username)
+    await page.fill("#password", password)
+    await page.click("#signin-form button[type=submit]")
+    await expect(page.locator("#screen-audit")).to_be_visible()
+    await expect(page.locator("#audit-rows")).to_have_attribute("data-page", "0")
