@@ -204,6 +204,61 @@ class SchedulerSettings(_Section):
     late_after_s: float = Field(60, ge=0)
 
 
+class CapSettings(_Section):
+    """Alerts as OASIS CAP 1.2 messages (dispatch/cap): the export and the webhook."""
+
+    sender: str = Field("dispatch@localhost", min_length=1, max_length=200, pattern=r"^[^\s,<&]+$")
+    sender_name: str = Field("", max_length=200)
+    status: Literal["Actual", "Exercise", "Test"] = "Actual"
+    restriction: str = Field(
+        "Police only: not for release outside the force.", min_length=1, max_length=500
+    )
+    addresses: list[str] = Field(default_factory=list)
+    language: str = Field("en-GB", pattern=r"^[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*$")
+    event: str = Field("Officer requests assistance", min_length=1, max_length=200)
+    web_link: str = Field("", max_length=500)
+    contact: str = Field("", max_length=200)
+    min_radius_m: float = Field(50, gt=0, le=100_000)
+    include_note: bool = False
+    webhook_url: str = Field("", pattern=r"^(https?://\S+)?$", max_length=500)
+    webhook_secret: str = ""
+    webhook_timeout_s: float = Field(5, gt=0, le=120)
+    webhook_queue: int = Field(1000, ge=1, le=1_000_000)
+    webhook_attempts: int = Field(10, ge=1, le=1000)
+    webhook_retry_base_s: float = Field(0.5, gt=0)
+    webhook_retry_max_s: float = Field(60, gt=0)
+
+    @field_validator("addresses", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("addresses")
+    @classmethod
+    def _plain_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not item.strip() or '"' in item:
+                raise ValueError(f"{item!r}: an address is not empty and has no double quote")
+        return value
+
+    @field_validator("web_link")
+    @classmethod
+    def _link_template(cls, value: str) -> str:
+        if value and ("{id}" not in value or not re.match(r"^https?://\S+$", value)):
+            raise ValueError("a web link is an http(s) URL with {id} where the alert's id goes")
+        return value
+
+    @model_validator(mode="after")
+    def _signed(self) -> CapSettings:
+        if self.webhook_url and not self.webhook_secret:
+            raise ValueError(
+                "cap.webhook_url needs cap.webhook_secret (set DISPATCH_CAP_WEBHOOK_SECRET)"
+            )
+        return self
+
+
 def known_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -228,6 +283,7 @@ class Settings(_Section):
     planning: PlanningSettings = PlanningSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     retention: RetentionSettings = RetentionSettings()
+    cap: CapSettings = CapSettings()
 
 
 def _env_names(model: type[BaseModel], path: tuple[str, ...]) -> dict[str, tuple[str, ...]]:

@@ -1,0 +1,1 @@
+"""Alerts as OASIS CAP 1.2 messages: `message` builds them (pure), `webhook` posts them."""
