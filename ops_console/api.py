@@ -5,11 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from dispatch.app_deps import CurrentViewer, ServicesDep
+from ops_console.cap_export import router as cap_router
 from schemas.common import Role
 from schemas.errors import ErrorCode
 from schemas.server import Snapshot
 
 router = APIRouter(prefix="/api/console", tags=["console"])
+router.include_router(cap_router)  # GET /api/console/alerts/{id}.cap
 
 
 @router.get("/board", response_model=Snapshot)
