@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from dispatch.audit.job import RetentionJob
 from dispatch.auth.session_cache import SessionCache
+from dispatch.cap.webhook import CapWebhook
 from dispatch.config import Settings
 from dispatch.gc_policy import GcKeeper
 from dispatch.logs import failure
@@ -59,6 +60,7 @@ class Services:
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _gc: GcKeeper | None = None
     retention: RetentionJob | None = None  # the daily purge, from start()
+    cap: CapWebhook | None = None  # CAP messages to cap.webhook_url (off when it is empty)
 
     @classmethod
     def build(
@@ -81,6 +83,8 @@ class Services:
         metrics.store_busy.set_function(lambda: dispatcher.ctx.store.busy)
         dispatcher.ctx.event_committed = metrics.committed
         dispatcher.ctx.observers.append(metrics.delivered)
+        cap = CapWebhook(settings.cap, db=db, clock=clock)
+        dispatcher.ctx.observers.append(cap.observe)  # queues only: off the alert path
         pool: Any = db.engine.sync_engine.pool
         metrics.db_pool_in_use.set_function(lambda: getattr(pool, "checkedout", lambda: 0)())
         metrics.db_pool_size.set_function(lambda: getattr(pool, "size", lambda: 0)())
@@ -100,6 +104,7 @@ class Services:
             scheduler,
             metrics,
             tune_gc,
+            cap=cap,
         )
 
     async def start(self) -> None:
@@ -133,6 +138,8 @@ class Services:
         await self.scheduler.start()  # in the lifespan, never at import
         self.retention = RetentionJob(self.db, self.settings.retention, self.dispatcher.clock)
         await self.retention.start()
+        if self.cap is not None:
+            await self.cap.start()
         self.metrics.start()
         self.started = True
         if self.tune_gc:
@@ -168,6 +175,8 @@ class Services:
         self.scheduler.stop()
         if self.retention is not None:
             self.retention.stop()
+        if self.cap is not None:
+            await self.cap.stop()
         self.plans.planner.close()
         await self.dispatcher.stop()
         for task in self._tasks:
