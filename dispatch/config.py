@@ -126,6 +126,12 @@ class PagesSettings(_Section):
     tile_attribution: str = Field("", max_length=300)
 
 
+class MapsSettings(_Section):
+    dir: str = Field("maps", min_length=1, max_length=500)
+    tile_cache_s: int = Field(2592000, ge=0)
+    near_radius_m: float = Field(2000, gt=0, le=50000)
+
+
 class SpeedSettings(_Section):
     foot: float = Field(2.0, gt=0)
     bike: float = Field(5.0, gt=0)
@@ -275,6 +281,7 @@ class Settings(_Section):
     pubsub: PubSubSettings = PubSubSettings()
     auth: AuthSettings = AuthSettings()
     pages: PagesSettings = PagesSettings()
+    maps: MapsSettings = MapsSettings()
     dispatch: DispatchSettings = DispatchSettings()
     realtime: RealtimeSettings = RealtimeSettings()
     metrics: MetricsSettings = MetricsSettings()
