@@ -25,6 +25,7 @@ from dispatch.auth.second_factor_api import cookie_max_age, second_step_answer
 from dispatch.auth.second_factor_api import router as second_factor_router
 from dispatch.auth.sessions import COOKIE_NAME, AuthError, SecondStep, sign_in, sign_out, token_hash
 from dispatch.config import Settings
+from dispatch.maps.router import install_maps
 from dispatch.pages.router import install_pages
 from dispatch.request_guard import RequestGuard
 from dispatch.services import Services
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
     )
     app.add_middleware(RequestGuard, server=settings.server)
     app.add_api_websocket_route("/ws", websocket_endpoint)
+    install_maps(app, settings)
     install_pages(app, settings.pages)
     install_console(app, settings.pages)
     app.include_router(console_router)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from dispatch.audit import commands as audit_commands
 from dispatch.config import ConfigError, Settings, load_settings
+from dispatch.maps import commands as maps_commands
 from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_id
 from dispatch.storage.db import Database
 from dispatch.usecases.context import UseCaseError, utc_now
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     schema = sub.add_parser("schema", help="write the JSON Schema of the protocol")
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
     audit_commands.add_parsers(sub)
+    maps_commands.add_parsers(sub)
     tls = sub.add_parser("tls", help="https on a LAN").add_subparsers(dest="action", required=True)
     tls_init = tls.add_parser("init", help="make a local authority and a server certificate")
     tls_init.add_argument("--host", required=True, help="the name phones open, e.g. dispatch.lan")
@@ -322,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
             return _tls_init(settings, args)
         elif args.command in ("audit", "purge"):
             return audit_commands.run(settings, args)
+        elif args.command in maps_commands.COMMANDS:
+            return maps_commands.run(settings, args)
         elif args.command == "schema":
             from schemas.jsonschema import protocol_schema
 

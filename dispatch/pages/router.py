@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import js_lib_leaflet
-from fastapi import APIRouter, FastAPI, HTTPException, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from dispatch.app_deps import CurrentViewer, ServicesDep
 from dispatch.config import PagesSettings
+from dispatch.maps.tiles import page_tiles
 from dispatch.pages.icons import icon_png
 from dispatch.storage.models import User
 from schemas.common import Model, Role
@@ -93,8 +94,12 @@ def build_router(p: PagesSettings) -> APIRouter:
         return HTMLResponse(body, headers=NO_CACHE)
 
     @router.get("/crew", response_class=HTMLResponse, include_in_schema=False)
-    async def crew_page() -> HTMLResponse:
-        config = {"tile_url": p.tile_url, "tile_attribution": p.tile_attribution}
+    async def crew_page(request: Request) -> HTMLResponse:
+        config = {
+            "tile_url": p.tile_url,
+            "tile_attribution": p.tile_attribution,
+            "tiles": await page_tiles(request),  # the force's own tiles (dispatch/maps), or None
+        }
         return HTMLResponse(render("crew.html", "Crew", config), headers=NO_CACHE)
 
     @router.get("/officer.webmanifest", include_in_schema=False)
