@@ -4,6 +4,7 @@
 
 import { spreadLabels } from "/pages/static/basemap.js";
 import { ago, askReason, clear, el, hhmm, isOpenAlert, makeMap, seconds } from "./common.js";
+import { forgetExcept, nearText } from "./places_near.js";
 
 const OUTCOMES = [
   ["arrest", "Arrest"],
@@ -132,6 +133,7 @@ function render(tick = false) {
 
 function renderQueue(alerts) {
   $("queue-count").textContent = `(${alerts.length} open)`;
+  forgetExcept(new Set(alerts.map((a) => a.id)));
   if (!alerts.length) {
     clear($("queue"), el("p", { class: "muted" }, "No open alerts."));
     return;
@@ -171,9 +173,18 @@ function renderQueue(alerts) {
           a.taken_by ? ` · taken by ${a.taken_by}` : "",
         ),
         a.note ? el("div", { class: "note" }, a.note) : null,
+        nearLine(a),
       );
     }),
   );
+}
+
+// "near Castle Green, 120 m N": where she is now (or where she raised it), by name.
+function nearLine(alert) {
+  const officer = ctx.store.positions.get(`officer:${alert.officer_id}`);
+  const at = officer ? officer : alert;
+  const text = nearText(ctx.api, alert.id, at.lat, at.lon, () => render(true));
+  return text ? el("div", { class: "row near", dataset: { testid: "near" } }, text) : null;
 }
 
 function renderDetail() {

@@ -4,6 +4,7 @@
 
 import { clear, el, makeMap } from "./common.js";
 import { confirmBox, dialog, field, live, OPS, placeColour, refused } from "./planning_common.js";
+import { placeSearch } from "./planning_search.js";
 
 // Makes the Leaflet map in `node`: s.map and s.layers (the places drawn on it).
 export function mountMap(s, node) {
@@ -47,6 +48,10 @@ export function renderPlaces(s) {
   clear(
     s.root.querySelector("#places-panel"),
     el("div", { class: "row" }, el("h2", {}, `Places (${op.places.length})`), el("span", { class: "spacer" }),
+      placeSearch(s, (hit) => {
+        s.map.setView([hit.lat, hit.lon], Math.max(s.map.getZoom(), 16));
+        if (s.op.state === "draft") addPlaceAt(s, { lat: hit.lat, lng: hit.lon }, hit.name);
+      }),
       draft && el("button", { type: "button", id: "place-add", onclick: () => addPlaceAt(s, null) }, "Add by coordinates…"),
       draft && el("label", { class: "file" }, "Import GeoJSON or CSV", file)),
     el("div", { class: "places-scroll" },
@@ -107,12 +112,12 @@ export function parseLatLon(text) {
 
 // The place dialog: from a click on the map (its coordinates filled in), or with none
 // (typed or pasted as "lat, lon").
-function addPlaceAt(s, latlng) {
+function addPlaceAt(s, latlng, name = "") {
   const at = latlng ? `${latlng.lat.toFixed(6)}, ${latlng.lng.toFixed(6)}` : "";
   const body = el("div", { class: "form-grid" },
     field("Where: lat, lon", el("input", { id: "place-where", required: true, value: at, placeholder: "52.0565, -2.7160" }),
       "type or paste the coordinates, e.g. from a map app"),
-    field("Name", el("input", { id: "place-name", required: true, maxlength: 100 })),
+    field("Name", el("input", { id: "place-name", required: true, maxlength: 100, value: name })),
     field("Risk weight", el("input", { id: "place-risk", type: "number", value: 1, min: 0.01, max: 1000, step: "any", required: true })),
     field("Radius (m)", el("input", { id: "place-radius", type: "number", value: 150, min: 1, max: 5000, step: "any", required: true })),
     field("Hourly weights (optional)", el("input", { id: "place-hourly", size: 48,

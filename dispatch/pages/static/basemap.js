@@ -1,6 +1,7 @@
 // A Leaflet map that works with no tile server at all: a grid drawn on canvas, a metric
-// scale, and tiles only when `tile_url` is configured. Shared by the crew page and the
-// supervisors' console.
+// scale, and tiles over it from the force's own archive on this server (`config.tiles`,
+// see docs/maps.md) or else from `tile_url` when that is configured. Shared by the crew
+// page and the supervisors' console.
 
 const Grid = L.GridLayer.extend({
   createTile() {
@@ -28,11 +29,28 @@ const Grid = L.GridLayer.extend({
   },
 });
 
-// `config` holds tile_url and tile_attribution (the page's settings).
+// `config` holds tiles (the archive's url, min_zoom, max_zoom, bounds and attribution, or
+// null), tile_url and tile_attribution (the page's settings).
 export function baseMap(node, config) {
-  const map = L.map(node, { zoomControl: true, attributionControl: Boolean(config.tile_url) });
+  const own = config.tiles;
+  const map = L.map(node, { zoomControl: true, attributionControl: Boolean(own || config.tile_url) });
   new Grid({ maxZoom: 20 }).addTo(map);
-  if (config.tile_url) {
+  if (own) {
+    // Past the archive's zooms its nearest tiles are stretched; outside its area, the grid.
+    const options = {
+      className: "own-tiles",
+      attribution: escapeHtml(own.attribution || config.tile_attribution || ""),
+      maxZoom: 20,
+      maxNativeZoom: own.max_zoom,
+      minNativeZoom: own.min_zoom,
+      minZoom: Math.max(0, own.min_zoom - 2),
+    };
+    if (own.bounds) {
+      const [west, south, east, north] = own.bounds;
+      options.bounds = L.latLngBounds([south, west], [north, east]);
+    }
+    L.tileLayer(own.url, options).addTo(map);
+  } else if (config.tile_url) {
     L.tileLayer(config.tile_url, { attribution: config.tile_attribution, maxZoom: 19 }).addTo(map);
   }
   L.control.scale({ imperial: false, maxWidth: 160 }).addTo(map);
@@ -58,6 +76,11 @@ export function spreadLabels(map) {
     }
     placed.push(box);
   }
+}
+
+// The archive's attribution is text from a file: never HTML.
+function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
 function overlap(a, b) {
