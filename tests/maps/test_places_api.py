@@ -27,8 +27,9 @@ SEARCH = "/api/console/places/search"
 
 
 @pytest.fixture
-async def server(sqlite_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
-    running = await start_server(settings_for(sqlite_url, **{"maps.dir": str(tmp_path / "maps")}))
+async def server(db_url: str, tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """On SQLite and on PostgreSQL (tests/conftest.py)."""
+    running = await start_server(settings_for(db_url, **{"maps.dir": str(tmp_path / "maps")}))
     try:
         yield running
     finally:
