@@ -111,6 +111,7 @@ class PagesSettings(_Section):
     not_delivered_after_s: float = Field(15, gt=0)
     no_crew_after_s: float = Field(60, gt=0)
     share_after_cancel_s: float = Field(900, ge=0)
+    max_press_age_s: float = Field(3600, gt=0)
     officer_app_name: str = Field("Notes", min_length=1, max_length=40)
     officer_ready_text: str = Field("Hold", max_length=60)
     officer_urgent_text: str = Field("Hold: urgent", max_length=60)

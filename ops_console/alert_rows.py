@@ -12,7 +12,7 @@ from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_
 from sqlalchemy import select as select_columns
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -163,9 +163,11 @@ class Context:
 
     def facts(self, alert: Alert) -> AlertFacts:
         operation, place = self.places.get(alert.deployment_id or "", (None, None))
+        offers = self.offers.get(alert.id, [])
+        first_offer = min((o.created_at for o in offers), default=None)
         return facts_of(
-            columns_of(alert),
-            [times_of(o) for o in self.offers.get(alert.id, [])],
+            columns_of(alert, first_offer),
+            [times_of(o) for o in offers],
             officer=self.people.get(alert.officer_id, "?"),
             callsigns=self.callsigns,
             operation=operation,
@@ -177,7 +179,7 @@ class Context:
         return Names(self.people, self.callsigns, place)
 
 
-def columns_of(alert: Alert) -> AlertColumns:
+def columns_of(alert: Alert, first_offer_at: datetime | None = None) -> AlertColumns:
     return AlertColumns(
         alert.id,
         alert.raised_at,
@@ -186,6 +188,8 @@ def columns_of(alert: Alert) -> AlertColumns:
         alert.urgent,
         alert.category,
         alert.outcome,
+        alert.pressed_at,
+        first_offer_at,
     )
 
 
@@ -293,6 +297,14 @@ async def report_facts(s: AsyncSession, scope: ReportScope) -> list[AlertFacts]:
     once per offer that a crew accepted (or was assigned by hand) or reached the scene
     in, or once alone when it has none; the other offers add nothing to the facts."""
     counts = or_(col(Offer.accepted_at).is_not(None), col(Offer.on_scene_at).is_not(None))
+    # Its first offer, for the time from her press (only alerts whose phone said when).
+    first = Offer.__table__.alias("first_offer")  # type: ignore[attr-defined]
+    first_offer = (
+        select_columns(func.min(first.c.created_at))
+        .where(first.c.alert_id == col(Alert.id))
+        .correlate(Alert)
+        .scalar_subquery()
+    )
     query = (
         select_columns(
             col(Alert.id),
@@ -302,6 +314,8 @@ async def report_facts(s: AsyncSession, scope: ReportScope) -> list[AlertFacts]:
             col(Alert.urgent),
             col(Alert.category),
             col(Alert.outcome),
+            col(Alert.pressed_at),
+            case((col(Alert.pressed_at).is_not(None), first_offer), else_=None),
             col(User.display_name),
             col(Operation.name),
             col(Place.name),
@@ -335,12 +349,13 @@ async def report_facts(s: AsyncSession, scope: ReportScope) -> list[AlertFacts]:
                 offers.append(OfferTimes(crew_id, accepted_at, on_scene_at))
             if callsign is not None:
                 callsigns[crew_id] = callsign
-        alert_id, raised, closed, state, urgent, category, outcome, officer, op, place, *_ = lines[
-            0
-        ]
+        alert_id, raised, closed, state, urgent, category, outcome, pressed, offered = lines[0][:9]
+        officer, op, place = lines[0][9:12]
         facts.append(
             facts_of(
-                AlertColumns(alert_id, raised, closed, state, urgent, category, outcome),
+                AlertColumns(
+                    alert_id, raised, closed, state, urgent, category, outcome, pressed, offered
+                ),
                 offers,
                 officer=officer,
                 callsigns=callsigns,

@@ -15,6 +15,11 @@ Two summary figures are given for them:
 
 Alerts that never reached that step (cancelled before any crew accepted, say) have
 no time and are left out of the figure; the count says how many took part.
+
+Times from her press run from when she pressed, by her phone's clock corrected by its
+offset (`Alert.pressed_at`, see dispatch/core/press_time), to the server receiving the
+alert, to its first offer and to the first crew accepting. Alerts whose phone did not
+say when she pressed have none.
 """
 
 from __future__ import annotations
@@ -55,6 +60,10 @@ class AlertFacts(NamedTuple):
     place: str | None
     accept_s: float | None  # raised -> first crew accepted (or assigned by hand)
     on_scene_s: float | None  # raised -> first crew on scene
+    pressed_at: datetime | None = None  # her press, corrected (None: her phone did not say)
+    press_received_s: float | None = None  # pressed -> the server received it
+    press_offer_s: float | None = None  # pressed -> its first offer
+    press_accept_s: float | None = None  # pressed -> first crew accepted (or assigned)
 
 
 class AlertColumns(NamedTuple):
@@ -67,6 +76,8 @@ class AlertColumns(NamedTuple):
     urgent: bool
     category: str | None
     outcome: str | None
+    pressed_at: datetime | None = None
+    first_offer_at: datetime | None = None  # its first offer's (any crew's, any ending)
 
 
 class OfferTimes(NamedTuple):
@@ -97,7 +108,8 @@ def facts_of(
 ) -> AlertFacts:
     """One alert's facts from its columns and its offers' times (any order)."""
     taken = sorted((o.accepted_at, o.crew_id) for o in offers if o.accepted_at is not None)
-    raised = alert.raised_at
+    raised, pressed = alert.raised_at, alert.pressed_at
+    first_accept = taken[0][0] if taken else None
     return AlertFacts(
         id=alert.id,
         raised_at=raised,
@@ -112,6 +124,10 @@ def facts_of(
         place=place,
         accept_s=max(0.0, (taken[0][0] - raised).total_seconds()) if taken else None,
         on_scene_s=seconds_to_first(raised, [o.on_scene_at for o in offers]),
+        pressed_at=pressed,
+        press_received_s=seconds_to_first(pressed, [raised]) if pressed else None,
+        press_offer_s=seconds_to_first(pressed, [alert.first_offer_at]) if pressed else None,
+        press_accept_s=seconds_to_first(pressed, [first_accept]) if pressed else None,
     )
 
 
@@ -184,6 +200,9 @@ class Report:
     by_place: list[tuple[str, int]]
     urgent: int = 0
     timezone: str = field(default="UTC")
+    press_received: Spread = Spread(0, None, None)  # from her press (see the module's note)
+    press_offer: Spread = Spread(0, None, None)
+    press_accept: Spread = Spread(0, None, None)
 
 
 def report(facts: Sequence[AlertFacts], zone: ZoneInfo, places: Iterable[str] = ()) -> Report:
@@ -197,6 +216,9 @@ def report(facts: Sequence[AlertFacts], zone: ZoneInfo, places: Iterable[str] = 
         by_place=by_place(facts, places),
         urgent=sum(1 for f in facts if f.urgent),
         timezone=zone.key,
+        press_received=spread(f.press_received_s for f in facts),
+        press_offer=spread(f.press_offer_s for f in facts),
+        press_accept=spread(f.press_accept_s for f in facts),
     )
 
 
@@ -217,6 +239,10 @@ CSV_COLUMNS = (
     "place",
     "accept_s",
     "on_scene_s",
+    "pressed_at",
+    "press_received_s",
+    "press_offer_s",
+    "press_accept_s",
 )
 
 
@@ -252,6 +278,10 @@ def report_csv(facts: Iterable[AlertFacts], zone: ZoneInfo) -> str:
                 _cell(f.place or ""),
                 _number(f.accept_s),
                 _number(f.on_scene_s),
+                f.pressed_at.isoformat() if f.pressed_at else "",
+                _number(f.press_received_s),
+                _number(f.press_offer_s),
+                _number(f.press_accept_s),
             ]
         )
     return out.getvalue()

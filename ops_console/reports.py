@@ -59,6 +59,10 @@ class AlertReport(Model):
     outcomes: dict[str, int]
     accept: SpreadView  # raised -> first crew accepted (or assigned by hand)
     on_scene: SpreadView  # raised -> first crew on scene
+    # From her press (her phone's clock, corrected): to received, first offer, accept.
+    press_received: SpreadView = SpreadView(count=0, median_s=None, p90_s=None)
+    press_offer: SpreadView = SpreadView(count=0, median_s=None, p90_s=None)
+    press_accept: SpreadView = SpreadView(count=0, median_s=None, p90_s=None)
     by_hour: list[int]  # 24 counts, by the hour raised on the report's clock
     by_place: list[PlaceCount]
     method: str
@@ -149,6 +153,9 @@ def _report(loaded: Loaded) -> AlertReport:
         outcomes=figures.outcomes,
         accept=_spread(figures.accept),
         on_scene=_spread(figures.on_scene),
+        press_received=_spread(figures.press_received),
+        press_offer=_spread(figures.press_offer),
+        press_accept=_spread(figures.press_accept),
         by_hour=figures.by_hour,
         by_place=[PlaceCount(place=name, alerts=n) for name, n in figures.by_place],
         method=PERCENTILE_METHOD,

@@ -11,13 +11,14 @@ a cancel or a close) is folded into that step rather than shown twice.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from dispatch.storage.models import Alert, AlertNote, Offer
 
 # Entries at the same instant keep the order a reader expects.
 _RANK = {
+    "pressed": -1,
     "raised": 0,
     "urgent": 1,
     "duress": 1,
@@ -99,7 +100,11 @@ class _Notes:
 
 def _raised(alert: Alert, officer: str, names: Names, *, urgent: bool) -> Entry:
     where = f"{alert.lat:.5f}, {alert.lon:.5f}"
-    if names.place:
+    if alert.position_source == "unknown":
+        where = "an unknown position (no fix yet)"
+    elif alert.position_source == "place":
+        where = f"an unknown position (no fix yet), offered by her deployment's place ({where})"
+    elif names.place:
         where = f"{names.place} ({where})"
     parts = [f"Raised{' as urgent' if urgent else ''} at {where}"]
     if alert.category:
@@ -108,6 +113,32 @@ def _raised(alert: Alert, officer: str, names: Names, *, urgent: bool) -> Entry:
     if alert.note:
         text += f": {alert.note}"
     return Entry(alert.raised_at, "raised", text, who=officer)
+
+
+def _after_press(seconds: float) -> str:
+    span = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+    return f"{span} after she pressed"
+
+
+def _from_press(alert: Alert, entries: list[Entry]) -> list[Entry]:
+    """Her press first (her phone's time, corrected), and from it to the server hearing
+    the alert, to its first offer and to the first crew accepting (or assigned)."""
+    pressed = alert.pressed_at
+    if pressed is None:
+        return entries
+    text = "Pressed on her phone"
+    if alert.press_clamped:
+        text += " (her phone's clock was off: the time is a bound)"
+    out = [Entry(pressed, "pressed", text)]
+    firsts = {"raised", "offered", "accepted"}
+    for entry in entries:
+        kind = "accepted" if entry.kind == "assigned" else entry.kind
+        if kind in firsts:
+            firsts.discard(kind)
+            since = max(0.0, (entry.at - pressed).total_seconds())
+            entry = replace(entry, text=f"{entry.text} ({_after_press(since)})")
+        out.append(entry)
+    return out
 
 
 def _offer_entries(offer: Offer, names: Names, notes: _Notes) -> list[Entry]:
@@ -219,4 +250,4 @@ def timeline(
     entries += [_note_entry(note, names, officer) for note in left.left]
     if ending is not None:
         entries.append(ending)
-    return sorted(entries, key=lambda e: (e.at, _RANK.get(e.kind, 8)))
+    return _from_press(alert, sorted(entries, key=lambda e: (e.at, _RANK.get(e.kind, 8))))

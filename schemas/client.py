@@ -7,9 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
-from schemas.common import AlertCategory, Identifier, Model, Outcome, Position
+from schemas.common import AlertCategory, Identifier, Model, Outcome, Position, UtcDateTime
 
 Note = Annotated[str, Field(max_length=500)]
+MAX_OFFSET_MS = 10 * 366 * 86_400_000  # ten years: a phone's clock may be that wrong
 
 
 class ClientMessage(Model):
@@ -36,7 +37,24 @@ class AlertRaise(ClientMessage):
 
     type: Literal["alert.raise"] = "alert.raise"
     alert_id: Identifier
-    position: Position
+    position: Position | None = Field(
+        None,
+        description="Her last fix. Absent when her phone has none yet: the alert goes at "
+        "once as 'position unknown', offered by her live deployment's place (or to the "
+        "supervisors with none), and her first `position` places it.",
+    )
+    pressed_at: UtcDateTime | None = Field(
+        None,
+        description="When she pressed, by the phone's clock (an alert held offline is "
+        "sent later). Corrected on the server by `clock_offset_ms`.",
+    )
+    clock_offset_ms: int | None = Field(
+        None,
+        ge=-MAX_OFFSET_MS,
+        le=MAX_OFFSET_MS,
+        description="Server clock less the phone's, in ms, as the link measured it: "
+        "`server_time` of the sync ack less the middle of the sync's round trip.",
+    )
     category: AlertCategory | None = None
     note: Note | None = None
     urgent: bool = False

@@ -103,10 +103,13 @@ class AlertView(Model):
     crews_needed: int
     category: AlertCategory | None
     note: str | None
-    lat: float = Field(description="Where the alert was raised; live positions come as `position`.")
-    lon: float
+    lat: float | None = Field(
+        description="Where the alert was raised; live positions come as `position`. "
+        "With `position_unknown`: her live deployment's place, or null with none."
+    )
+    lon: float | None
     accuracy: float | None
-    raised_at: UtcDateTime
+    raised_at: UtcDateTime = Field(description="When the server received it.")
     updated_at: UtcDateTime
     crews: list[AssignedCrew] = Field(description="Crews that accepted, still attached.")
     outcome: Outcome | None = None
@@ -124,6 +127,21 @@ class AlertView(Model):
     )
     close_reason: str | None = Field(
         None, description="A supervisor's reason for cancelling or closing it (their words)."
+    )
+    pressed_at: UtcDateTime | None = Field(
+        None,
+        description="When she pressed: her phone's time corrected by its clock offset; "
+        "null when the phone did not say. Response times run from it.",
+    )
+    press_clamped: bool = Field(
+        False,
+        description="The corrected press time was after `raised_at` or more than "
+        "`pages.max_press_age_s` before it: `pressed_at` is that bound, not her press.",
+    )
+    position_unknown: bool = Field(
+        False,
+        description="Her phone had no fix when she raised it and none has come since: "
+        "`lat`/`lon` are her live deployment's place (crews are ranked by it), or null.",
     )
 
 

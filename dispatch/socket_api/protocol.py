@@ -57,7 +57,11 @@ def handles(
 
 @handles(m.Sync, OFFICER, CREW, SUPERVISOR)
 async def _sync(d: Dispatcher, c: Connection, msg: m.Sync) -> Result:
-    return await sync(d, c, msg.last_seq)
+    result = await sync(d, c, msg.last_seq)
+    # The server's clock as it answers: a phone measures its own clock's offset by it
+    # (server_time less the middle of the round trip), for the press time of an alert.
+    at = d.clock().isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {**result, "server_time": at}
 
 
 @handles(m.PositionUpdate, OFFICER, CREW)

@@ -5,8 +5,10 @@ the crews' status updates on it."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from datetime import timedelta
+from functools import partial
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -15,16 +17,17 @@ from dispatch.audit import Action, by, record_in
 from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_assignment
+from dispatch.core.press_time import press_time
 from dispatch.realtime.events import KIND_COVER, KIND_DEPLOYMENT, PendingEvent, StoredEvent
 from dispatch.realtime.visibility import officer_alert
 from dispatch.storage.models import Alert, AlertNote, Offer, User
 from dispatch.usecases.context import Context, Refusal, UseCaseError
 from dispatch.usecases.offering import Offering
-from dispatch.usecases.positions import Positions
-from dispatch.usecases.views import alert_view
+from dispatch.usecases.positions import Fix, Positions
+from dispatch.usecases.views import POSITION_BY_PLACE, POSITION_UNKNOWN, alert_view
 from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
 from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
-from schemas.common import Role
+from schemas.common import Position, Role
 from schemas.errors import ErrorCode
 from schemas.views import (
     AlertState,
@@ -34,6 +37,8 @@ from schemas.views import (
     OfferState,
     OfficerStatus,
 )
+
+log = logging.getLogger("dispatch")
 
 NO_SUCH_ALERT = "No such alert."
 
@@ -64,7 +69,10 @@ class Alerts:
         # officer id -> (the live deployment she is on, its start): an alert she raises
         # belongs to it. Followed from the deployment events, so a raise reads nothing.
         self.live_of: dict[str, tuple[str, str]] = {}
+        # live deployment id -> its place's point: where a raise with no fix is offered.
+        self.place_of: dict[str, tuple[float, float]] = {}
         ctx.observers.append(self.observe)
+        positions.on_first_fix = self.locate
 
     def observe(self, event: StoredEvent) -> None:
         if event.kind != KIND_DEPLOYMENT:
@@ -72,7 +80,9 @@ class Alerts:
         brief = json.loads(event.payload)
         for officer in [o for o, (dep, _) in self.live_of.items() if dep == event.entity_id]:
             del self.live_of[officer]
+        self.place_of.pop(event.entity_id, None)
         if brief["state"] == DeploymentState.LIVE:
+            self.place_of[event.entity_id] = (brief["place"]["lat"], brief["place"]["lon"])
             for officer in brief["officer_ids"]:
                 known = self.live_of.get(officer)
                 if known is None or known[1] <= brief["starts_at"]:
@@ -95,7 +105,8 @@ class Alerts:
                     lambda tx: self._known(tx, viewer, msg.alert_id)
                 )
         if created:
-            await self.positions.officer_position(viewer, msg.position)  # where she is
+            if msg.position is not None:
+                await self.positions.officer_position(viewer, msg.position)  # where she is
         elif view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
             self.ctx.spawn(self.offering.dispatch(view.id))
         return view, created
@@ -104,6 +115,11 @@ class Alerts:
         """A handful of Core statements: insert unless known, claim, offer, settle."""
         urgent_crews = self.ctx.settings.dispatch.urgent_crews
         live = self.live_of.get(viewer.user_id)
+        lat, lon, accuracy, source = self._where(viewer.user_id, msg.position, live, tx)
+        press = None
+        if msg.pressed_at is not None:
+            max_age_s = self.ctx.settings.pages.max_press_age_s
+            press = press_time(msg.pressed_at, msg.clock_offset_ms, tx.now, max_age_s=max_age_s)
         alert = Alert(
             id=msg.alert_id,
             officer_id=viewer.user_id,
@@ -112,12 +128,17 @@ class Alerts:
             crews_needed=urgent_crews if msg.urgent else 1,
             category=msg.category,
             note=msg.note,
-            lat=msg.position.lat,
-            lon=msg.position.lon,
-            accuracy=msg.position.accuracy,
+            lat=lat,
+            lon=lon,
+            accuracy=accuracy,
             raised_at=tx.now,
             updated_at=tx.now,
             deployment_id=live[0] if live else None,
+            pressed_at=press.at if press else None,
+            phone_pressed_at=msg.pressed_at,
+            clock_offset_ms=msg.clock_offset_ms,
+            press_clamped=press.clamped if press else None,
+            position_source=source,
         )
         if not self.offering.first_step(tx, alert):
             raise AlreadyRaised  # rolls back the claims: answered from the stored alert
@@ -132,12 +153,65 @@ class Alerts:
         )
         return alert_view(alert, []), True
 
+    def _where(
+        self, officer_id: str, position: Position | None, live: tuple[str, str] | None, tx: Tx
+    ) -> tuple[float, float, float | None, str | None]:
+        """Where a new alert is offered from, and `Alert.position_source`: her fix; with
+        none, one she sent within `position_fresh_s`; else her live deployment's place;
+        else nowhere (the supervisors have it until her first fix)."""
+        if position is not None:
+            return position.lat, position.lon, position.accuracy, None
+        last = self.positions.officer_last.get(officer_id)
+        if last is not None and last[3] >= tx.now - timedelta(seconds=self.ctx.rules.fresh_s):
+            return last[0], last[1], last[2], None
+        place = self.place_of.get(live[0]) if live else None
+        if place is not None:
+            return place[0], place[1], None, POSITION_BY_PLACE
+        return 0.0, 0.0, None, POSITION_UNKNOWN
+
     def _known(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
         known = tx.session.get(Alert, alert_id)
         assert known is not None
         if known.officer_id != viewer.user_id:
             raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
         return alert_view(known, tx.attached(known.id)), False
+
+    # -- her first fix, on alerts raised without one -------------------------------------
+
+    async def locate(self, officer_id: str, alert_ids: list[str], fix: Fix) -> None:
+        """Her first fix places her open alerts raised with none, and offers them again,
+        ranked by it (open offers stand; an unassigned one is offered now)."""
+        for alert_id in alert_ids:
+            place = partial(self._locate, who=officer_id, at=alert_id, fix=fix)
+            try:
+                async with self.ctx.locks.hold(alert_id):
+                    await self.ctx.transact(place)
+            except Exception:
+                log.exception("could not place alert %s", alert_id, extra={"alert_id": alert_id})
+                self.positions.unplaced.setdefault(officer_id, set()).add(alert_id)  # next fix
+
+    def _locate(self, tx: Tx, *, who: str, at: str, fix: Fix) -> None:
+        alert = tx.session.get(Alert, at, with_for_update=True)
+        if (
+            alert is None
+            or alert.officer_id != who
+            or alert.position_source is None
+            or not is_open_alert(AlertState(alert.state))
+        ):
+            return  # placed already (a fix a moment earlier), or closed
+        alert.lat, alert.lon, alert.accuracy = fix[0], fix[1], fix[2]
+        alert.position_source, alert.updated_at = None, tx.now
+        tx.session.add(alert)
+        tx.session.add(
+            AlertNote(
+                alert_id=alert.id,
+                at=tx.now,
+                user_id=who,
+                action="located",
+                text="Her first position came: crews are ranked by it.",
+            )
+        )
+        self.offering.step(tx, alert, emit=True)
 
     # -- the officer's further steps ---------------------------------------------------
 

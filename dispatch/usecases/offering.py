@@ -37,6 +37,7 @@ from dispatch.usecases.statements import (
     insert_new_alert,
     offer_values,
 )
+from dispatch.usecases.views import POSITION_UNKNOWN
 from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
 from schemas.common import CrewMode
 from schemas.views import AlertState, AssignmentStatus, CrewState, CrewView, OfferState
@@ -332,8 +333,11 @@ class Offering:
 
     def _claim(self, tx: Tx, alert: Alert, want: int, tried: set[str]) -> list[Claim]:
         """Claim the best `want` crews not tried yet, conditionally: one another process
-        took meanwhile is passed over."""
+        took meanwhile is passed over. An alert with no position at all (raised with no
+        fix and no live deployment) is offered to none: it waits for her first fix."""
         claims: list[Claim] = []
+        if alert.position_source == POSITION_UNKNOWN:
+            return claims
         while len(claims) < want:
             candidates = self.ctx.index.rank(
                 alert.lat,

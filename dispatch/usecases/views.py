@@ -23,6 +23,9 @@ from schemas.views import (
 DURESS_MARK = "DURESS:"
 SUPERVISOR_CLOSES = ("cancelled by a supervisor: ", "closed by a supervisor: ")
 ClosedBy = Literal["officer", "supervisor", "crew"]
+# Alert.position_source while her position is unknown: ranked by her deployment's place,
+# or by nothing (no crew is offered it; lat/lon mean nothing).
+POSITION_BY_PLACE, POSITION_UNKNOWN = "place", "unknown"
 
 
 def closed_by(alert: Alert) -> tuple[ClosedBy | None, str | None]:
@@ -49,8 +52,8 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         crews_needed=alert.crews_needed,
         category=AlertCategory(alert.category) if alert.category else None,
         note=alert.note,
-        lat=alert.lat,
-        lon=alert.lon,
+        lat=None if alert.position_source == POSITION_UNKNOWN else alert.lat,
+        lon=None if alert.position_source == POSITION_UNKNOWN else alert.lon,
         accuracy=alert.accuracy,
         raised_at=alert.raised_at,
         updated_at=alert.updated_at,
@@ -72,6 +75,9 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         duress=(alert.note or "").startswith(DURESS_MARK),
         closed_by=by,
         close_reason=reason,
+        pressed_at=alert.pressed_at,
+        press_clamped=bool(alert.press_clamped),
+        position_unknown=alert.position_source is not None,
     )
 
 
