@@ -151,7 +151,7 @@ function renderQueue(alerts) {
           onclick: () => {
             selected = a.id;
             render();
-            map.panTo([a.lat, a.lon]);
+            if (a.lat !== null) map.panTo([a.lat, a.lon]);
           },
         },
         a.duress ? el("div", { class: "duress", title: "She 'cancelled' with her duress PIN" }, "DURESS") : null,
@@ -162,12 +162,13 @@ function renderQueue(alerts) {
           a.urgent ? el("span", { class: "pill urgent" }, "URGENT") : null,
           el("strong", {}, nameOf(a.officer_id)),
           el("span", { class: "spacer" }),
-          el("span", { class: "age", title: a.raised_at }, ago(Date.now() - Date.parse(a.raised_at))),
+          el("span", { class: "age", title: pressTitle(a) }, ago(Date.now() - Date.parse(a.pressed_at || a.raised_at))),
         ),
         el(
           "div",
           { class: "row muted" },
           a.category ? a.category.replace("_", " ") : "no category",
+          a.position_unknown ? " · position unknown" : "",
           crews.length ? ` · ${crews.join(", ")}` : " · no crew",
           etaText(a) ? ` · ${etaText(a)}` : "",
           a.taken_by ? ` · taken by ${a.taken_by}` : "",
@@ -206,12 +207,14 @@ function renderDetail() {
       { class: "facts" },
       el("dt", {}, "State"),
       el("dd", { id: "detail-state" }, alert.state.replace("_", " "), alert.urgent ? " (urgent)" : ""),
+      el("dt", {}, "Pressed"),
+      el("dd", { id: "detail-pressed" }, pressText(alert)),
       el("dt", {}, "Raised"),
       el("dd", {}, `${hhmm(alert.raised_at)} (${ago(Date.now() - Date.parse(alert.raised_at))} ago)`),
       el("dt", {}, "Where"),
       el("dd", { id: "detail-where" }, where(alert, officer)),
       el("dt", {}, "Her position"),
-      el("dd", {}, officer ? `${ago(Date.now() - Date.parse(officer.at))} old, ±${Math.round(officer.accuracy ?? 0)} m` : "where raised"),
+      el("dd", {}, officer ? `${ago(Date.now() - Date.parse(officer.at))} old, ±${Math.round(officer.accuracy ?? 0)} m` : alert.position_unknown ? "none yet" : "where raised"),
       el("dt", {}, "Crews needed"),
       el("dd", {}, String(alert.crews_needed)),
       el("dt", {}, "Taken by"),
@@ -259,8 +262,31 @@ function renderDetail() {
   );
 }
 
+// When she pressed (her phone's clock, corrected by the server), and from there to the
+// server hearing it, to the first offer and to the first crew accepting.
+function pressText(alert) {
+  if (!alert.pressed_at) return "not given by her phone";
+  const from = Date.parse(alert.pressed_at);
+  const offered = offersOf(alert.id).map((o) => Date.parse(o.created_at));
+  const accepted = alert.crews.map((c) => Date.parse(c.accepted_at));
+  const steps = [["received", Date.parse(alert.raised_at)], ["offer", Math.min(...offered)], ["accept", Math.min(...accepted)]]
+    .filter(([, at]) => Number.isFinite(at))
+    .map(([label, at]) => `${label} +${seconds(Math.max(0, (at - from) / 1000))}`);
+  const clamped = alert.press_clamped ? " (her phone's clock was off: bounded)" : "";
+  return `${clockTime(alert.pressed_at)}${clamped}: ${steps.join(", ")}`;
+}
+
+function pressTitle(alert) {
+  const received = `received ${clockTime(alert.raised_at)}`;
+  return alert.pressed_at ? `pressed ${clockTime(alert.pressed_at)}, ${received}` : received;
+}
+
+const clockTime = (iso) =>
+  new Date(iso).toLocaleTimeString("en-GB", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+
 // Where she is, to read out on the radio: coordinates, and the nearest deployment place.
 function where(alert, officer) {
+  if (!officer && alert.lat === null) return "position unknown: no fix from her phone yet";
   const at = officer ? [officer.lat, officer.lon] : [alert.lat, alert.lon];
   const text = `${at[0].toFixed(5)}, ${at[1].toFixed(5)}`;
   let best = null;
@@ -268,7 +294,8 @@ function where(alert, officer) {
     const metres = map.distance(at, [d.place.lat, d.place.lon]);
     if (!best || metres < best.metres) best = { name: d.place.name, metres };
   }
-  return best ? `${text} (${Math.round(best.metres)} m from ${best.name})` : text;
+  const placed = best ? `${text} (${Math.round(best.metres)} m from ${best.name})` : text;
+  return !officer && alert.position_unknown ? `position unknown: her deployment's place, ${placed}` : placed;
 }
 
 // Crews a supervisor may assign: not working another alert, nearest first.
@@ -278,7 +305,7 @@ function assignable(alert) {
     .filter((c) => !attached.has(c.id) && c.state !== "assigned")
     .map((c) => {
       const p = ctx.store.positions.get(`crew:${c.id}`);
-      const metres = p ? map.distance([p.lat, p.lon], [alert.lat, alert.lon]) : null;
+      const metres = p && alert.lat !== null ? map.distance([p.lat, p.lon], [alert.lat, alert.lon]) : null;
       return { c, metres, age: p ? Date.now() - Date.parse(p.at) : null };
     })
     .sort((x, y) => (x.metres ?? 1e12) - (y.metres ?? 1e12));
@@ -331,6 +358,7 @@ function renderMap(alerts) {
   layers.officers.clearLayers();
   const points = [];
   for (const a of alerts) {
+    if (a.lat === null) continue; // position unknown, and no place: nowhere to draw it
     points.push([a.lat, a.lon]);
     L.circle([a.lat, a.lon], { radius: 60, color: "#b71c1c", weight: 2, fillOpacity: 0.15, className: "alert-ring" })
       .bindTooltip(`${nameOf(a.officer_id)}: ${a.state.replace("_", " ")}`)

@@ -178,6 +178,17 @@ function render(r) {
       figure("report-scene-median", "median to on scene", seconds(r.on_scene.median_s), `${r.on_scene.count} reached`),
       figure("report-scene-p90", "90th percentile to on scene", seconds(r.on_scene.p90_s)),
     ),
+    // From her press (her phone's clock, corrected by the server): what the alert's own
+    // times above leave out, such as an alert held offline before it was sent.
+    r.press_received && r.press_received.count
+      ? el(
+          "div",
+          { class: "figures", id: "report-press" },
+          figure("report-press-received", "median press to received", seconds(r.press_received.median_s), `${r.press_received.count} with a press time`),
+          figure("report-press-offer", "median press to offer", seconds(r.press_offer.median_s), `p90 ${seconds(r.press_offer.p90_s)}`),
+          figure("report-press-accept", "median press to accept", seconds(r.press_accept.median_s), `p90 ${seconds(r.press_accept.p90_s)}`),
+        )
+      : null,
     el(
       "div",
       { class: "report-counts" },

@@ -3,6 +3,7 @@
 
 const RETRY_MAX_MS = 5000;
 const ANSWER_TIMEOUT_MS = 8000;
+const OFFSET_KEY = "link.clockOffsetMs";
 
 export class Link {
   constructor(handlers) {
@@ -15,6 +16,10 @@ export class Link {
     this.timer = null;
     this.stopped = true;
     this.state = "offline";
+    // Server clock less this phone's (ms), measured on each sync; kept across reloads so
+    // that an alert sent on reconnecting, before the sync, has one. null: never measured.
+    const kept = localStorage.getItem(OFFSET_KEY);
+    this.clockOffsetMs = kept !== null && Number.isFinite(Number(kept)) ? Number(kept) : null;
     addEventListener("online", () => this.connect());
     addEventListener("offline", () => this.drop());
   }
@@ -55,8 +60,13 @@ export class Link {
       this.retry = 0;
       this.setState("open");
       this.h.onOpen?.(); // what must go at once (an alert) goes before the sync
+      const sent = Date.now();
       this.request("sync", { last_seq: this.seq }).then(
-        (answer) => answer.type === "ack" && this.setState("synced"),
+        (answer) => {
+          if (answer.type !== "ack") return;
+          this.measureClock(sent, Date.now(), answer.result.server_time);
+          this.setState("synced");
+        },
         () => {},
       );
     };
@@ -70,6 +80,18 @@ export class Link {
       this.receive(frame);
     };
     ws.onclose = (event) => this.closed(ws, event.code, opened, event.reason);
+  }
+
+  // The server put its clock in the sync's ack: taken as the middle of the round trip.
+  measureClock(sent, received, serverTime) {
+    const server = Date.parse(serverTime);
+    if (!Number.isFinite(server)) return;
+    this.clockOffsetMs = Math.round(server - (sent + received) / 2);
+    try {
+      localStorage.setItem(OFFSET_KEY, String(this.clockOffsetMs));
+    } catch {
+      /* storage full or off: kept for this page only */
+    }
   }
 
   // Forget the socket at once (it may hang without a network), then close it.

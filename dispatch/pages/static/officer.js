@@ -252,8 +252,13 @@ function addDetail(change) {
 function deliver() {
   if (!link.isOpen() || !alert || alert.closed) return;
   if (!alert.acked) {
-    if (!fix || inflight.has("raise")) return; // without any fix yet, the first one sends it
-    const body = { alert_id: alert.id, position: fix, urgent: alert.urgent };
+    if (inflight.has("raise")) return;
+    // At once, fix or not: with none yet it goes as "position unknown", and her first
+    // fix follows as a position. The press time is her phone's, with the link's measure
+    // of how far this phone's clock is from the server's.
+    const body = { alert_id: alert.id, urgent: alert.urgent, pressed_at: new Date(alert.raisedAt).toISOString() };
+    if (fix) body.position = fix;
+    if (link.clockOffsetMs !== null) body.clock_offset_ms = link.clockOffsetMs;
     if (alert.category) body.category = alert.category;
     if (alert.note) body.note = alert.note;
     send("raise", "alert.raise", body, (answer) => {
@@ -397,8 +402,7 @@ function watchPosition() {
     (position) => {
       fix = fixOf(position);
       save(KEY.fix, fix);
-      if (alert && !alert.acked) deliver(); // the first fix ever sends a waiting alert
-      sendPosition();
+      sendPosition(); // an alert raised with no fix is placed by the first one
     },
     () => {},
     { enableHighAccuracy: high, maximumAge: high ? 0 : 30000, timeout: 60000 },
