@@ -50,6 +50,10 @@ def settings_for(db_url: str, **overrides: Any) -> Settings:
         "pubsub.url": "memory://",
         "server.port": 0,
         "auth.supervisor_second_factor": False,
+        # Tests move their clocks by hours and days: a console session outlives them,
+        # unless a test asks for the idle-out (tests/server/test_second_factor.py).
+        "auth.console_idle_s": 365 * 86400,
+        "auth.console_max_s": 365 * 86400,
     }
     base.update(overrides)
     return load_settings(env={}, overrides=base)

@@ -263,9 +263,10 @@ async def test_a_crew_sees_the_officers_position_only_while_assigned_to_her_aler
     alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
     offer = await crew.offer()
 
-    async def crew_sees_officer_move_to(lat: float) -> bool:
+    async def crew_sees_officer_move_to(lat: float, *, open_alert: bool = True) -> bool:
         await officer.position(lat, CENTRE[1])
-        await supervisor.wait_for(officer_at(lat))
+        if open_alert:  # with none open (and no deployment live) nobody gets it
+            await supervisor.wait_for(officer_at(lat))
         # Positions fan out to the supervisor and to crews in one step, so a copy for the
         # crew is queued before the ack it gets below: after that ack, it has arrived or never.
         await crew.position(*crew_spot)
@@ -284,7 +285,8 @@ async def test_a_crew_sees_the_officers_position_only_while_assigned_to_her_aler
     )
     assert resolved["type"] == "ack", resolved
     await supervisor.wait_for(alert_in(alert_id, "resolved"))
-    assert not await crew_sees_officer_move_to(52.0572)
+    assert not await crew_sees_officer_move_to(52.0572, open_alert=False)
+    assert not any(officer_at(52.0572)(f) for f in supervisor.frames)
     for client in (supervisor, crew, officer):
         await client.close()
 

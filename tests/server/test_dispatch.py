@@ -72,6 +72,7 @@ async def test_accepted_offer_tells_the_officer_and_streams_her_position(
     server: RunningServer,
 ) -> None:
     crew = await server.crew(CrewMode.BIKE, north_of(CENTRE, 400))
+    supervisor = await server.supervisor()
     officer = await server.officer()
     ack = await officer.raise_alert(CENTRE, category="following")
     alert_id = ack["result"]["alert_id"]
@@ -82,7 +83,10 @@ async def test_accepted_offer_tells_the_officer_and_streams_her_position(
     accepted = await crew.request("offer.accept", offer_id=offer["id"])
     assert accepted["type"] == "ack", accepted
 
-    assigned = await officer.wait_for(
+    await officer.wait_for(
+        lambda f: f["type"] == "alert" and f["alert"]["status"] == "crew_assigned"
+    )
+    assigned = await supervisor.wait_for(
         lambda f: f["type"] == "alert" and f["alert"]["status"] == "crew_assigned"
     )
     assert assigned["alert"]["crews"][0]["callsign"] == crew.callsign
@@ -187,6 +191,7 @@ async def test_accepting_an_expired_offer_is_refused(server: RunningServer) -> N
 
 async def test_urgent_alert_takes_two_crews(server: RunningServer) -> None:
     crews = [await server.crew(CrewMode.FOOT, north_of(CENTRE, m)) for m in (100, 200, 300)]
+    supervisor = await server.supervisor()
     officer = await server.officer()
     alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
     first = await crews[0].offer()
@@ -196,8 +201,13 @@ async def test_urgent_alert_takes_two_crews(server: RunningServer) -> None:
     assert escalated["type"] == "ack" and escalated["result"]["crews_needed"] == 2
     second = await crews[1].offer()
     await crews[1].request("offer.accept", offer_id=second["id"])
-    both = await officer.wait_for(lambda f: f["type"] == "alert" and len(f["alert"]["crews"]) == 2)
+    both = await supervisor.wait_for(
+        lambda f: f["type"] == "alert" and len(f["alert"]["crews"]) == 2
+    )
     assert both["alert"]["urgent"] is True
+    # Her phone is told help is coming, not which crews (issue 12: her view is masked).
+    mine = await officer.wait_for(lambda f: f["type"] == "alert" and f["alert"]["urgent"])
+    assert mine["alert"]["crews"] == [] and mine["alert"]["status"] == "crew_assigned"
     await no_offer_yet(crews[2])
 
 

@@ -42,6 +42,7 @@ class ProcessServer(Builders):
             "DISPATCH_DATABASE_URL": self.settings.database.url,
             "DISPATCH_DISPATCH_OFFER_TIMEOUT_S": str(self.settings.dispatch.offer_timeout_s),
             "DISPATCH_REALTIME_POSITION_FLUSH_S": "0.1",
+            "DISPATCH_AUTH_SUPERVISOR_SECOND_FACTOR": "false",
         }
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: ASYNC220 (spawns, does not wait)

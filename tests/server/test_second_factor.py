@@ -22,7 +22,12 @@ async def clocked(db_url: str) -> AsyncIterator[tuple[RunningServer, ManualClock
     clock = ManualClock()
     settings = settings_for(
         db_url,
-        **{"auth.supervisor_second_factor": True, "auth.secret_key": "test-key"},
+        **{
+            "auth.supervisor_second_factor": True,
+            "auth.secret_key": "test-key",
+            "auth.console_idle_s": 1800,
+            "auth.console_max_s": 43200,
+        },
     )
     running = await start_server(settings, clock)
     try:

@@ -394,7 +394,7 @@ function finish() {
 
 function watchPosition() {
   if (!navigator.geolocation) return;
-  const high = alertIsOpen();
+  const high = alertIsOpen() || sharingAfterCancel(); // as while the alert was open
   if (watchId !== null && watchHigh === high) return;
   if (watchId !== null) navigator.geolocation.clearWatch(watchId);
   watchHigh = high;
@@ -524,7 +524,7 @@ function setup() {
     showDeployment();
     // Every second while an alert is open; every 10 s while only a deployment is live
     // (a phone standing still gets no new fix, yet the board must know she is there).
-    if (alertIsOpen() || (deploymentLive() && Date.now() - lastSent >= 10000)) sendPosition();
+    if (alertIsOpen() || sharingAfterCancel() || (deploymentLive() && Date.now() - lastSent >= 10000)) sendPosition();
   }, 1000);
   if ("serviceWorker" in navigator) {
     navigator.serviceWorker.register("/officer-sw.js", { scope: "/officer" }).catch(() => {});
