@@ -19,10 +19,9 @@ from dispatch.app_deps import (
     request_source,
     request_token,
 )
-from dispatch.audit import Action
-from dispatch.audit.access import record_alone, signing_out
-from dispatch.auth.second_factor_api import cookie_max_age, second_step_answer
+from dispatch.audit.access import signing_out
 from dispatch.auth.second_factor_api import router as second_factor_router
+from dispatch.auth.second_factor_api import second_step_answer, signed_in
 from dispatch.auth.sessions import COOKIE_NAME, AuthError, SecondStep, sign_in, sign_out, token_hash
 from dispatch.config import Settings
 from dispatch.maps.router import install_maps
@@ -179,23 +178,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
         if isinstance(signed, SecondStep):  # a supervisor: her code comes next
             return second_step_answer(signed)
         token, viewer = signed
-        # Its own transaction: the sign-in's is in dispatch.auth (see dispatch/audit/access.py).
-        await record_alone(
-            s.db,
-            viewer,
-            at=s.dispatcher.clock(),
-            action=Action.SIGN_IN,
-            object_type="session",
-            object_id=viewer.user_id,
-        )
-        response.set_cookie(
-            COOKIE_NAME,
-            token,
-            httponly=True,
-            samesite="strict",
-            max_age=cookie_max_age(s.settings.auth, viewer),
-            path="/",
-        )
+        await signed_in(s, response, token, viewer)
         return SessionInfo(
             token=token,
             expires_at=viewer.expires_at,

@@ -149,3 +149,25 @@ def by(actor: Actor | None) -> dict[str, str]:
 async def record(session: AsyncSession, **fields: Any) -> int:
     """`record_in` for an async session (its transaction; the caller commits)."""
     return await session.run_sync(lambda s: record_in(s, **fields))
+
+
+async def record_by(
+    session: AsyncSession,
+    actor: Actor | None,
+    at: datetime,
+    action: Action,
+    object_type: str,
+    object_id: str,
+    detail: str | None = None,
+) -> None:
+    """A use case's row, in its transaction, by `actor` (None: the system acted: the CLI,
+    the demo, a job)."""
+    await record(
+        session,
+        at=at,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        **by(actor),
+    )

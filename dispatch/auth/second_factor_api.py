@@ -14,6 +14,7 @@ from dispatch.audit import Action
 from dispatch.audit.access import record_alone
 from dispatch.auth.sessions import COOKIE_NAME, SecondStep, Viewer, second_step
 from dispatch.config import AuthSettings
+from dispatch.services import Services
 from schemas.common import Role
 
 SECOND_FACTOR_REQUIRED = "second_factor_required"
@@ -28,6 +29,30 @@ class CodeIn(BaseModel):
 
 def cookie_max_age(settings: AuthSettings, viewer: Viewer) -> int:
     return settings.console_max_s if viewer.role == Role.SUPERVISOR else settings.session_ttl_s
+
+
+async def signed_in(
+    s: Services, response: Response, token: str, viewer: Viewer, *, detail: str | None = None
+) -> None:
+    """A sign-in is done: its audit row (its own transaction: the session was made in
+    dispatch.auth), and the session cookie."""
+    await record_alone(
+        s.db,
+        viewer,
+        at=s.dispatcher.clock(),
+        action=Action.SIGN_IN,
+        object_type="session",
+        object_id=viewer.user_id,
+        detail=detail,
+    )
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        httponly=True,
+        samesite="strict",
+        max_age=cookie_max_age(s.settings.auth, viewer),
+        path="/",
+    )
 
 
 def second_step_answer(step: SecondStep) -> JSONResponse:
@@ -70,23 +95,8 @@ async def enter_code(
         source=request_source(request),
         sources=sources,
     )
-    await record_alone(
-        s.db,
-        viewer,
-        at=s.dispatcher.clock(),
-        action=Action.SIGN_IN,
-        object_type="session",
-        object_id=viewer.user_id,
-        detail="with a second factor" if recovery is None else "enrolled a second factor",
-    )
-    response.set_cookie(
-        COOKIE_NAME,
-        token,
-        httponly=True,
-        samesite="strict",
-        max_age=cookie_max_age(s.settings.auth, viewer),
-        path="/",
-    )
+    detail = "with a second factor" if recovery is None else "enrolled a second factor"
+    await signed_in(s, response, token, viewer, detail=detail)
     response.headers["Cache-Control"] = "no-store"
     answer: dict[str, Any] = {
         "token": token,

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.audit import Action, by, record
+from dispatch.audit import Action, record_by
 from dispatch.auth.sessions import Viewer
 from dispatch.config import known_timezone
 from dispatch.storage.models import Crew, Deployment, DeploymentMember, Operation, Place, User
@@ -193,7 +193,7 @@ class OperationCases:
             op.updated_at = w.now
             w.session.add(op)
             n = len(places)
-            await audit(
+            await record_by(
                 w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
                 f"places added: {n} ({_names(p.name for p in places)})",
             )  # fmt: skip
@@ -218,7 +218,7 @@ class OperationCases:
             await w.session.delete(place)
             op.updated_at = w.now
             w.session.add(op)
-            await audit(
+            await record_by(
                 w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
                 f"place deleted: {place.name} ({place.id})",
             )  # fmt: skip
@@ -243,29 +243,6 @@ def changed_settings(op: Operation, change: OperationChange) -> OperationIn:
         raise UseCaseError(
             ErrorCode.INVALID, f"{where}: {message}." if where else f"{message}."
         ) from None
-
-
-async def audit(
-    session: AsyncSession,
-    actor: Viewer | None,
-    at: datetime,
-    action: Action,
-    object_type: str,
-    object_id: str,
-    detail: str,
-) -> None:
-    """The audit row of a change to an operation or its plan, in the change's transaction
-    (late in it: before the events are numbered). None: the system acted (the CLI, the
-    demo)."""
-    await record(
-        session,
-        at=at,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail,
-        **by(actor),
-    )
 
 
 def _names(names: Iterable[str], most: int = 10) -> str:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.audit import Action, by, record
+from dispatch.audit import Action, record_by
 from dispatch.auth.passwords import hash_password
 from dispatch.auth.pins import hash_pin
 from dispatch.auth.sessions import Viewer
@@ -113,7 +113,7 @@ class PeopleCases:
         async with self.db.session() as s:
             users = (await s.exec(select(User).order_by(col(User.username)))).all()
             crews = (await s.exec(select(Crew).order_by(col(Crew.callsign)))).all()
-            await _audit(s, actor, now, Action.CONSULTATION, "people", "all")
+            await record_by(s, actor, now, Action.CONSULTATION, "people", "all")
             await s.commit()
         members: dict[str, list[str]] = {}
         for user in users:
@@ -161,7 +161,7 @@ class PeopleCases:
                 )
                 s.add(user)
                 await s.flush()
-                await _audit(
+                await record_by(
                     s,
                     actor,
                     user.created_at,
@@ -220,7 +220,7 @@ class PeopleCases:
             changed = [
                 n for n in ("display_name", "disabled", "crew_id") if getattr(body, n) is not None
             ]
-            await _audit(
+            await record_by(
                 s,
                 actor,
                 self.dispatcher.clock(),
@@ -251,7 +251,7 @@ class PeopleCases:
             user.failed_logins, user.locked_until = 0, None
             hashes = await end_sessions_of(s, user.id)
             s.add(user)
-            await _audit(
+            await record_by(
                 s,
                 actor,
                 self.dispatcher.clock(),
@@ -282,7 +282,7 @@ class PeopleCases:
                 )
                 w.session.add(crew)
                 await w.session.flush()
-                await _audit(
+                await record_by(
                     w.session, actor, w.now, Action.COLLECTION, "crew", crew.id, "crew added"
                 )
                 w.emit_crew(crew)  # live boards show it at once
@@ -314,7 +314,7 @@ class PeopleCases:
                 )
                 member_ids = list(members.all())
                 changed = [n for n in ("callsign", "mode") if getattr(body, n) is not None]
-                await _audit(
+                await record_by(
                     w.session,
                     actor,
                     w.now,
@@ -326,27 +326,6 @@ class PeopleCases:
         except IntegrityError:
             raise UseCaseError(ErrorCode.CONFLICT, _callsign_in_use(body.callsign or "")) from None
         return crew_entry(crew, member_ids)
-
-
-async def _audit(
-    session: AsyncSession,
-    actor: Viewer | None,
-    at: datetime,
-    action: Action,
-    object_type: str,
-    object_id: str,
-    detail: str | None = None,
-) -> None:
-    """The audit row of this change, in its transaction (None: the system acted)."""
-    await record(
-        session,
-        at=at,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        detail=detail,
-        **by(actor),
-    )
 
 
 def _hashes(password: str, body: UserIn) -> tuple[str, tuple[str, str] | None]:

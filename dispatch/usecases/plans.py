@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import col, delete, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.audit import Action
+from dispatch.audit import Action, record_by
 from dispatch.auth.sessions import Viewer
 from dispatch.core.deployments import EDITABLE, move_deployment
 from dispatch.planning import check_rules, compare
@@ -39,7 +39,6 @@ from dispatch.usecases.operations import (
     DRAFT,
     PUBLISHED,
     OperationCases,
-    audit,
     changed_settings,
     delete_planned,
     new_id,
@@ -149,7 +148,7 @@ class PlanCases(OperationCases):
             op.warnings = json.dumps(list(plan.warnings))
             op.updated_at = w.now
             w.session.add(op)
-            await audit(
+            await record_by(
                 w.session, actor, w.now, Action.COMBINATION, "plan", op.id,
                 f"plan generated: {_joined(plan.deployments)}",
             )  # fmt: skip
@@ -201,7 +200,7 @@ class PlanCases(OperationCases):
             w.session.add(op)
             if changed:  # nothing changed, nothing altered: no row
                 dropped = "; its unpinned plan dropped" if replanned else ""
-                await audit(
+                await record_by(
                     w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
                     f"changed: {', '.join(changed)}{dropped}",
                 )  # fmt: skip
@@ -375,7 +374,7 @@ class PlanCases(OperationCases):
             teams = await _teams(w.session, ids)
             officers = {u for team, _ in teams.values() for u in team}
             crews = {c for _, team in teams.values() for c in team}
-            await audit(
+            await record_by(
                 w.session, actor, w.now, Action.DISCLOSURE, "plan", op.id,
                 f"plan published to its team: {_count(len(officers), 'officer')}, "
                 f"{_count(len(crews), 'crew')} ({_count(len(deps), 'deployment')})",
