@@ -51,8 +51,12 @@ def configure(settings: LoggingSettings) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
-    # At debug SQLAlchemy would log the rows it reads (positions, names): never.
+    # At debug SQLAlchemy would log the rows it reads (positions, names), and uvicorn and
+    # websockets every request header (session tokens, cookies): never.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    quiet = max(logging.INFO, root.level)
+    for name in ("uvicorn.error", "websockets"):
+        logging.getLogger(name).setLevel(quiet)
 
 
 def failure(exc: BaseException) -> str:

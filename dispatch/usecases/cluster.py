@@ -218,7 +218,9 @@ class Cluster:
         for crew_id in crews:
             self.ctx.refresh_ready(crew_id)
             if not self.ctx.crews.connected_anywhere(crew_id):
-                self.crews_part.withdraw_after(crew_id, max(0.0, left))
+                # Its last events may not have reached this process (it died before
+                # sending them): the database says whether the crew holds an offer.
+                self.crews_part.withdraw_after(crew_id, max(0.0, left), known=False)
 
     async def stop(self) -> None:
         """Leave the cluster: the crews connected here are no longer ready anywhere."""

@@ -163,23 +163,27 @@ class Crews:
         self.ctx.refresh_ready(crew_id)
         self.withdraw_after(crew_id, self.ctx.settings.dispatch.disconnect_grace_s)
 
-    def withdraw_after(self, crew_id: str, delay_s: float) -> None:
+    def withdraw_after(self, crew_id: str, delay_s: float, *, known: bool = True) -> None:
         """Withdraw the crew's open offer unless it is connected again (to any process)
         within `delay_s`. Only a crew holding an offer has anything to withdraw: a storm
-        of thousands of disconnects costs no transaction for the others."""
-        if self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
+        of thousands of disconnects costs no transaction for the others. `known=False`
+        (a dead process's crews): memory may not have heard of the offer yet, so the
+        database is asked."""
+        if known and self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
             return
         pending = self._withdrawals.pop(crew_id, None)
         if pending is not None:
             pending.cancel()
-        self._withdrawals[crew_id] = self.ctx.spawn(self._withdraw_later(crew_id, delay_s))
+        self._withdrawals[crew_id] = self.ctx.spawn(
+            self._withdraw_later(crew_id, delay_s, known=known)
+        )
 
-    async def _withdraw_later(self, crew_id: str, delay_s: float) -> None:
+    async def _withdraw_later(self, crew_id: str, delay_s: float, *, known: bool) -> None:
         await asyncio.sleep(delay_s)
         self._withdrawals.pop(crew_id, None)
         if self.ctx.crews.connected_anywhere(crew_id):
             return
-        if self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
+        if known and self.ctx.crews.states.get(crew_id) != CrewState.OFFERED:
             return  # answered, or withdrawn meanwhile
 
         def withdraw(tx: Tx) -> None:

@@ -160,7 +160,8 @@ async def test_no_log_line_of_a_whole_scenario_names_an_officer_or_her_position(
     her = users[officer.session["username"]]
     logs = cluster.logs()
     assert logs.strip(), "the processes logged nothing at all"
-    for secret in (her.id, her.username, her.display_name, "52.05712", "-2.71543", "2.71543"):
+    secrets = (her.id, her.username, her.display_name, "52.05712", "-2.71543", "2.71543")
+    for secret in (*secrets, officer.session["token"], crew.session["token"]):
         assert secret not in logs, f"{secret!r} is in the logs"
     # Every log line is one JSON object (the start-up banner is printed, not logged).
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
