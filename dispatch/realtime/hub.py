@@ -75,6 +75,7 @@ class RedisHub:
     def __init__(self, url: str) -> None:
         self._url = url
         self._redis: Redis | None = None
+        self._pool: BlockingConnectionPool | None = None
         self._outbox: deque[tuple[str, str]] = deque()
         self._sender: asyncio.Task[None] | None = None
         self.dropped = 0  # queued messages the hub could not take (peers repair them)
@@ -83,6 +84,7 @@ class RedisHub:
         pool = BlockingConnectionPool.from_url(
             self._url, decode_responses=True, max_connections=POOL_SIZE, timeout=POOL_WAIT_S
         )
+        self._pool = pool
         self._redis = Redis(connection_pool=pool)
         await self._redis.ping()
 
@@ -116,6 +118,9 @@ class RedisHub:
         if self._redis is not None:
             await self._redis.aclose()
             self._redis = None
+        if self._pool is not None:  # ours: the client does not close a pool it was given
+            await self._pool.disconnect()
+            self._pool = None
 
     def _client(self) -> Redis:
         if self._redis is None:
