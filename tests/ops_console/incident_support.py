@@ -3,16 +3,39 @@ alerts in it played out by real websocket clients on a clock the test moves."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from schemas.common import CrewMode
 from tests.operations.support import Api, api_for, operation_body
-from tests.support import CENTRE, Client, ManualClock, RunningServer, north_of
+from tests.support import (
+    CENTRE,
+    Client,
+    ManualClock,
+    RunningServer,
+    north_of,
+    settings_for,
+    start_server,
+)
 
 # Offers must not run out while the test moves the clock by minutes.
 INCIDENT_SETTINGS = {"dispatch.offer_timeout_s": 900, "scheduler.brief_lead_min": 60}
+
+
+@contextlib.asynccontextmanager
+async def clocked_server(
+    db_url: str, start: datetime
+) -> AsyncIterator[tuple[RunningServer, ManualClock]]:
+    """A server whose clock the test moves, from `start`, with the incident settings."""
+    clock = ManualClock(start)
+    server = await start_server(settings_for(db_url, **INCIDENT_SETTINGS), clock)
+    try:
+        yield server, clock
+    finally:
+        await server.stop()
 
 
 @dataclass

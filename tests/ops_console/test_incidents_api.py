@@ -14,9 +14,9 @@ import pytest
 
 from tests.operations.support import Api, api_for
 from tests.ops_console.incident_support import (
-    INCIDENT_SETTINGS,
     Scene,
     accepted_and_resolved,
+    clocked_server,
     declined_then_assigned_by_hand,
     fresh_fix,
     live_operation,
@@ -29,12 +29,8 @@ T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)  # London is on GMT: local hour = UT
 
 @pytest.fixture
 async def clocked(db_url: str) -> AsyncIterator[tuple[RunningServer, ManualClock]]:
-    clock = ManualClock(T0)
-    server = await start_server(settings_for(db_url, **INCIDENT_SETTINGS), clock)
-    try:
-        yield server, clock
-    finally:
-        await server.stop()
+    async with clocked_server(db_url, T0) as running:
+        yield running
 
 
 async def three_alerts(scene: Scene) -> dict[str, str]:

@@ -16,8 +16,8 @@ import pytest
 
 from tests.operations.support import Api, api_for
 from tests.ops_console.incident_support import (
-    INCIDENT_SETTINGS,
     accepted_and_resolved,
+    clocked_server,
     fresh_fix,
     live_operation,
     ok,
@@ -31,12 +31,8 @@ OPERATION = "Jog on Castle"
 
 @pytest.fixture
 async def clocked(db_url: str) -> AsyncIterator[tuple[RunningServer, ManualClock]]:
-    clock = ManualClock(T0)
-    server = await start_server(settings_for(db_url, **INCIDENT_SETTINGS), clock)
-    try:
-        yield server, clock
-    finally:
-        await server.stop()
+    async with clocked_server(db_url, T0) as running:
+        yield running
 
 
 def wire(at: datetime) -> str:
