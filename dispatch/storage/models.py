@@ -114,6 +114,10 @@ class Alert(SQLModel, table=True):
     # are ranked by) or "unknown" (no place: lat/lon mean nothing, no crew is offered
     # it). None: lat/lon are hers. Her first fix clears it.
     position_source: str | None = Field(default=None, max_length=8)
+    # Who raised it: "officer" (her press, her discreet trigger), "checkin" (the system:
+    # she missed a check-in past both graces), "escort" (her escort timer ran out:
+    # the server or her phone, one id), "crew_help" (a crew member needs help).
+    origin: str = Field(default="officer", max_length=16)
 
 
 class Offer(SQLModel, table=True):
@@ -228,6 +232,8 @@ class Operation(SQLModel, table=True):
     state: str = Field(max_length=16, index=True)  # draft, published, cancelled
     figures: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # JSON
     warnings: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
+    # Her live deployments ask her to check in every so many minutes; None = never.
+    checkin_interval_min: int | None = None
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
 
