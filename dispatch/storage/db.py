@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.audit import models as audit_models  # noqa: F401  (its tables)
+from dispatch.public_reports import models as public_report_models  # noqa: F401  (its tables)
 from dispatch.storage import models
 
 

@@ -1,0 +1,1 @@
+"""Reports from the public: the /report page, its API, abuse protection, demo reports."""
