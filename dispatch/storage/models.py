@@ -114,6 +114,8 @@ class Alert(SQLModel, table=True):
     # are ranked by) or "unknown" (no place: lat/lon mean nothing, no crew is offered
     # it). None: lat/lon are hers. Her first fix clears it.
     position_source: str | None = Field(default=None, max_length=8)
+    # A drill: offered as usual, said EXERCISE on every screen, never counted in real reports.
+    exercise: bool = False
     # Who raised it: "officer" (her press, her discreet trigger), "checkin" (the system:
     # she missed a check-in past both graces), "escort" (her escort timer ran out:
     # the server or her phone, one id), "crew_help" (a crew member needs help).
@@ -207,6 +209,22 @@ class AlertNote(SQLModel, table=True):
     text: str = Field(default="", max_length=500)
 
 
+class IncidentMessage(SQLModel, table=True):
+    """A short message between supervisors and the crews on an alert (never the officer)."""
+
+    __tablename__ = "incident_message"
+
+    id: str = Field(primary_key=True, max_length=32)
+    alert_id: str = Field(foreign_key="alert.id", index=True)
+    at: datetime = utc_column()
+    # Who wrote it: a supervisor (user_id) or a crew (crew_id; user_id its member).
+    user_id: str | None = Field(default=None, foreign_key="user.id")
+    crew_id: str | None = Field(default=None, max_length=32)
+    author: str = Field(max_length=100)  # display name when sent
+    quick: str | None = Field(default=None, max_length=32)  # a quick reply's code
+    text: str = Field(max_length=500)
+
+
 class Operation(SQLModel, table=True):
     """A supervisor's description of an operation, and the figures of its plan."""
 
@@ -236,6 +254,7 @@ class Operation(SQLModel, table=True):
     checkin_interval_min: int | None = None
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
+    exercise: bool = False  # a drill: its deployments' alerts are exercises
 
 
 class Place(SQLModel, table=True):
