@@ -266,6 +266,56 @@ class CapSettings(_Section):
         return self
 
 
+class PublicReportsSettings(_Section):
+    """The public's report page /report and its API (dispatch/public_reports)."""
+
+    force_name: str = Field("the police", min_length=1, max_length=100)
+    emergency_number: str = Field("999", min_length=1, max_length=20)
+    non_emergency_number: str = Field("101", max_length=20)
+    languages: list[str] = Field(default_factory=lambda: ["en", "pl"], min_length=1)
+    # The page's words by language, over the built-in ones (dispatch/public_reports/strings.json).
+    wording: dict[str, dict[str, str]] = Field(default_factory=dict)
+    centre_lat: float = Field(52.0565, ge=-90, le=90)
+    centre_lon: float = Field(-2.7160, ge=-180, le=180)
+    radius_m: float = Field(15000, gt=0, le=500_000)
+    position_decimals: int = Field(3, ge=1, le=6)
+    max_age_days: float = Field(90, gt=0, le=3660)
+    future_skew_s: float = Field(300, ge=0, le=3600)
+    description_max: int = Field(500, ge=0, le=5000)
+    max_body_bytes: int = Field(4096, ge=512, le=65536)
+    source_per_min: float = Field(2, gt=0)
+    source_burst: int = Field(10, ge=1)
+    all_per_min: float = Field(600, gt=0)
+    all_burst: int = Field(100, ge=1)
+    queue_limit: int = Field(200, ge=1, le=100_000)
+    pow_bits: int = Field(16, ge=0, le=28)
+    pow_ttl_s: float = Field(600, gt=0, le=86400)
+
+    @field_validator("languages", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _language_tags(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[a-z]{2,3}", item):
+                raise ValueError(f"{item!r} is not a language code (e.g. en, cy, pl)")
+        if len(set(value)) != len(value):
+            raise ValueError("a language is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _wording_languages(self) -> PublicReportsSettings:
+        for language in self.wording:
+            if language not in self.languages:
+                raise ValueError(f"wording for {language!r}, which is not in languages")
+        return self
+
+
 def known_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -292,6 +342,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     retention: RetentionSettings = RetentionSettings()
     cap: CapSettings = CapSettings()
+    public_reports: PublicReportsSettings = PublicReportsSettings()
 
 
 def _env_names(model: type[BaseModel], path: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
