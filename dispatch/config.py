@@ -290,6 +290,10 @@ class PublicReportsSettings(_Section):
     queue_limit: int = Field(200, ge=1, le=100_000)
     pow_bits: int = Field(16, ge=0, le=28)
     pow_ttl_s: float = Field(600, gt=0, le=86400)
+    # Risk from reports (dispatch/planning/report_risk.py).
+    half_life_days: float = Field(90, gt=0, le=3650)
+    risk_floor: float = Field(0.1, gt=0, le=1)
+    hourly_floor: float = Field(0.25, gt=0, le=1)
 
     @field_validator("languages", mode="before")
     @classmethod
