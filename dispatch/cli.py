@@ -16,7 +16,9 @@ from dispatch.audit import commands as audit_commands
 from dispatch.config import ConfigError, Settings, load_settings
 from dispatch.maps import commands as maps_commands
 from dispatch.people import PeopleError, add_crew, add_user, is_empty, names_by_id
+from dispatch.storage import commands as db_commands
 from dispatch.storage.db import Database
+from dispatch.storage.migrate import UPGRADE_COMMAND, SchemaError
 from dispatch.usecases.context import UseCaseError, utc_now
 from schemas.common import CrewMode, Role
 
@@ -79,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("--out", type=Path, help="file to write (default: standard output)")
     audit_commands.add_parsers(sub)
     maps_commands.add_parsers(sub)
+    db_commands.add_parsers(sub)
     tls = sub.add_parser("tls", help="https on a LAN").add_subparsers(dest="action", required=True)
     tls_init = tls.add_parser("init", help="make a local authority and a server certificate")
     tls_init.add_argument("--host", required=True, help="the name phones open, e.g. dispatch.lan")
@@ -103,6 +106,22 @@ async def _with_db(settings: Settings) -> Database:
     db = Database(settings.database.url)
     await db.create_tables()
     return db
+
+
+async def _check_schema(settings: Settings) -> None:
+    """Before serving: an empty database is made at the code's schema; one behind it
+    stops the start with a sentence naming `dispatch db upgrade` (SchemaError)."""
+    db = await _with_db(settings)
+    await db.close()
+
+
+def _upgrade_command(args: argparse.Namespace) -> str:
+    """`dispatch db upgrade` as this invocation would run it on the same database."""
+    if args.command == "cluster":
+        return f"DISPATCH_DATABASE_URL='{args.database_url}' {UPGRADE_COMMAND}"
+    if args.config:
+        return UPGRADE_COMMAND.replace(" db ", f" --config {args.config} db ")
+    return UPGRADE_COMMAND
 
 
 async def _demo(settings: Settings, *, only_if_empty: bool) -> None:
@@ -282,6 +301,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     settings = settings.model_copy(update={"server": settings.server.model_copy(update=overrides)})
     if args.demo:
         asyncio.run(_demo(settings, only_if_empty=True))
+    else:
+        asyncio.run(_check_schema(settings))
     scheme = "https" if settings.server.tls_cert else "http"
     base = f"{scheme}://{settings.server.host}:{settings.server.port}"
     print(f"dispatch serving on {base}")
@@ -326,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             return audit_commands.run(settings, args)
         elif args.command in maps_commands.COMMANDS:
             return maps_commands.run(settings, args)
+        elif args.command in db_commands.COMMANDS:
+            return db_commands.run(settings, args)
         elif args.command == "schema":
             from schemas.jsonschema import protocol_schema
 
@@ -341,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except (ConfigError, PeopleError) as exc:
         print(f"dispatch: {exc}", file=sys.stderr)
+        return 2
+    except SchemaError as exc:
+        print(f"dispatch: {exc.sentence(_upgrade_command(args))}", file=sys.stderr)
         return 2
     return 0
 

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Connection, event, inspect, text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.audit import models as audit_models  # noqa: F401  (its tables)
-from dispatch.public_reports import models as public_report_models  # noqa: F401  (its tables)
-from dispatch.storage import models
+from dispatch.storage import migrate
+from dispatch.storage.all_models import metadata
+
+metadata()  # every module's tables (dispatch/storage/all_models.py), before any query
 
 
 class Database:
@@ -37,15 +37,41 @@ class Database:
         )
 
     async def create_tables(self) -> None:
-        """Create missing tables, and add columns that newer code added to existing
-        tables (nullable or defaulted ones only: the only kind of change made so far)."""
+        """Make a fresh (empty) database at the code's schema; check that any other is
+        at it. Raises `migrate.SchemaError` for one that `dispatch db upgrade` must bring
+        up first (the server refuses to start on it)."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(SQLModel.metadata.create_all)
-            await conn.run_sync(_add_missing_columns)
-        async with self.session() as s:  # the event counter every change numbers from
-            if await s.get(models.Counter, models.EVENT_SEQ) is None:
-                s.add(models.Counter(name=models.EVENT_SEQ, value=0))
-                await s.commit()
+            await conn.run_sync(migrate.prepare)
+
+    async def schema_state(self) -> migrate.State:
+        async with self.engine.connect() as conn:
+            return await conn.run_sync(migrate.state)
+
+    async def upgrade_schema(self) -> migrate.State:
+        """Bring the schema to the code's head (`dispatch db upgrade`); returns where it
+        stood before. SQLite checks foreign keys only once the upgrade is done: a
+        revision that alters a table copies it, and dropping the old copy must not
+        touch the rows that refer to it."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # not in a transaction
+                await conn.commit()
+            try:
+                async with conn.begin():
+                    before = await conn.run_sync(migrate.upgrade)
+                    if self.is_sqlite:
+                        broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                        if broken:
+                            raise migrate.SchemaError(
+                                f"The upgrade left {len(broken)} rows referring to missing "
+                                f"ones (the first in table {broken[0][0]}): nothing was "
+                                "kept; restore the backup if the database was changed."
+                            )
+            finally:
+                if self.is_sqlite:
+                    await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                    await conn.commit()
+        return before
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
@@ -66,25 +92,6 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
-
-
-def _add_missing_columns(conn: Connection) -> None:
-    inspector = inspect(conn)
-    for table in SQLModel.metadata.sorted_tables:
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable and column.server_default is None:
-                raise RuntimeError(
-                    f"table {table.name} lacks the required column {column.name}: "
-                    "this database was made by an older version; move it aside and start again"
-                )
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
-        # Indexes newer code adds, on old columns as well as new ones.
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
 
 
 def sqlite_pragmas(dbapi_conn: Any, synchronous: str, *pragmas: str) -> None:
