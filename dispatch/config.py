@@ -320,6 +320,15 @@ class PublicReportsSettings(_Section):
         return self
 
 
+class IncidentsSettings(_Section):
+    """Incident messages, crews' calls for help and the false-alarm report (issue 14)."""
+
+    message_max_chars: int = Field(280, ge=20, le=500)
+    false_alarm_limit: int = Field(3, ge=1, le=100)
+    false_alarm_months: int = Field(12, ge=1, le=120)
+    signal_max_age_s: float = Field(60, gt=0, le=3600)
+
+
 def known_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -346,6 +355,7 @@ class Settings(_Section):
     scheduler: SchedulerSettings = SchedulerSettings()
     retention: RetentionSettings = RetentionSettings()
     cap: CapSettings = CapSettings()
+    incidents: IncidentsSettings = IncidentsSettings()
     public_reports: PublicReportsSettings = PublicReportsSettings()
 
 

@@ -165,6 +165,56 @@ class AlertNoteAdd(ClientMessage):
     text: Reason
 
 
+# -- incidents: messages, the officer's discreet signal, a crew's call for help, drills --
+
+QuickCode = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z_]+$")]
+
+
+class MessageSend(ClientMessage):
+    """Supervisor, or a crew on the alert: a short message to the supervisors and the
+    crews on it (never its officer). A quick reply's code, free text, or both; free text
+    at most `incidents.message_max_chars` characters."""
+
+    type: Literal["message.send"] = "message.send"
+    alert_id: Identifier
+    quick: QuickCode | None = Field(
+        None,
+        description="A quick reply: received, on_my_way, on_scene, need_backup, "
+        "suspect_detained, suspect_left, all_clear, stand_by.",
+    )
+    text: Note | None = None
+
+
+class OfficerSignal(ClientMessage):
+    """Supervisor: a discreet vibration code to the alert's officer (no words on her
+    page): help_close (three short), stay_put (one long), move_away (long, two short)."""
+
+    type: Literal["officer.signal"] = "officer.signal"
+    alert_id: Identifier
+    code: QuickCode
+
+
+class CrewHelp(ClientMessage):
+    """Crew: "crew needs help". Raises an urgent alert at the crew's position (this one,
+    else its last fix) offered to the nearest other crews. Idempotent on `alert_id`,
+    which the phone makes."""
+
+    type: Literal["crew.help"] = "crew.help"
+    alert_id: Identifier
+    position: Position | None = None
+    note: Note | None = None
+
+
+class AlertExercise(ClientMessage):
+    """Supervisor: mark an alert as an exercise (a drill), or as real again, with the
+    reason. Exercises are offered as usual and left out of real reports."""
+
+    type: Literal["alert.exercise"] = "alert.exercise"
+    alert_id: Identifier
+    exercise: bool
+    reason: Reason
+
+
 AnyClientMessage = Annotated[
     Sync
     | PositionUpdate
@@ -180,7 +230,11 @@ AnyClientMessage = Annotated[
     | AlertAssign
     | OfferWithdraw
     | AlertClose
-    | AlertNoteAdd,
+    | AlertNoteAdd
+    | MessageSend
+    | OfficerSignal
+    | CrewHelp
+    | AlertExercise,
     Field(discriminator="type"),
 ]
 
@@ -202,6 +256,10 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         OfferWithdraw,
         AlertClose,
         AlertNoteAdd,
+        MessageSend,
+        OfficerSignal,
+        CrewHelp,
+        AlertExercise,
     )
 }
 

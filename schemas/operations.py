@@ -96,6 +96,9 @@ class OperationIn(Model):
     crews_per_deployment: int = Field(1, ge=0, le=10)
     rules: RulesIn = RulesIn()
     places: list[PlaceIn] = Field(default_factory=list, max_length=500)
+    exercise: bool = Field(
+        False, description="A drill: every alert raised during its deployments is an exercise."
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -127,6 +130,7 @@ class OperationChange(Model):
     officers_per_deployment: int | None = Field(None, ge=1, le=10)
     crews_per_deployment: int | None = Field(None, ge=0, le=10)
     rules: RulesIn | None = None
+    exercise: bool | None = None
 
 
 class PlanningDefaults(Model):
@@ -197,6 +201,7 @@ class OperationView(Model):
     warnings: list[str]
     created_at: UtcDateTime
     updated_at: UtcDateTime
+    exercise: bool = Field(False, description="A drill: its alerts are exercises.")
 
 
 class DeploymentView(Model):

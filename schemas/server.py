@@ -10,7 +10,7 @@ from pydantic import Field, TypeAdapter
 
 from schemas.common import Model, Position, Role, UtcDateTime
 from schemas.errors import ErrorCode
-from schemas.views import AlertView, CrewView, DeploymentBrief, OfferView
+from schemas.views import AlertView, CrewView, DeploymentBrief, MessageView, OfferView
 
 
 class Ack(Model):
@@ -72,6 +72,11 @@ class Snapshot(Model):
         description="Deployments this client may see that are briefed or live "
         "(for officers and crews: only their own).",
     )
+    messages: list[MessageView] = Field(
+        default_factory=list,
+        description="Messages on the open alerts this client sees, oldest first "
+        "(supervisors and the alerts' crews; never officers).",
+    )
 
 
 class Synced(Model):
@@ -117,6 +122,30 @@ class DeploymentEvent(Model):
     deployment: DeploymentBrief
 
 
+class MessageEvent(Model):
+    """A message on an alert: to supervisors and the crews on it, never its officer."""
+
+    type: Literal["message"] = "message"
+    seq: int
+    message: MessageView
+
+
+class SignalView(Model):
+    code: str = Field(description="help_close, stay_put or move_away.")
+    pattern: list[int] = Field(description="Vibration pattern, ms on, off, on...")
+    alert_id: str
+    at: UtcDateTime
+
+
+class SignalEvent(Model):
+    """To the officer only: a supervisor's discreet code. Her page vibrates the pattern
+    and shows no words. A replayed one older than a minute is not played."""
+
+    type: Literal["signal"] = "signal"
+    seq: int
+    signal: SignalView
+
+
 AnyServerFrame = Annotated[
     Ack
     | Error
@@ -128,7 +157,9 @@ AnyServerFrame = Annotated[
     | AlertRemoved
     | OfferEvent
     | CrewEvent
-    | DeploymentEvent,
+    | DeploymentEvent
+    | MessageEvent
+    | SignalEvent,
     Field(discriminator="type"),
 ]
 

@@ -143,6 +143,16 @@ class AlertView(Model):
         description="Her phone had no fix when she raised it and none has come since: "
         "`lat`/`lon` are her live deployment's place (crews are ranked by it), or null.",
     )
+    exercise: bool = Field(
+        False,
+        description="A drill: raised during an exercise operation, or marked so by a "
+        "supervisor. Offered as usual; every screen says EXERCISE; not in real reports.",
+    )
+    help_crew_id: str | None = Field(
+        None,
+        description="Set when a crew called for help (`crew.help`): that crew's id. "
+        "`lat`/`lon` are its last fix; its officer is never shown it.",
+    )
 
 
 class OfferView(Model):
@@ -157,6 +167,8 @@ class OfferView(Model):
     urgent: bool
     category: AlertCategory | None
     note: str | None
+    exercise: bool = Field(False, description="The alert is a drill (see AlertView).")
+    help_crew_id: str | None = Field(None, description="A crew's call for help: its id.")
 
 
 class CrewView(Model):
@@ -193,3 +205,17 @@ class DeploymentBrief(Model):
     crews: list[str] = Field(description="Callsigns of the crews supporting them.")
     officer_ids: list[str]
     crew_ids: list[str]
+    exercise: bool = Field(False, description="Its operation is a drill (an exercise).")
+
+
+class MessageView(Model):
+    """A message on an alert between supervisors and its crews (never its officer)."""
+
+    id: str
+    alert_id: str
+    at: UtcDateTime
+    role: Literal["supervisor", "crew"] = Field(description="Who wrote it.")
+    author: str = Field(description="A supervisor's display name or the crew's callsign.")
+    crew_id: str | None = Field(None, description="The crew that wrote it, if a crew did.")
+    quick: str | None = Field(None, description="The quick reply's code, if one was chosen.")
+    text: str = Field(description="What to show: the quick reply's words, then free text.")

@@ -19,6 +19,9 @@ KIND_DEPLOYMENT = "deployment"
 # What the officer's own phone is shown instead of the truth: after her duress PIN, the
 # cancel she seems to have made (for her only: `user_ids` holds her id).
 KIND_COVER = "cover"
+# An alert's message (supervisors and the crews in `crew_ids`; never an officer), and a
+# supervisor's discreet signal to an officer (her only: `user_ids` holds her id).
+KIND_MESSAGE, KIND_SIGNAL = "message", "signal"
 
 
 @dataclass(frozen=True, slots=True)

@@ -110,7 +110,7 @@ class Registry:
             self._for_supervisors[(frame["role"], frame["subject_id"])] = supervisor_position(
                 message
             )
-        if frame.get("role") == Role.OFFICER and alerts:
+        if alerts:  # an officer's to her alerts' crews; a crew's to the crews beside it
             crews = {c for crew_ids in alerts.values() for c in crew_ids}
             for conn in self._crew_conns(crews):
                 if conn.synced:

@@ -15,7 +15,9 @@ from dispatch.realtime.events import (
     KIND_COVER,
     KIND_CREW,
     KIND_DEPLOYMENT,
+    KIND_MESSAGE,
     KIND_OFFER,
+    KIND_SIGNAL,
     StoredEvent,
 )
 from schemas.common import Role
@@ -34,13 +36,26 @@ def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
             return _wrap("alert", event.seq, "alert", json.dumps(officer_alert(view)))
         if viewer.role == Role.CREW and viewer.crew_id in event.crew_ids:
             view = json.loads(event.payload)
-            if any(c["crew_id"] == viewer.crew_id for c in view["crews"]):
+            if any(c["crew_id"] == viewer.crew_id for c in view["crews"]) or (
+                view.get("help_crew_id") == viewer.crew_id  # its own call for help
+            ):
                 return _wrap("alert", event.seq, "alert", event.payload)
             return json.dumps({"type": "alert.removed", "seq": event.seq, "alert_id": view["id"]})
         return None
     if event.kind == KIND_COVER:
         if viewer.role == Role.OFFICER and viewer.user_id in event.user_ids:
             return _wrap("alert", event.seq, "alert", event.payload)
+        return None
+    if event.kind == KIND_MESSAGE:
+        # Supervisors and the alert's crews; an officer is never in a message's audience.
+        if viewer.role == Role.SUPERVISOR or (
+            viewer.role == Role.CREW and viewer.crew_id in event.crew_ids
+        ):
+            return _wrap("message", event.seq, "message", event.payload)
+        return None
+    if event.kind == KIND_SIGNAL:
+        if viewer.role == Role.OFFICER and viewer.user_id in event.user_ids:
+            return _wrap("signal", event.seq, "signal", event.payload)
         return None
     if event.kind in (KIND_OFFER, KIND_CREW):
         if viewer.role == Role.SUPERVISOR or (
@@ -77,6 +92,7 @@ def officer_alert(view: dict[str, Any]) -> dict[str, Any]:
         "duress": False,
         "closed_by": None,
         "close_reason": None,
+        "help_crew_id": None,
     }
 
 
@@ -85,8 +101,9 @@ def _wrap(frame_type: str, seq: int, key: str, payload: str) -> str:
 
 
 def crew_sees_alert(viewer: Viewer, alert: AlertView) -> bool:
-    """A crew sees an open alert while it is attached to it (en route or on scene)."""
-    return any(
+    """A crew sees an open alert while it is attached to it (en route or on scene), and
+    its own call for help."""
+    return alert.help_crew_id == viewer.crew_id or any(
         c.crew_id == viewer.crew_id and c.status != AssignmentStatus.CLEARED for c in alert.crews
     )
 
@@ -94,7 +111,8 @@ def crew_sees_alert(viewer: Viewer, alert: AlertView) -> bool:
 def positions_for(viewer: Viewer, message: dict[str, Any]) -> list[dict[str, Any]]:
     """A live position as this viewer may see it. Supervisors see every crew's and every
     officer's (tagged with her open alert, if any); a crew sees an officer's only for
-    the alerts it is attached to, tagged with that alert; officers see none."""
+    the alerts it is attached to, tagged with that alert, and the other crews' on those
+    alerts (a crew's call for help counts as its alert); officers see none."""
     frame: dict[str, Any] = message["frame"]
     alerts: dict[str, list[str]] = message.get("alerts") or {}
     officer = frame.get("role") == Role.OFFICER
@@ -105,6 +123,12 @@ def positions_for(viewer: Viewer, message: dict[str, Any]) -> list[dict[str, Any
             {**frame, "alert_id": alert_id}
             for alert_id, crews in alerts.items()
             if viewer.crew_id in crews
+        ]
+    if viewer.role == Role.CREW and frame.get("role") == Role.CREW:
+        return [
+            {**frame, "alert_id": alert_id}
+            for alert_id, crews in alerts.items()
+            if viewer.crew_id in crews and frame["subject_id"] != viewer.crew_id
         ]
     return []
 

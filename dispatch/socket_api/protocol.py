@@ -157,6 +157,33 @@ async def _note(d: Dispatcher, c: Connection, msg: m.AlertNoteAdd) -> Result:
     return {"alert_id": msg.alert_id}
 
 
+# -- incidents: messages, the officer's signal, a crew's call for help, drills ----------
+
+
+@handles(m.MessageSend, SUPERVISOR, CREW, refusal="Officers do not send incident messages.")
+async def _message(d: Dispatcher, c: Connection, msg: m.MessageSend) -> Result:
+    view = await d.messages.send(c.viewer, msg)
+    return {"alert_id": view.alert_id, "message_id": view.id}
+
+
+@handles(m.OfficerSignal, SUPERVISOR)
+async def _signal(d: Dispatcher, c: Connection, msg: m.OfficerSignal) -> Result:
+    view = await d.messages.signal(c.viewer, msg)
+    return {"alert_id": view.alert_id, "code": view.code}
+
+
+@handles(m.CrewHelp, CREW, refusal="Only a crew may call for a crew's help.")
+async def _crew_help(d: Dispatcher, c: Connection, msg: m.CrewHelp) -> Result:
+    view, created = await d.alerts.crew_help(c.viewer, msg)
+    return {"alert_id": view.id, "state": view.state, "created": created}
+
+
+@handles(m.AlertExercise, SUPERVISOR)
+async def _exercise(d: Dispatcher, c: Connection, msg: m.AlertExercise) -> Result:
+    view = await d.messages.mark_exercise(c.viewer, msg)
+    return {"alert_id": view.id, "exercise": view.exercise}
+
+
 def ack(msg_id: str, result: Result) -> str:
     """The ack frame (`schemas.server.Ack`), written directly: every position gets one."""
     return f'{{"type":"ack","id":{json.dumps(msg_id)},"result":{json.dumps(result)}}}'

@@ -116,6 +116,9 @@ class Alert(SQLModel, table=True):
     position_source: str | None = Field(default=None, max_length=8)
     # A drill: offered as usual, said EXERCISE on every screen, never counted in real reports.
     exercise: bool = False
+    # A crew's call for help (origin "crew_help"): that crew. officer_id is then the
+    # member who pressed, lat/lon the crew's fix.
+    help_crew_id: str | None = Field(default=None, max_length=32)
     # Who raised it: "officer" (her press, her discreet trigger), "checkin" (the system:
     # she missed a check-in past both graces), "escort" (her escort timer ran out:
     # the server or her phone, one id), "crew_help" (a crew member needs help).

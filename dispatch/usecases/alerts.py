@@ -20,13 +20,13 @@ from dispatch.core.lifecycle import is_open_alert, move_assignment
 from dispatch.core.press_time import press_time
 from dispatch.realtime.events import KIND_COVER, KIND_DEPLOYMENT, PendingEvent, StoredEvent
 from dispatch.realtime.visibility import officer_alert
-from dispatch.storage.models import Alert, AlertNote, Offer, User
+from dispatch.storage.models import Alert, AlertNote, Crew, Offer, User
 from dispatch.usecases.context import Context, Refusal, UseCaseError
 from dispatch.usecases.offering import Offering
 from dispatch.usecases.positions import Fix, Positions
 from dispatch.usecases.views import POSITION_BY_PLACE, POSITION_UNKNOWN, alert_view
 from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
-from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate
+from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate, CrewHelp
 from schemas.common import Position, Role
 from schemas.errors import ErrorCode
 from schemas.views import (
@@ -71,6 +71,8 @@ class Alerts:
         self.live_of: dict[str, tuple[str, str]] = {}
         # live deployment id -> its place's point: where a raise with no fix is offered.
         self.place_of: dict[str, tuple[float, float]] = {}
+        # live deployments of exercise operations: her alerts there are exercises.
+        self.exercise_deployments: set[str] = set()
         ctx.observers.append(self.observe)
         positions.on_first_fix = self.locate
 
@@ -81,8 +83,11 @@ class Alerts:
         for officer in [o for o, (dep, _) in self.live_of.items() if dep == event.entity_id]:
             del self.live_of[officer]
         self.place_of.pop(event.entity_id, None)
+        self.exercise_deployments.discard(event.entity_id)
         if brief["state"] == DeploymentState.LIVE:
             self.place_of[event.entity_id] = (brief["place"]["lat"], brief["place"]["lon"])
+            if brief.get("exercise"):
+                self.exercise_deployments.add(event.entity_id)
             for officer in brief["officer_ids"]:
                 known = self.live_of.get(officer)
                 if known is None or known[1] <= brief["starts_at"]:
@@ -139,6 +144,7 @@ class Alerts:
             clock_offset_ms=msg.clock_offset_ms,
             press_clamped=press.clamped if press else None,
             position_source=source,
+            exercise=live is not None and live[0] in self.exercise_deployments,
         )
         if not self.offering.first_step(tx, alert):
             raise AlreadyRaised  # rolls back the claims: answered from the stored alert
@@ -173,6 +179,73 @@ class Alerts:
         known = tx.session.get(Alert, alert_id)
         assert known is not None
         if known.officer_id != viewer.user_id:
+            raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
+        return alert_view(known, tx.attached(known.id)), False
+
+    # -- a crew's call for help ------------------------------------------------------------
+
+    async def crew_help(self, viewer: Viewer, msg: CrewHelp) -> tuple[AlertView, bool]:
+        """ "Crew needs help": an urgent alert at the crew's position (this one, else its
+        last fix), offered to the nearest other crews; its officer_id is the member who
+        pressed, so no officer ever sees it. Idempotent on the id, like `raise_alert`."""
+        async with self.ctx.locks.hold(msg.alert_id):
+            try:
+                return await self.ctx.transact(lambda tx: self._store_help(tx, viewer, msg))
+            except (AlreadyRaised, IntegrityError):
+                return await self.ctx.transact(
+                    lambda tx: self._known_help(tx, viewer, msg.alert_id)
+                )
+
+    def _store_help(self, tx: Tx, viewer: Viewer, msg: CrewHelp) -> tuple[AlertView, bool]:
+        crew = tx.session.get(Crew, viewer.crew_id) if viewer.crew_id else None
+        if crew is None:
+            raise UseCaseError(ErrorCode.NOT_FOUND, "Your crew is not known.")
+        if tx.session.get(Alert, msg.alert_id) is not None:
+            raise AlreadyRaised
+        if msg.position is not None:
+            lat, lon, accuracy = msg.position.lat, msg.position.lon, msg.position.accuracy
+        elif (last := self.positions.crew_last.get(crew.id)) is not None:
+            lat, lon, accuracy = last[0], last[1], last[2]
+        elif crew.last_lat is not None and crew.last_lon is not None:
+            lat, lon, accuracy = crew.last_lat, crew.last_lon, crew.last_accuracy
+        else:
+            raise UseCaseError(
+                ErrorCode.INVALID, "position: no position of your crew is known yet; send one."
+            )
+        words = f"Crew {crew.callsign} needs help" + (f": {msg.note}" if msg.note else ".")
+        alert = Alert(
+            id=msg.alert_id,
+            officer_id=viewer.user_id,
+            state=AlertState.RAISED,
+            urgent=True,
+            crews_needed=self.ctx.settings.dispatch.urgent_crews,
+            note=words[:500],
+            lat=lat,
+            lon=lon,
+            accuracy=accuracy,
+            raised_at=tx.now,
+            updated_at=tx.now,
+            origin="crew_help",
+            help_crew_id=crew.id,
+        )
+        if not self.offering.first_step(tx, alert):
+            raise AlreadyRaised
+        tx.session.add(
+            AlertNote(
+                alert_id=alert.id,
+                at=tx.now,
+                user_id=viewer.user_id,
+                action="crew_help",
+                crew_id=crew.id,
+                text=words[:500],
+            )
+        )
+        return alert_view(alert, []), True
+
+    def _known_help(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
+        known = tx.session.get(Alert, alert_id)
+        assert known is not None
+        if known.help_crew_id is None or known.help_crew_id != viewer.crew_id:
             raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
         return alert_view(known, tx.attached(known.id)), False
 

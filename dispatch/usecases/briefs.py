@@ -70,6 +70,7 @@ def load_brief(session: Session, dep: Deployment) -> DeploymentBrief:
         crews=[c.callsign for c in crews],
         officer_ids=[u.id for u in users],
         crew_ids=[c.id for c in crews],
+        exercise=operation.exercise,
     )
 
 

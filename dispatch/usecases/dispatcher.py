@@ -6,6 +6,7 @@
     crews        duty, offers, connections               (offering)
     supervision  supervisors' hands on alerts            (offering)
     deployments  brief, go live, stand down              (offering)
+    messages     incident messages, her signal, drills
     snapshots    replay from memory, or a snapshot       (positions)
     cluster      heartbeats, crews on other processes    (crews)
 
@@ -34,6 +35,7 @@ from dispatch.usecases.cluster import Cluster
 from dispatch.usecases.context import Clock, Context, UseCaseError, utc_now
 from dispatch.usecases.crews import Crews
 from dispatch.usecases.deployments import Deployments
+from dispatch.usecases.messages import Messages
 from dispatch.usecases.offering import Offering
 from dispatch.usecases.positions import Positions
 from dispatch.usecases.snapshot import Snapshots
@@ -55,6 +57,7 @@ class Dispatcher:
         self.crews = Crews(ctx, self.offering)
         self.supervision = Supervision(ctx, self.offering)
         self.deployments = Deployments(ctx, self.offering)
+        self.messages = Messages(ctx)
         self.snapshots = Snapshots(ctx, self.positions)
         self.cluster = Cluster(ctx, self.crews)
 

@@ -263,7 +263,9 @@ class Offering:
         crews, insert the alert in the state that follows, insert the offers. Nothing is
         attached, offered or tried yet, so nothing is read. False, with nothing done,
         when the id is already stored (the caller rolls back the claims)."""
-        claims = self._claim(tx, alert, alert.crews_needed, set())
+        # A crew's call for help goes to the other crews, never back to it.
+        spared = {alert.help_crew_id} if alert.help_crew_id else set()
+        claims = self._claim(tx, alert, alert.crews_needed, spared)
         target = settle_alert(
             AlertState(alert.state), crews_attached=0, crews_on_scene=0, open_offers=len(claims)
         )
@@ -318,6 +320,9 @@ class Offering:
             )
         ).all()
         tried = {o.crew_id for o in busy}
+        helped = tx.session.get(Alert, alert_id)
+        if helped is not None and helped.help_crew_id is not None:
+            tried.add(helped.help_crew_id)  # a crew's call for help: never back to it
         for crew_id, state, closed_at, withdrawn_by in rows:
             lapsed = state in (OfferState.DECLINED, OfferState.EXPIRED)
             if withdrawn_by is not None or (

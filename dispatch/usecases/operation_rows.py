@@ -104,6 +104,7 @@ def operation_view(op: Operation, places: Sequence[Place]) -> OperationView:
         warnings=json.loads(op.warnings),
         created_at=op.created_at,
         updated_at=op.updated_at,
+        exercise=op.exercise,
     )
 
 
@@ -131,6 +132,7 @@ def settings_of(op: Operation) -> dict[str, Any]:
             "rest_h": op.rest_h,
             "per_officer_per_day": op.per_officer_per_day,
         },
+        "exercise": op.exercise,
     }
 
 

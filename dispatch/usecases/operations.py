@@ -139,6 +139,7 @@ class OperationCases:
             "place_gap_h": gap,
             "rest_h": _or(body.rules.rest_h, p.rest_h),
             "per_officer_per_day": body.rules.per_officer_per_day or p.per_officer_per_day,
+            "exercise": body.exercise,
             **ranged,
         }
 
@@ -230,6 +231,8 @@ def changed_settings(op: Operation, change: OperationChange) -> OperationIn:
     body is (every field and cross-field rule of `OperationIn`)."""
     body = settings_of(op)
     given = change.model_dump(exclude_unset=True)
+    if given.get("exercise", False) is None:
+        del given["exercise"]  # null: stays as it is (a drill or not)
     if "rules" in given:
         rules = given.pop("rules")
         body["rules"] = {} if rules is None else {**body["rules"], **rules}

@@ -82,6 +82,10 @@ class Positions:
         self.unplaced: dict[str, set[str]] = {}
         self.on_first_fix: FirstFix | None = None
         self.crew_last: dict[str, Fix] = {}
+        # open alert -> the crews on it (and the crew that called for help): they see each
+        # other's positions; crew -> those alerts.
+        self.alert_crews: dict[str, frozenset[str]] = {}
+        self.crew_alerts: dict[str, set[str]] = {}
         self._pending_crews: dict[str, Fix] = {}
         self._pending_tracks: list[dict[str, Any]] = []
         self._to_peers: list[dict[str, Any]] = []
@@ -92,6 +96,7 @@ class Positions:
         if event.kind != KIND_ALERT or event.officer_id is None:
             return
         view = json.loads(event.payload)
+        self._follow_crews(event.entity_id, view)
         alerts = self.officer_alerts.setdefault(event.officer_id, {})
         is_open = AlertState(view["state"]) in OPEN_ALERT_STATES
         if is_open:
@@ -109,6 +114,28 @@ class Positions:
             unplaced.discard(event.entity_id)
             if not unplaced:
                 del self.unplaced[event.officer_id]
+
+    def _follow_crews(self, alert_id: str, view: dict[str, Any]) -> None:
+        for crew_id in self.alert_crews.pop(alert_id, frozenset()):
+            mine = self.crew_alerts.get(crew_id)
+            if mine is not None:
+                mine.discard(alert_id)
+                if not mine:
+                    del self.crew_alerts[crew_id]
+        if AlertState(view["state"]) not in OPEN_ALERT_STATES:
+            return
+        crews = {c["crew_id"] for c in view["crews"] if c["status"] != AssignmentStatus.CLEARED}
+        if view.get("help_crew_id"):
+            crews.add(view["help_crew_id"])
+        if len(crews) < 2:
+            return  # nobody beside it to see
+        self.alert_crews[alert_id] = frozenset(crews)
+        for crew_id in crews:
+            self.crew_alerts.setdefault(crew_id, set()).add(alert_id)
+
+    def crews_beside(self, crew_id: str) -> dict[str, list[str]]:
+        """The open alerts this crew shares with other crews, and all their crews."""
+        return {a: sorted(self.alert_crews[a]) for a in self.crew_alerts.get(crew_id, ())}
 
     def _fix(self, position: Position) -> Fix:
         now = self.ctx.clock()
@@ -147,7 +174,8 @@ class Positions:
         fix = self._fix(position)
         self._crew_moved(crew_id, fix)
         self._pending_crews[crew_id] = fix
-        await self._send({"frame": frame_of(Role.CREW, crew_id, fix), "alerts": {}})
+        alerts = self.crews_beside(crew_id)
+        await self._send({"frame": frame_of(Role.CREW, crew_id, fix), "alerts": alerts})
 
     def _crew_moved(self, crew_id: str, fix: Fix) -> None:
         """Feed the index ranking uses (a crew connected here or to a peer alike)."""
@@ -208,10 +236,19 @@ class Positions:
             crews = [live_position(Role.CREW, c, fix, None) for c, fix in self.crew_last.items()]
             return [*officers, *crews]
         if viewer.role == Role.CREW:
+            beside = [
+                live_position(Role.CREW, crew_id, self.crew_last[crew_id], alert_id)
+                for alert_id, crews in self.crews_beside(viewer.crew_id or "").items()
+                for crew_id in crews
+                if crew_id != viewer.crew_id and crew_id in self.crew_last
+            ]
             return [
-                live_position(Role.OFFICER, officer, self.officer_last[officer], alert_id)
-                for alert_id, officer in alerts
-                if officer in self.officer_last
+                *(
+                    live_position(Role.OFFICER, officer, self.officer_last[officer], alert_id)
+                    for alert_id, officer in alerts
+                    if officer in self.officer_last
+                ),
+                *beside,
             ]
         return []
 

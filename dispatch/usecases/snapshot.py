@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, delete, select
 
 from dispatch.auth.sessions import Viewer
@@ -22,6 +23,7 @@ from dispatch.storage.models import (
 )
 from dispatch.usecases.briefs import load_brief
 from dispatch.usecases.context import Context
+from dispatch.usecases.messages import messages_of
 from dispatch.usecases.positions import Positions
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from schemas.common import Role
@@ -45,7 +47,7 @@ class Snapshots:
         return self.ctx.sequencer.since(last_seq, audience_key(viewer))
 
     async def snapshot(self, viewer: Viewer) -> Snapshot:
-        seq, alerts, offers, crews, deployments = await self.ctx.store.read(
+        seq, alerts, offers, crews, deployments, messages = await self.ctx.store.read(
             lambda s: self._read(s, viewer)
         )
         return Snapshot(
@@ -55,6 +57,7 @@ class Snapshots:
             crews=crews,
             positions=self.positions.visible(viewer, [(a.id, a.officer_id) for a in alerts]),
             deployments=deployments,
+            messages=messages,
         )
 
     def _read(self, s: Session, viewer: Viewer) -> tuple[Any, ...]:
@@ -72,7 +75,9 @@ class Snapshots:
             if viewer.role == Role.CREW:
                 crew_query = crew_query.where(Crew.id == viewer.crew_id)
             crews = [crew_view(c) for c in s.exec(crew_query).all()]
-        return seq, alerts, offers, crews, self._visible_deployments(s, viewer)
+        # Messages on the open alerts it sees: supervisors and crews, never an officer.
+        messages = [] if viewer.role == Role.OFFICER else messages_of(s, [a.id for a in alerts])
+        return seq, alerts, offers, crews, self._visible_deployments(s, viewer), messages
 
     @staticmethod
     def _visible_deployments(s: Session, viewer: Viewer) -> list[DeploymentBrief]:
@@ -100,7 +105,9 @@ class Snapshots:
             mine = select(Offer.alert_id).where(
                 Offer.crew_id == viewer.crew_id, Offer.state == OfferState.ACCEPTED
             )
-            query = query.where(col(Alert.id).in_(mine))
+            query = query.where(
+                or_(col(Alert.id).in_(mine), col(Alert.help_crew_id) == viewer.crew_id)
+            )
         alerts = s.exec(query.order_by(col(Alert.raised_at))).all()
         if not alerts:
             return []

@@ -78,6 +78,8 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         pressed_at=alert.pressed_at,
         press_clamped=bool(alert.press_clamped),
         position_unknown=alert.position_source is not None,
+        exercise=alert.exercise,
+        help_crew_id=alert.help_crew_id,
     )
 
 
@@ -94,6 +96,8 @@ def offer_view(offer: Offer, alert: Alert) -> OfferView:
         urgent=alert.urgent,
         category=AlertCategory(alert.category) if alert.category else None,
         note=alert.note,
+        exercise=alert.exercise,
+        help_crew_id=alert.help_crew_id,
     )
 
 

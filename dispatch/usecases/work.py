@@ -127,7 +127,8 @@ class Tx(Changes):
     ) -> None:
         """The alert's event; `attached` when the caller knows them (a new alert: none)."""
         attached = self.attached(alert.id) if attached is None else attached
-        crews = tuple(dict.fromkeys([c.id for _, c in attached] + list(also_crews)))
+        helped = [alert.help_crew_id] if alert.help_crew_id else []  # its call for help
+        crews = tuple(dict.fromkeys([c.id for _, c in attached] + list(also_crews) + helped))
         view = alert_view(alert, attached)
         self.pending.append(
             PendingEvent(KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, crews)
