@@ -13,7 +13,7 @@ from functools import partial
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from dispatch.audit import Action, by, record_in
+from dispatch.audit import Action, by
 from dispatch.auth.pins import PinMatch, match_pin
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert, move_assignment
@@ -148,8 +148,7 @@ class Alerts:
         )
         if not self.offering.first_step(tx, alert):
             raise AlreadyRaised  # rolls back the claims: answered from the stored alert
-        record_in(
-            tx.session,
+        tx.audit(
             at=tx.now,
             action=Action.COLLECTION,
             object_type="alert",

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlmodel import select
 
-from dispatch.audit import Action, by, record_in
+from dispatch.audit import Action, by
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import move_crew, move_offer
 from dispatch.storage.models import Alert, Crew, Offer
@@ -102,8 +102,7 @@ class Crews:
             crew.state = move_crew(CrewState(crew.state), CrewState.ASSIGNED)
             crew.alert_id, crew.offer_id, crew.updated_at = alert.id, None, tx.now
             tx.session.add(crew)
-            record_in(
-                tx.session,
+            tx.audit(
                 at=tx.now,
                 action=Action.DISCLOSURE,
                 object_type="alert",

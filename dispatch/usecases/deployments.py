@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import col, select
 
-from dispatch.audit import Action, by, record_in
+from dispatch.audit import Action, by
 from dispatch.core.deployments import SCHEDULED, Step, due_steps, move_deployment, target_state
 from dispatch.core.lifecycle import move_crew
 from dispatch.storage.models import Deployment, DeploymentMember, Offer
@@ -72,8 +72,8 @@ class Deployments:
                     if late >= late_after:
                         dep.note = f"started {late / 60:.0f} min late (the server was down)"
                     self._crews_on_duty(tx, dep)
-                    record_in(
-                        tx.session, at=tx.now, action=Action.COLLECTION, object_type="deployment",
+                    tx.audit(
+                        at=tx.now, action=Action.COLLECTION, object_type="deployment",
                         object_id=dep.id, detail="live: the team's positions are followed",
                         **by(None),
                     )  # fmt: skip

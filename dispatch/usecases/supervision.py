@@ -11,7 +11,7 @@ from typing import TypeVar
 from sqlalchemy import update
 from sqlmodel import col
 
-from dispatch.audit import Action, by, record_in
+from dispatch.audit import Action, by
 from dispatch.auth.sessions import Viewer
 from dispatch.core.geo import eta_s, haversine_m
 from dispatch.core.lifecycle import is_open_alert, move_assignment, move_crew
@@ -106,8 +106,8 @@ class Supervision:
                 )
             offer = self._hand_offer(tx, alert, crew, viewer.user_id)
             note(tx, alert, viewer, "assign", msg.reason, crew.id)
-            record_in(
-                tx.session, at=tx.now, action=Action.DISCLOSURE, object_type="alert",
+            tx.audit(
+                at=tx.now, action=Action.DISCLOSURE, object_type="alert",
                 object_id=alert.id, reason=msg.reason,
                 detail=f"officer's position to crew {crew.id} (assigned by hand)", **by(viewer),
             )  # fmt: skip

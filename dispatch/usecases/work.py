@@ -22,8 +22,10 @@ from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from dispatch.audit.chain import record_in
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, PendingEvent, StoredEvent
 from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Event, Offer
+from dispatch.usecases.numbering import finish, numbered
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from schemas.views import AssignmentStatus, CrewView, OfferState
 
@@ -64,11 +66,6 @@ TAKE_NUMBERS = (
 STORE_EVENTS = insert(_EVENTS)
 
 
-def _numbered(pending: list[PendingEvent], last: int) -> list[StoredEvent]:
-    n = len(pending)
-    return [p.numbered(last - n + 1 + i) for i, p in enumerate(pending)]
-
-
 def _rows(events: list[StoredEvent], now: datetime) -> list[dict[str, Any]]:
     return [e.row_values(now) for e in events]
 
@@ -82,6 +79,14 @@ class Changes:
     pending: list[PendingEvent] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     events: list[StoredEvent] = field(default_factory=list)
+    # Audit rows (`record_in`'s keywords), written just before the events are numbered.
+    audits: list[dict[str, Any]] = field(default_factory=list)
+
+    def audit(self, **fields: Any) -> None:
+        """An audit row in this transaction (`dispatch.audit.record_in`'s keywords)."""
+        if fields["at"].tzinfo is None:
+            raise ValueError("naive datetime refused: times are UTC and timezone-aware")
+        self.audits.append(fields)
 
     def emit_offer(self, offer: Offer, alert: Alert) -> None:
         view = offer_view(offer, alert)
@@ -136,12 +141,16 @@ class Tx(Changes):
 
     def number_events(self) -> None:
         """The last statements before the commit: take the numbers, store the events."""
-        if not self.pending:
+        if not self.pending and not self.audits:
             return
-        conn = self.conn
-        last = int(conn.execute(TAKE_NUMBERS, {"b_n": len(self.pending)}).scalar_one())
-        self.events = _numbered(self.pending, last)
-        conn.execute(STORE_EVENTS, _rows(self.events, self.now))
+        self.events = finish(
+            self.conn,
+            now=self.now,
+            audits=self.audits,
+            pending=self.pending,
+            take_numbers=TAKE_NUMBERS,
+            store_events=STORE_EVENTS,
+        )
 
 
 @dataclass
@@ -154,17 +163,20 @@ class Work(Changes):
         """A dispatch-core step inside this transaction, sharing its events and effects."""
 
         def step(session: Any) -> T:
-            tx = Tx(self.now, self.pending, self.after_commit, session=session)
+            tx = Tx(self.now, self.pending, self.after_commit, audits=self.audits, session=session)
             return fn(tx)
 
         return await self.session.run_sync(step)
 
     async def number_events(self) -> None:
+        if self.audits:
+            audits = self.audits[:]
+            await self.session.run_sync(lambda s: [record_in(s, **a) for a in audits])
         if not self.pending:
             return
         conn = await self.session.connection()
         last = int((await conn.execute(TAKE_NUMBERS, {"b_n": len(self.pending)})).scalar_one())
-        self.events = _numbered(self.pending, last)
+        self.events = numbered(self.pending, last)
         await conn.execute(STORE_EVENTS, _rows(self.events, self.now))
 
 

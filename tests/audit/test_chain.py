@@ -4,14 +4,16 @@ row. On a real SQLite database, through the real writer."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
 
-from dispatch.audit.chain import digest
+from dispatch.audit.chain import canonical, digest
 from dispatch.audit.models import AuditRow
 from dispatch.storage.db import Database
+from dispatch.usecases.numbering import spliced
 from tests.audit.support import open_db, sql, verdict, write_rows
 
 
@@ -129,3 +131,22 @@ async def _row_at(db: Database, seq: int) -> datetime:
         row = await s.get(AuditRow, seq)
         assert row is not None
         return row.at
+
+
+def test_the_one_statement_writer_hashes_what_the_writer_hashes() -> None:
+    """`numbering.spliced` leaves a gap for the previous hash that the database fills in:
+    the bytes either side of it are exactly the canonical encoding's."""
+    fields = {
+        "at": datetime(2026, 11, 28, 15, 0, 0, 123456, tzinfo=UTC),
+        "actor": "u1",
+        "role": "officer",
+        "action": "collection",
+        "object_type": "alert",
+        "object_id": 'a"1\\é',
+        "reason": None,
+        "detail": "alert raised; her positions are kept while it is open",
+    }
+    prev = "ab" * 32
+    pre, post = spliced(fields)
+    assert pre + prev.encode() + post == canonical(fields, prev)
+    assert hashlib.sha256(pre + prev.encode() + post).hexdigest() == digest(fields, prev)

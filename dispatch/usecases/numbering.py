@@ -1,0 +1,177 @@
+"""A core transaction's last statement: its audit row chained and its events numbered.
+
+Both take a row lock that every writer queues on until its commit (the audit chain's
+head, then the event counter), so what matters on the alert path is how many round
+trips a transaction makes while it holds them. On PostgreSQL each statement is awaited
+and the event loop serves every other phone between two of them: under a burst of
+alerts, each round trip inside the locks cost a turn of a busy loop, and the alerts
+queued behind one another's turns.
+
+Here, on PostgreSQL, the whole tail is one statement: the chain's head taken, the audit
+row's hash computed by the database (`sha256` over the canonical encoding, whose only
+unknown part, the previous hash, is spliced in), the row stored, the counter taken and
+the events stored, in that order (each step reads the one before, so the locks are
+always taken chain first, counter second, as `record_in` then `number_events` do). The
+commit is the only other round trip made under the locks.
+
+On SQLite a statement costs no loop turn (the store runs on the loop's thread, one
+writer at a time): the plain statements are used.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    BindParameter,
+    Connection,
+    LargeBinary,
+    Text,
+    bindparam,
+    text,
+)
+
+from dispatch.audit.chain import canonical, record_in
+from dispatch.audit.models import CHAIN
+from dispatch.realtime.events import PendingEvent, StoredEvent
+from dispatch.storage.models import EVENT_SEQ, UtcDateTime
+
+_EVENTS_FROM_ARRAYS = """
+INSERT INTO event (seq, at, kind, entity_id, payload, officer_id, crew_ids, user_ids)
+SELECT n.value - :count + v.ord, :now, v.kind, v.entity_id, v.payload, v.officer_id,
+       v.crew_ids, v.user_ids
+FROM n, unnest(:kinds, :entity_ids, :payloads, :officer_ids, :crew_ids, :user_ids)
+     WITH ORDINALITY AS v(kind, entity_id, payload, officer_id, crew_ids, user_ids, ord)
+"""
+
+_NUMBER_EVENTS = (
+    """
+WITH n AS (
+  UPDATE counter SET value = value + :count WHERE name = :counter RETURNING value
+), e AS ("""
+    + _EVENTS_FROM_ARRAYS
+    + """ RETURNING 1)
+SELECT (SELECT value FROM n), (SELECT count(*) FROM e)
+"""
+)
+
+_AUDIT_THEN_EVENTS = (
+    """
+WITH o AS (
+  SELECT head FROM audit_chain WHERE name = :chain FOR UPDATE
+), h AS (
+  UPDATE audit_chain AS c
+  SET seq = c.seq + 1,
+      head = encode(sha256(:pre || convert_to(o.head, 'UTF8') || :post), 'hex')
+  FROM o WHERE c.name = :chain
+  RETURNING c.seq, c.head, o.head AS prev
+), a AS (
+  INSERT INTO audit_row (seq, at, actor, role, action, object_type, object_id, reason,
+                         detail, prev_hash, hash)
+  SELECT h.seq, :at, :actor, :role, :action, :object_type, :object_id, :reason, :detail,
+         h.prev, h.head
+  FROM h RETURNING seq
+), n AS (
+  UPDATE counter SET value = value + :count
+  WHERE name = :counter AND EXISTS (SELECT 1 FROM a) RETURNING value
+), e AS ("""
+    + _EVENTS_FROM_ARRAYS
+    + """ RETURNING 1)
+SELECT (SELECT value FROM n), (SELECT count(*) FROM e)
+"""
+)
+
+_TEXTS = ("kinds", "entity_ids", "payloads", "officer_ids", "crew_ids", "user_ids")
+_TYPES: list[BindParameter[Any]] = [bindparam(name, type_=ARRAY(Text)) for name in _TEXTS] + [
+    bindparam("count", type_=BigInteger),
+    bindparam("now", type_=UtcDateTime()),
+]
+NUMBER_EVENTS = text(_NUMBER_EVENTS).bindparams(*_TYPES)
+AUDIT_THEN_EVENTS = text(_AUDIT_THEN_EVENTS).bindparams(
+    *_TYPES,
+    bindparam("at", type_=UtcDateTime()),
+    bindparam("pre", type_=LargeBinary),
+    bindparam("post", type_=LargeBinary),
+)
+
+
+def numbered(pending: Sequence[PendingEvent], last: int) -> list[StoredEvent]:
+    n = len(pending)
+    return [p.numbered(last - n + 1 + i) for i, p in enumerate(pending)]
+
+
+def spliced(fields: Mapping[str, Any]) -> tuple[bytes, bytes]:
+    """The row's canonical encoding on either side of its previous hash (which only the
+    database knows, under the lock): `pre + prev + post` is what `chain.digest` hashes."""
+    mark = secrets.token_hex(16)
+    encoded = canonical(fields, mark)
+    pre, post = encoded.split(mark.encode())
+    return pre, post
+
+
+def _arrays(pending: Sequence[PendingEvent]) -> dict[str, list[str | None]]:
+    return {
+        "kinds": [p.kind for p in pending],
+        "entity_ids": [p.entity_id for p in pending],
+        "payloads": [p.payload for p in pending],
+        "officer_ids": [p.officer_id for p in pending],
+        "crew_ids": [" ".join(p.crew_ids) for p in pending],
+        "user_ids": [" ".join(p.user_ids) or None for p in pending],
+    }
+
+
+def _audit_fields(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`record_in`'s truncations, for the one-statement path."""
+    return {
+        "at": row["at"],
+        "actor": str(row["actor"])[:64],
+        "role": str(row["role"])[:16],
+        "action": str(row["action"]),
+        "object_type": str(row["object_type"])[:32],
+        "object_id": str(row["object_id"])[:200],
+        "reason": row["reason"][:500] if row.get("reason") else None,
+        "detail": row["detail"][:500] if row.get("detail") else None,
+    }
+
+
+def finish(
+    conn: Connection,
+    *,
+    now: Any,
+    audits: Sequence[Mapping[str, Any]],
+    pending: Sequence[PendingEvent],
+    take_numbers: Any,
+    store_events: Any,
+) -> list[StoredEvent]:
+    """Store the transaction's audit rows, then number and store its events. Returns the
+    numbered events ([] with none pending)."""
+    one_statement = conn.dialect.name == "postgresql" and pending and len(audits) <= 1
+    if one_statement:
+        params: dict[str, Any] = {
+            "count": len(pending),
+            "counter": EVENT_SEQ,
+            "now": now,
+            **_arrays(pending),
+        }
+        if audits:
+            fields = _audit_fields(audits[0])
+            pre, post = spliced(fields)
+            params.update(fields, chain=CHAIN, pre=pre, post=post)
+            row = conn.execute(AUDIT_THEN_EVENTS, params).one()
+        else:
+            row = conn.execute(NUMBER_EVENTS, params).one()
+        if row[0] is not None and int(row[1]) == len(pending):
+            return numbered(pending, int(row[0]))
+        # No chain head yet (a database older than the trail): nothing was written.
+    for audit in audits:
+        record_in(conn, **audit)
+    if not pending:
+        return []
+    last = int(conn.execute(take_numbers, {"b_n": len(pending)}).scalar_one())
+    events = numbered(pending, last)
+    conn.execute(store_events, [e.row_values(now) for e in events])
+    return events
