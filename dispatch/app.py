@@ -36,6 +36,7 @@ from ops_console.incidents import router as incidents_router
 from ops_console.operations import router as operations_router
 from ops_console.pages import install_console
 from ops_console.people_api import router as people_router
+from ops_console.public_reports import router as public_reports_router
 from ops_console.reports import router as reports_router
 from schemas.api import Me, SessionInfo, SignIn
 from schemas.errors import ErrorCode
@@ -94,6 +95,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
     app.include_router(console_router)
     app.include_router(operations_router)
     app.include_router(second_factor_router)
+    app.include_router(public_reports_router)
     for router in (incidents_router, reports_router, people_router, audit_router):
         app.include_router(router)
 

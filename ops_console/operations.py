@@ -28,13 +28,13 @@ from ops_console.audit_trail import exported, viewed
 from ops_console.deps import Supervisor
 from schemas.errors import ErrorCode
 from schemas.operations import (
-    CheckInsIn,
     DeploymentChange,
     OperationChange,
     OperationIn,
     OperationView,
     PlaceIn,
     PlacesIn,
+    PlaceWeightsIn,
     PlanChange,
     PlanningDefaults,
     PlanView,
@@ -89,22 +89,20 @@ async def edit(
     return await s.plans.edit(key, body, viewer)
 
 
-@router.put("/{key}/checkins", response_model=OperationView)
-async def set_checkins(
-    key: str, body: CheckInsIn, viewer: Supervisor, s: ServicesDep
-) -> OperationView:
-    """Her check-in interval on the operation's live deployments (minutes, 5-240; null:
-    none), on a draft or a published operation; live deployments follow at once. 404
-    not_found, 409 illegal_transition (cancelled), 422 invalid."""
-    operation_id = await s.dispatcher.welfare.set_checkin_interval(
-        key, body.checkin_interval_min, viewer
-    )
-    return await s.plans.view(operation_id)
-
-
 @router.post("/{key}/places", response_model=OperationView)
 async def add_places(key: str, body: PlacesIn, viewer: Supervisor, s: ServicesDep) -> OperationView:
     return await s.plans.add_places(key, body.places, viewer)
+
+
+@router.patch("/{key}/places", response_model=OperationView)
+async def set_weights(
+    key: str, body: PlaceWeightsIn, viewer: Supervisor, s: ServicesDep
+) -> OperationView:
+    """New risk and hourly weights for some of a draft's places (planning's "Derive from
+    reports" accepts the derived ones here). A change drops the draft's unpinned planned
+    deployments and figures (generate again); an unknown place is 404 and nothing changes;
+    a published or cancelled operation refuses (409 illegal_transition)."""
+    return await s.plans.set_weights(key, body, viewer)
 
 
 @router.post("/{key}/places.geojson", response_model=OperationView)

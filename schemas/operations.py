@@ -44,6 +44,29 @@ class PlacesIn(Model):
     places: list[PlaceIn] = Field(min_length=1, max_length=500)
 
 
+class PlaceWeights(Model):
+    """A place's new risk and hourly weights (e.g. those derived from reports)."""
+
+    id: Identifier
+    risk: float = Field(gt=0, le=1000, allow_inf_nan=False)
+    hourly: list[Weight] | None = Field(
+        None, min_length=24, max_length=24, description="24 weights by local hour; null = flat."
+    )
+
+    @model_validator(mode="after")
+    def _some_hour(self) -> Self:
+        if self.hourly is not None and not any(self.hourly):
+            raise ValueError("hourly weights are all zero: the place could never be used")
+        return self
+
+
+class PlaceWeightsIn(Model):
+    places: list[PlaceWeights] = Field(min_length=1, max_length=500)
+    source: str = Field(
+        "", max_length=200, description="Where the numbers come from, for the audit trail."
+    )
+
+
 class PlaceView(Model):
     id: str
     name: str
@@ -96,13 +119,6 @@ class OperationIn(Model):
     crews_per_deployment: int = Field(1, ge=0, le=10)
     rules: RulesIn = RulesIn()
     places: list[PlaceIn] = Field(default_factory=list, max_length=500)
-    checkin_interval_min: int | None = Field(
-        None,
-        ge=5,
-        le=240,
-        description="Her live deployments ask her to check in this often (minutes); "
-        "null: no check-ins. Changeable while published: PUT .../checkins.",
-    )
     exercise: bool = Field(
         False, description="A drill: every alert raised during its deployments is an exercise."
     )
@@ -138,7 +154,6 @@ class OperationChange(Model):
     crews_per_deployment: int | None = Field(None, ge=0, le=10)
     rules: RulesIn | None = None
     exercise: bool | None = None
-    checkin_interval_min: int | None = Field(None, ge=5, le=240)
 
 
 class PlanningDefaults(Model):
@@ -210,9 +225,6 @@ class OperationView(Model):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     exercise: bool = Field(False, description="A drill: its alerts are exercises.")
-    checkin_interval_min: int | None = Field(
-        None, description="Check-ins every so many minutes on its live deployments; null: none."
-    )
 
 
 class DeploymentView(Model):
@@ -254,10 +266,3 @@ class PlanChange(Model):
 
     plan: PlanView
     warnings: list[str] = Field(description="Set when the change made the plan more predictable.")
-
-
-class CheckInsIn(Model):
-    """PUT /api/operations/{key}/checkins: a draft's or a published operation's check-in
-    interval (its live deployments follow at once); null: no check-ins."""
-
-    checkin_interval_min: int | None = Field(ge=5, le=240)

@@ -30,7 +30,13 @@ from dispatch.usecases.operation_rows import (
 from dispatch.usecases.planner_pool import PlannerPool
 from schemas.common import Role
 from schemas.errors import ErrorCode
-from schemas.operations import OperationChange, OperationIn, OperationView, PlaceIn
+from schemas.operations import (
+    OperationChange,
+    OperationIn,
+    OperationView,
+    PlaceIn,
+    PlaceWeightsIn,
+)
 
 DRAFT, PUBLISHED, CANCELLED = "draft", "published", "cancelled"
 
@@ -140,7 +146,6 @@ class OperationCases:
             "rest_h": _or(body.rules.rest_h, p.rest_h),
             "per_officer_per_day": body.rules.per_officer_per_day or p.per_officer_per_day,
             "exercise": body.exercise,
-            "checkin_interval_min": body.checkin_interval_min,
             **ranged,
         }
 
@@ -224,6 +229,44 @@ class OperationCases:
                 w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
                 f"place deleted: {place.name} ({place.id})",
             )  # fmt: skip
+        return await self.view(op.id)
+
+    async def set_weights(
+        self, key: str, change: PlaceWeightsIn, actor: Viewer | None = None
+    ) -> OperationView:
+        """New risk and hourly weights for some of a draft's places (e.g. derived from the
+        public's reports). The drawn plan no longer follows risk: its unpinned planned
+        deployments and figures are dropped (generate again); pinned ones stay."""
+        async with self.dispatcher.work() as w:
+            op = await self._draft(w.session, key)
+            places = {p.id: p for p in await self.places_of(w.session, op.id)}
+            ids = [p.id for p in change.places]
+            if len(set(ids)) != len(ids):
+                raise UseCaseError(ErrorCode.INVALID, "places: a place is given twice.")
+            unknown = [i for i in ids if i not in places]
+            if unknown:
+                raise UseCaseError(
+                    ErrorCode.NOT_FOUND, f"No place {unknown[0]!r} in this operation."
+                )
+            changed = []
+            for body in change.places:
+                place = places[body.id]
+                hourly = json.dumps(body.hourly) if body.hourly is not None else None
+                if place.risk == body.risk and place.hourly == hourly:
+                    continue
+                changed.append(f"{place.name} risk {place.risk:g} -> {body.risk:g}")
+                place.risk, place.hourly = body.risk, hourly
+                w.session.add(place)
+            if changed:  # nothing changed, nothing altered: no row, the plan stays
+                await delete_planned(w.session, op.id)
+                op.figures, op.warnings = None, "[]"
+                op.updated_at = w.now
+                w.session.add(op)
+                source = f" ({change.source})" if change.source else ""
+                await record_by(
+                    w.session, actor, w.now, Action.ALTERATION, "operation", op.id,
+                    f"place weights{source}: {_names(changed, 5)}; its unpinned plan dropped",
+                )  # fmt: skip
         return await self.view(op.id)
 
 

@@ -29,6 +29,7 @@ from dispatch.socket_api.protocol import HANDLERS
 from schemas.client import CLIENT_MESSAGES
 from schemas.common import Role
 from tests.operations.support import operation_body
+from tests.public_reports.console_support import Made, insert_reports
 from tests.server.matrix_support import (
     AUDITOR,
     CREW,
@@ -45,7 +46,7 @@ from tests.server.matrix_support import (
     own_alert,
     route_keys,
 )
-from tests.support import PASSWORD, Client, fresh_database, settings_for, start_server
+from tests.support import CENTRE, PASSWORD, Client, fresh_database, settings_for, start_server
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -217,6 +218,35 @@ async def new_crew_body(m: Matrix, who: str, allowed: bool) -> Call:
     return Call(json={"callsign": m.name("MXN"), "mode": "car"})
 
 
+async def public_report(m: Matrix) -> str:
+    """A new report from the public, written straight into the server's database."""
+    made = Made(CENTRE, datetime.now(UTC) - timedelta(hours=2), contact="Matrix contact")
+    (report_id,) = await insert_reports(m.server.settings.database.url, [made])
+    return report_id
+
+
+async def a_report(m: Matrix, who: str, allowed: bool) -> Call:
+    return Call(path={"report_id": await public_report(m)})
+
+
+async def mark_report(m: Matrix, who: str, allowed: bool) -> Call:
+    return Call(path={"report_id": await public_report(m)}, json={"status": "spam"})
+
+
+async def reports_risk(m: Matrix, who: str, allowed: bool) -> Call:
+    return Call(params={"operation": m.rows.operation_id})
+
+
+async def place_weights(m: Matrix, who: str, allowed: bool) -> Call:
+    """New weights for a place of a fresh operation (allowed), or the shared one's."""
+    if allowed:
+        op = await m.new_operation()
+        key, place_id = op["id"], op["places"][0]["id"]
+    else:
+        key, place_id = m.rows.operation_id, m.rows.place_id
+    return Call(path={"key": key}, json={"places": [{"id": place_id, "risk": 3.5}]})
+
+
 EXTRA_PLACE = {"name": "Matrix extra", "lat": 52.0571, "lon": -2.7150, "radius_m": 120.0}
 PLACES_GEOJSON = (
     '{"type": "FeatureCollection", "features": [{"type": "Feature", '
@@ -270,11 +300,6 @@ ROUTES: list[Route] = [
     Route(f"GET {OPS}/defaults", SUPERVISORS),
     Route(f"GET {OPS}/{{key}}", SUPERVISORS, on_operation),
     Route(f"PATCH {OPS}/{{key}}", SUPERVISORS, on_fresh_operation(json={"area": "Matrix"})),
-    Route(
-        f"PUT {OPS}/{{key}}/checkins",
-        SUPERVISORS,
-        on_fresh_operation(json={"checkin_interval_min": 20}),
-    ),
     Route(
         f"POST {OPS}/{{key}}/places",
         SUPERVISORS,
@@ -330,6 +355,15 @@ ROUTES: list[Route] = [
     ),
     Route(f"POST {CONSOLE}/crews", SUPERVISORS, new_crew_body, ok=201),
     Route(f"PATCH {CONSOLE}/crews/{{crew_id}}", SUPERVISORS, on_fresh_crew),
+    # Supervisors: the public's reports (issue 16), and risk derived from them.
+    Route(f"GET {CONSOLE}/public-reports", SUPERVISORS),
+    Route(f"GET {CONSOLE}/public-reports/heat", SUPERVISORS),
+    Route(f"GET {CONSOLE}/public-reports/risk", SUPERVISORS, reports_risk),
+    Route(f"GET {CONSOLE}/public-reports.csv", SUPERVISORS),
+    Route(f"GET {CONSOLE}/public-reports.geojson", SUPERVISORS),
+    Route(f"GET {CONSOLE}/public-reports/{{report_id}}", SUPERVISORS, a_report),
+    Route(f"POST {CONSOLE}/public-reports/{{report_id}}/status", SUPERVISORS, mark_report),
+    Route(f"PATCH {OPS}/{{key}}/places", SUPERVISORS, place_weights),
     # Auditors: the audit trail, and nothing else.
     Route(f"GET {CONSOLE}/audit", AUDITORS),
     Route(f"GET {CONSOLE}/audit.csv", AUDITORS),
@@ -394,10 +428,6 @@ async def assign_body(m: Matrix, c: Client, allowed: bool) -> dict[str, Any]:
     return {"alert_id": alert_id, "crew_id": crew_id, "reason": "Matrix: reached by radio"}
 
 
-async def escort_body() -> dict[str, Any]:
-    return {"alert_id": new_id(), "duration_s": 600, "label": "Matrix"}
-
-
 def unknown_offer(**body: Any) -> Body:
     """An offer id no row has: an allowed identity is told not_found, not forbidden."""
 
@@ -439,11 +469,6 @@ MESSAGES: list[Message] = [
         an_open_alert(outcome="other", reason="Matrix: closed by radio"),
     ),
     Message("alert.note", SUPERVISORS, an_open_alert(text="Matrix: a note")),
-    # Welfare: no live deployment to check in on; her escort timer (started, stopped).
-    Message("checkin", OFFICERS, constant(), ok="illegal_transition"),
-    Message("welfare.state", OFFICERS, constant()),
-    Message("escort.start", OFFICERS, lambda m, c, allowed: escort_body()),
-    Message("escort.stop", OFFICERS, constant(alert_id="matrix-escort-none")),
 ]
 
 # Cells known to let a role in where it must not: (route key or message type, identity)
