@@ -339,6 +339,23 @@ def known_timezone(name: str) -> str:
     return name
 
 
+class WelfareSettings(_Section):
+    """Officer welfare (issue 14): check-ins, silent phones, the escort timer."""
+
+    checkin_grace_s: float = Field(120, ge=0)
+    checkin_alert_after_s: float = Field(300, ge=0)
+    silent_after_s: float = Field(180, gt=0)
+    heard_every_s: float = Field(15, gt=0)
+    sweep_s: float = Field(5, gt=0)
+    escort_presets_min: list[int] = Field(default_factory=lambda: [5, 10, 20], max_length=6)
+
+    @model_validator(mode="after")
+    def _heard_inside_silence(self) -> WelfareSettings:
+        if self.heard_every_s >= self.silent_after_s:
+            raise ValueError("welfare.heard_every_s must be less than welfare.silent_after_s")
+        return self
+
+
 class Settings(_Section):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
@@ -356,6 +373,7 @@ class Settings(_Section):
     retention: RetentionSettings = RetentionSettings()
     cap: CapSettings = CapSettings()
     incidents: IncidentsSettings = IncidentsSettings()
+    welfare: WelfareSettings = WelfareSettings()
     public_reports: PublicReportsSettings = PublicReportsSettings()
 
 

@@ -74,6 +74,7 @@ class Services:
         registry = Registry()
         dispatcher.ctx.observers.append(registry.deliver_event)  # after memory has followed
         dispatcher.positions.relay = registry.deliver_position
+        dispatcher.welfare.here = registry.connected_here
         plans = PlanCases(dispatcher, PlannerPool())
         scheduler = OperationsScheduler(dispatcher)
         plans.on_schedule_change = scheduler.schedule
@@ -132,6 +133,7 @@ class Services:
         self._every(60.0, self.dispatcher.snapshots.prune_events)
         self._every(d.sweep_interval_s, self._expire_sockets)
         self._every(CHECKPOINT_S, self.dispatcher.ctx.store.checkpoint)
+        self._every(self.settings.welfare.sweep_s, self.dispatcher.welfare.sweep)
         self._every(r.supervisor_positions_every_s, self._flush_positions)
         if self.dispatcher.cluster.enabled:
             self._every(self.settings.cluster.heartbeat_s, self.dispatcher.cluster.beat)

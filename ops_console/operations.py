@@ -28,6 +28,7 @@ from ops_console.audit_trail import exported, viewed
 from ops_console.deps import Supervisor
 from schemas.errors import ErrorCode
 from schemas.operations import (
+    CheckInsIn,
     DeploymentChange,
     OperationChange,
     OperationIn,
@@ -87,6 +88,19 @@ async def edit(
     unpinned planned deployments and its figures (generate again), and is refused (409
     rule_broken, naming it) while a pinned deployment would break a rule."""
     return await s.plans.edit(key, body, viewer)
+
+
+@router.put("/{key}/checkins", response_model=OperationView)
+async def set_checkins(
+    key: str, body: CheckInsIn, viewer: Supervisor, s: ServicesDep
+) -> OperationView:
+    """Her check-in interval on the operation's live deployments (minutes, 5-240; null:
+    none), on a draft or a published operation; live deployments follow at once. 404
+    not_found, 409 illegal_transition (cancelled), 422 invalid."""
+    operation_id = await s.dispatcher.welfare.set_checkin_interval(
+        key, body.checkin_interval_min, viewer
+    )
+    return await s.plans.view(operation_id)
 
 
 @router.post("/{key}/places", response_model=OperationView)

@@ -58,6 +58,11 @@ class AlertRaise(ClientMessage):
     category: AlertCategory | None = None
     note: Note | None = None
     urgent: bool = False
+    origin: Literal["officer", "escort"] = Field(
+        "officer",
+        description="`escort`: her phone raises her escort timer's alert (its `alert_id` "
+        "from `escort.start`) because the server could not be told it ran out.",
+    )
 
 
 class AlertDetail(ClientMessage):
@@ -215,6 +220,43 @@ class AlertExercise(ClientMessage):
     reason: Reason
 
 
+# -- officer welfare (issue 14: check-ins, escort timer) ----------------------------------
+
+ESCORT_MIN_S = 30
+ESCORT_MAX_S = 6 * 3600
+
+
+class CheckIn(ClientMessage):
+    """Officer: I am fine (her live deployment's check-in). Answered with the next due."""
+
+    type: Literal["checkin"] = "checkin"
+
+
+class WelfareState(ClientMessage):
+    """Officer: when my next check-in is due, and my running escort timer, if any."""
+
+    type: Literal["welfare.state"] = "welfare.state"
+
+
+class EscortStart(ClientMessage):
+    """Officer: start an escort timer ("walking to the car, 10 min"). If it runs out
+    without `escort.stop`, an alert with id `alert_id` is raised for her (origin
+    `escort`); her phone raises the same id if the server could not. A new start
+    replaces a running timer."""
+
+    type: Literal["escort.start"] = "escort.start"
+    alert_id: Identifier = Field(description="Made by the phone: the alert's id if it runs out.")
+    duration_s: int = Field(ge=ESCORT_MIN_S, le=ESCORT_MAX_S)
+    label: str | None = Field(None, max_length=100, description="What she is doing.")
+
+
+class EscortStop(ClientMessage):
+    """Officer: I am safe, stop the timer (idempotent)."""
+
+    type: Literal["escort.stop"] = "escort.stop"
+    alert_id: Identifier
+
+
 AnyClientMessage = Annotated[
     Sync
     | PositionUpdate
@@ -234,7 +276,11 @@ AnyClientMessage = Annotated[
     | MessageSend
     | OfficerSignal
     | CrewHelp
-    | AlertExercise,
+    | AlertExercise
+    | CheckIn
+    | WelfareState
+    | EscortStart
+    | EscortStop,
     Field(discriminator="type"),
 ]
 
@@ -260,6 +306,10 @@ CLIENT_MESSAGES: dict[str, type[ClientMessage]] = {
         OfficerSignal,
         CrewHelp,
         AlertExercise,
+        CheckIn,
+        WelfareState,
+        EscortStart,
+        EscortStop,
     )
 }
 

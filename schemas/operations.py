@@ -119,6 +119,13 @@ class OperationIn(Model):
     crews_per_deployment: int = Field(1, ge=0, le=10)
     rules: RulesIn = RulesIn()
     places: list[PlaceIn] = Field(default_factory=list, max_length=500)
+    checkin_interval_min: int | None = Field(
+        None,
+        ge=5,
+        le=240,
+        description="Her live deployments ask her to check in this often (minutes); "
+        "null: no check-ins. Changeable while published: PUT .../checkins.",
+    )
     exercise: bool = Field(
         False, description="A drill: every alert raised during its deployments is an exercise."
     )
@@ -154,6 +161,7 @@ class OperationChange(Model):
     crews_per_deployment: int | None = Field(None, ge=0, le=10)
     rules: RulesIn | None = None
     exercise: bool | None = None
+    checkin_interval_min: int | None = Field(None, ge=5, le=240)
 
 
 class PlanningDefaults(Model):
@@ -225,6 +233,9 @@ class OperationView(Model):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     exercise: bool = Field(False, description="A drill: its alerts are exercises.")
+    checkin_interval_min: int | None = Field(
+        None, description="Check-ins every so many minutes on its live deployments; null: none."
+    )
 
 
 class DeploymentView(Model):
@@ -266,3 +277,10 @@ class PlanChange(Model):
 
     plan: PlanView
     warnings: list[str] = Field(description="Set when the change made the plan more predictable.")
+
+
+class CheckInsIn(Model):
+    """PUT /api/operations/{key}/checkins: a draft's or a published operation's check-in
+    interval (its live deployments follow at once); null: no check-ins."""
+
+    checkin_interval_min: int | None = Field(ge=5, le=240)

@@ -11,6 +11,7 @@ from pydantic import Field, TypeAdapter
 from schemas.common import Model, Position, Role, UtcDateTime
 from schemas.errors import ErrorCode
 from schemas.views import AlertView, CrewView, DeploymentBrief, MessageView, OfferView
+from schemas.welfare import WarningCleared, WarningEvent, WarningView
 
 
 class Ack(Model):
@@ -71,6 +72,11 @@ class Snapshot(Model):
         default_factory=list,
         description="Deployments this client may see that are briefed or live "
         "(for officers and crews: only their own).",
+    )
+    warnings: list[WarningView] = Field(
+        default_factory=list,
+        description="Supervisors only: the welfare warnings on the board now "
+        "(missed check-ins, silent phones).",
     )
     messages: list[MessageView] = Field(
         default_factory=list,
@@ -158,6 +164,8 @@ AnyServerFrame = Annotated[
     | OfferEvent
     | CrewEvent
     | DeploymentEvent
+    | WarningEvent
+    | WarningCleared
     | MessageEvent
     | SignalEvent,
     Field(discriminator="type"),

@@ -143,6 +143,12 @@ class AlertView(Model):
         description="Her phone had no fix when she raised it and none has come since: "
         "`lat`/`lon` are her live deployment's place (crews are ranked by it), or null.",
     )
+    origin: Literal["officer", "checkin", "escort", "crew_help"] = Field(
+        "officer",
+        description="Who raised it: she did (`officer`), or the system on her behalf: a "
+        "missed check-in (`checkin`), her escort timer ran out (`escort`); `crew_help`: "
+        "a crew member needs help.",
+    )
     exercise: bool = Field(
         False,
         description="A drill: raised during an exercise operation, or marked so by a "

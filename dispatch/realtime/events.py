@@ -19,6 +19,8 @@ KIND_DEPLOYMENT = "deployment"
 # What the officer's own phone is shown instead of the truth: after her duress PIN, the
 # cancel she seems to have made (for her only: `user_ids` holds her id).
 KIND_COVER = "cover"
+# Welfare warnings on the board (missed check-in, silent phone): supervisors only.
+KIND_WARNING, KIND_WARNING_CLEAR = "welfare.warning", "welfare.clear"
 # An alert's message (supervisors and the crews in `crew_ids`; never an officer), and a
 # supervisor's discreet signal to an officer (her only: `user_ids` holds her id).
 KIND_MESSAGE, KIND_SIGNAL = "message", "signal"

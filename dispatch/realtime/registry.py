@@ -62,6 +62,11 @@ class Registry:
                 if not group[key]:
                     del group[key]
 
+    def connected_here(self, role: str, subject_id: str) -> bool:
+        """Whether an officer (user id) or a crew (crew id) has a socket on this process."""
+        group = self.officers if role == Role.OFFICER else self.crews
+        return bool(group.get(subject_id))
+
     def everyone(self) -> list[Connection]:
         return [
             *self.supervisors,

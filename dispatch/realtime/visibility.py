@@ -18,6 +18,8 @@ from dispatch.realtime.events import (
     KIND_MESSAGE,
     KIND_OFFER,
     KIND_SIGNAL,
+    KIND_WARNING,
+    KIND_WARNING_CLEAR,
     StoredEvent,
 )
 from schemas.common import Role
@@ -45,6 +47,11 @@ def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
     if event.kind == KIND_COVER:
         if viewer.role == Role.OFFICER and viewer.user_id in event.user_ids:
             return _wrap("alert", event.seq, "alert", event.payload)
+        return None
+    if event.kind in (KIND_WARNING, KIND_WARNING_CLEAR):
+        # Welfare warnings: supervisors only, never an officer or a crew.
+        if viewer.role == Role.SUPERVISOR:
+            return _wrap(event.kind, event.seq, "warning", event.payload)
         return None
     if event.kind == KIND_MESSAGE:
         # Supervisors and the alert's crews; an officer is never in a message's audience.

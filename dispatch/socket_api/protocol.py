@@ -184,6 +184,33 @@ async def _exercise(d: Dispatcher, c: Connection, msg: m.AlertExercise) -> Resul
     return {"alert_id": view.id, "exercise": view.exercise}
 
 
+# -- officer welfare: check-ins, the escort timer ---------------------------------------
+
+
+@handles(m.CheckIn, OFFICER)
+async def _checkin(d: Dispatcher, c: Connection, msg: m.CheckIn) -> Result:
+    view = await d.welfare.checkin(c.viewer)
+    return view.model_dump(mode="json")
+
+
+@handles(m.WelfareState, OFFICER)
+async def _welfare_state(d: Dispatcher, c: Connection, msg: m.WelfareState) -> Result:
+    view = await d.welfare.state(c.viewer)
+    return view.model_dump(mode="json")
+
+
+@handles(m.EscortStart, OFFICER)
+async def _escort_start(d: Dispatcher, c: Connection, msg: m.EscortStart) -> Result:
+    view = await d.welfare.escort_start(c.viewer, msg)
+    return view.model_dump(mode="json")
+
+
+@handles(m.EscortStop, OFFICER)
+async def _escort_stop(d: Dispatcher, c: Connection, msg: m.EscortStop) -> Result:
+    view = await d.welfare.escort_stop(c.viewer, msg.alert_id)
+    return view.model_dump(mode="json")
+
+
 def ack(msg_id: str, result: Result) -> str:
     """The ack frame (`schemas.server.Ack`), written directly: every position gets one."""
     return f'{{"type":"ack","id":{json.dumps(msg_id)},"result":{json.dumps(result)}}}'

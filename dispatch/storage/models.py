@@ -306,3 +306,56 @@ class GazetteerPlace(SQLModel, table=True):
     name: str = Field(max_length=100, index=True)
     lat: float = Field(index=True)
     lon: float
+
+
+# -- officer welfare (issue 14): check-ins, escort timers, who was heard, warnings --------
+
+
+class CheckIn(SQLModel, table=True):
+    """Her last check-in on a live deployment; her next is due `checkin_interval_min`
+    after it (or after the deployment went live, with no row)."""
+
+    __tablename__ = "welfare_checkin"
+
+    deployment_id: str = Field(primary_key=True, max_length=32)
+    officer_id: str = Field(primary_key=True, max_length=32)
+    last_at: datetime | None = utc_column(nullable=True)
+    alerted_due: datetime | None = utc_column(nullable=True)  # the due already escalated
+
+
+class EscortTimer(SQLModel, table=True):
+    """Her running escort timer (one at most); deleted when stopped or when it ran out."""
+
+    __tablename__ = "welfare_escort"
+
+    officer_id: str = Field(primary_key=True, max_length=32)
+    alert_id: str = Field(max_length=64, unique=True)  # the alert's id if it runs out
+    label: str | None = Field(default=None, max_length=100)
+    started_at: datetime = utc_column()
+    due_at: datetime = utc_column(index=True)
+
+
+class Heard(SQLModel, table=True):
+    """When a watched officer's or crew's phone was last heard by any process (connected
+    or a position), and its last position: silence is judged from this across processes."""
+
+    __tablename__ = "welfare_heard"
+
+    subject: str = Field(primary_key=True, max_length=64)  # "officer:<id>" | "crew:<id>"
+    heard_at: datetime = utc_column()
+    lat: float | None = None
+    lon: float | None = None
+    accuracy: float | None = None
+    fix_at: datetime | None = utc_column(nullable=True)
+
+
+class WelfareWarning(SQLModel, table=True):
+    """A warning on the board now (one per subject and kind: the key keeps processes from
+    making two); its view as sent in `welfare.warning`. Deleted when it clears."""
+
+    __tablename__ = "welfare_warning"
+
+    id: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=16)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # WarningView JSON
+    raised_at: datetime = utc_column()

@@ -116,8 +116,11 @@ class Alerts:
             self.ctx.spawn(self.offering.dispatch(view.id))
         return view, created
 
-    def _store(self, tx: Tx, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
-        """A handful of Core statements: insert unless known, claim, offer, settle."""
+    def _store(
+        self, tx: Tx, viewer: Viewer, msg: AlertRaise, *, system: str | None = None
+    ) -> tuple[AlertView, bool]:
+        """A handful of Core statements: insert unless known, claim, offer, settle.
+        `system`: raised by the system on her behalf, with that origin."""
         urgent_crews = self.ctx.settings.dispatch.urgent_crews
         live = self.live_of.get(viewer.user_id)
         lat, lon, accuracy, source = self._where(viewer.user_id, msg.position, live, tx)
@@ -145,6 +148,7 @@ class Alerts:
             press_clamped=press.clamped if press else None,
             position_source=source,
             exercise=live is not None and live[0] in self.exercise_deployments,
+            origin=system or msg.origin,
         )
         if not self.offering.first_step(tx, alert):
             raise AlreadyRaised  # rolls back the claims: answered from the stored alert
@@ -154,7 +158,7 @@ class Alerts:
             object_type="alert",
             object_id=alert.id,
             detail="alert raised; her positions are kept while it is open",
-            **by(viewer),
+            **by(None if system else viewer),
         )
         return alert_view(alert, []), True
 
@@ -180,6 +184,35 @@ class Alerts:
         if known.officer_id != viewer.user_id:
             raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
         return alert_view(known, tx.attached(known.id)), False
+
+    # -- raised for her by the system: a missed check-in, her escort timer ---------------
+
+    async def raise_for_officer(
+        self,
+        officer_id: str,
+        alert_id: str,
+        *,
+        origin: str,
+        note: str,
+        position: Position | None,
+    ) -> tuple[AlertView, bool]:
+        """An alert raised on her behalf (`Alert.origin` "checkin" or "escort"), as if she
+        had pressed, from her last known position (else as a raise with no fix), audited
+        as the system's. Idempotent on `alert_id`: her phone may raise the same id."""
+        viewer = Viewer(officer_id, "", Role.OFFICER, None, self.ctx.clock(), "")
+        msg = AlertRaise(id="system", alert_id=alert_id, position=position, note=note[:500])
+        async with self.ctx.locks.hold(alert_id):
+            try:
+                view, created = await self.ctx.transact(
+                    lambda tx: self._store(tx, viewer, msg, system=origin)
+                )
+            except (AlreadyRaised, IntegrityError):
+                view, created = await self.ctx.transact(
+                    lambda tx: self._known(tx, viewer, alert_id)
+                )
+        if not created and view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
+            self.ctx.spawn(self.offering.dispatch(view.id))
+        return view, created
 
     # -- a crew's call for help ------------------------------------------------------------
 

@@ -8,6 +8,7 @@
     deployments  brief, go live, stand down              (offering)
     messages     incident messages, her signal, drills
     snapshots    replay from memory, or a snapshot       (positions)
+    welfare      check-ins, escort timers, silent phones (alerts, positions)
     cluster      heartbeats, crews on other processes    (crews)
 
 Each part is handed the context (store, database, hub, crew index, clock) and the
@@ -41,6 +42,7 @@ from dispatch.usecases.positions import Positions
 from dispatch.usecases.snapshot import Snapshots
 from dispatch.usecases.supervision import Supervision
 from dispatch.usecases.views import alert_view
+from dispatch.usecases.welfare import Welfare
 from dispatch.usecases.work import Work, attached_crews_async
 from schemas.views import OPEN_ALERT_STATES, DeploymentState
 
@@ -60,6 +62,7 @@ class Dispatcher:
         self.messages = Messages(ctx)
         self.snapshots = Snapshots(ctx, self.positions)
         self.cluster = Cluster(ctx, self.crews)
+        self.welfare = Welfare(ctx, self.alerts, self.positions)
 
     @classmethod
     def build(

@@ -105,6 +105,7 @@ def operation_view(op: Operation, places: Sequence[Place]) -> OperationView:
         created_at=op.created_at,
         updated_at=op.updated_at,
         exercise=op.exercise,
+        checkin_interval_min=op.checkin_interval_min,
     )
 
 
@@ -133,6 +134,7 @@ def settings_of(op: Operation) -> dict[str, Any]:
             "per_officer_per_day": op.per_officer_per_day,
         },
         "exercise": op.exercise,
+        "checkin_interval_min": op.checkin_interval_min,
     }
 
 

@@ -146,6 +146,7 @@ class OperationCases:
             "rest_h": _or(body.rules.rest_h, p.rest_h),
             "per_officer_per_day": body.rules.per_officer_per_day or p.per_officer_per_day,
             "exercise": body.exercise,
+            "checkin_interval_min": body.checkin_interval_min,
             **ranged,
         }
 

@@ -20,6 +20,7 @@ from dispatch.storage.models import (
     DeploymentMember,
     Event,
     Offer,
+    WelfareWarning,
 )
 from dispatch.usecases.briefs import load_brief
 from dispatch.usecases.context import Context
@@ -35,6 +36,7 @@ from schemas.views import (
     DeploymentState,
     OfferState,
 )
+from schemas.welfare import WarningView
 
 
 class Snapshots:
@@ -47,8 +49,8 @@ class Snapshots:
         return self.ctx.sequencer.since(last_seq, audience_key(viewer))
 
     async def snapshot(self, viewer: Viewer) -> Snapshot:
-        seq, alerts, offers, crews, deployments, messages = await self.ctx.store.read(
-            lambda s: self._read(s, viewer)
+        seq, alerts, offers, crews, deployments, messages, warnings = await self.ctx.store.read(
+            lambda s: (*self._read(s, viewer), _warnings(s, viewer))
         )
         return Snapshot(
             seq=seq,
@@ -58,6 +60,7 @@ class Snapshots:
             positions=self.positions.visible(viewer, [(a.id, a.officer_id) for a in alerts]),
             deployments=deployments,
             messages=messages,
+            warnings=warnings,
         )
 
     def _read(self, s: Session, viewer: Viewer) -> tuple[Any, ...]:
@@ -144,3 +147,11 @@ class Snapshots:
             result = await s.exec(delete(Event).where(col(Event.seq) <= head - keep))
             await s.commit()
             return int(result.rowcount or 0)
+
+
+def _warnings(s: Session, viewer: Viewer) -> list[WarningView]:
+    """The welfare warnings on the board (supervisors only), read with the rest."""
+    if viewer.role != Role.SUPERVISOR:
+        return []
+    rows = s.exec(select(WelfareWarning).order_by(col(WelfareWarning.raised_at))).all()
+    return [WarningView.model_validate_json(w.payload) for w in rows]

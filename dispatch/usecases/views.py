@@ -80,6 +80,7 @@ def alert_view(alert: Alert, attached: list[tuple[Offer, Crew]]) -> AlertView:
         position_unknown=alert.position_source is not None,
         exercise=alert.exercise,
         help_crew_id=alert.help_crew_id,
+        origin=alert.origin,
     )
 
 

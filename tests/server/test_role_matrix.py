@@ -301,6 +301,11 @@ ROUTES: list[Route] = [
     Route(f"GET {OPS}/{{key}}", SUPERVISORS, on_operation),
     Route(f"PATCH {OPS}/{{key}}", SUPERVISORS, on_fresh_operation(json={"area": "Matrix"})),
     Route(
+        f"PUT {OPS}/{{key}}/checkins",
+        SUPERVISORS,
+        on_fresh_operation(json={"checkin_interval_min": 20}),
+    ),
+    Route(
         f"POST {OPS}/{{key}}/places",
         SUPERVISORS,
         on_fresh_operation(json={"places": [EXTRA_PLACE]}),
@@ -428,6 +433,10 @@ async def assign_body(m: Matrix, c: Client, allowed: bool) -> dict[str, Any]:
     return {"alert_id": alert_id, "crew_id": crew_id, "reason": "Matrix: reached by radio"}
 
 
+async def escort_body() -> dict[str, Any]:
+    return {"alert_id": new_id(), "duration_s": 600, "label": "Matrix"}
+
+
 def unknown_offer(**body: Any) -> Body:
     """An offer id no row has: an allowed identity is told not_found, not forbidden."""
 
@@ -469,6 +478,11 @@ MESSAGES: list[Message] = [
         an_open_alert(outcome="other", reason="Matrix: closed by radio"),
     ),
     Message("alert.note", SUPERVISORS, an_open_alert(text="Matrix: a note")),
+    # Welfare: no live deployment to check in on; her escort timer (started, stopped).
+    Message("checkin", OFFICERS, constant(), ok="illegal_transition"),
+    Message("welfare.state", OFFICERS, constant()),
+    Message("escort.start", OFFICERS, lambda m, c, allowed: escort_body()),
+    Message("escort.stop", OFFICERS, constant(alert_id="matrix-escort-none")),
 ]
 
 # Cells known to let a role in where it must not: (route key or message type, identity)

@@ -1,0 +1,351 @@
+"""Officer welfare on a real server with real websocket clients, on a clock the test
+moves: missed check-ins become warnings and then alerts raised by the system, escort
+timers that run out raise alerts, silent phones (an officer's, a crew's on an
+assignment) put warnings on the board, and all of it survives a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dispatch.storage.models import Alert
+from schemas.common import CrewMode
+from tests.ops_console.incident_support import Scene, live_operation
+from tests.support import (
+    CENTRE,
+    Client,
+    ManualClock,
+    RunningServer,
+    north_of,
+    settings_for,
+    start_server,
+)
+
+WAIT = 20  # seconds: a generous bound on a busy machine, never a measured time
+T0 = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+HER = north_of(CENTRE, 250)
+SETTINGS = {
+    "dispatch.offer_timeout_s": 900,
+    "dispatch.position_fresh_s": 86400,  # the clock moves by minutes: fixes stay fresh
+    "scheduler.brief_lead_min": 60,
+    "welfare.sweep_s": 0.1,
+    "welfare.heard_every_s": 1,
+    "welfare.checkin_grace_s": 120,
+    "welfare.checkin_alert_after_s": 300,
+    "welfare.silent_after_s": 180,
+}
+
+
+async def clocked(db_url: str) -> tuple[RunningServer, ManualClock]:
+    clock = ManualClock(T0)
+    return await start_server(settings_for(db_url, **SETTINGS), clock), clock
+
+
+async def ok(client: Client, type_: str, **body: Any) -> dict[str, Any]:
+    reply = await client.request(type_, timeout=WAIT, **body)
+    assert reply["type"] == "ack", reply
+    result: dict[str, Any] = reply["result"]
+    return result
+
+
+def warnings_of(client: Client) -> dict[str, dict[str, Any]]:
+    """The warnings a client holds from its snapshot and events (docs/protocol.md)."""
+    held: dict[str, dict[str, Any]] = {}
+    for f in client.frames:
+        if f["type"] == "snapshot":
+            held = {w["id"]: w for w in f.get("warnings", [])}
+        elif f["type"] == "welfare.warning":
+            held[f["warning"]["id"]] = f["warning"]
+        elif f["type"] == "welfare.clear":
+            held.pop(f["warning"]["id"], None)
+    return held
+
+
+async def warning(client: Client, frame_type: str, start: int = 0, **match: Any) -> dict[str, Any]:
+    frame = await client.wait_for(
+        lambda f: (
+            f["type"] == frame_type and all(f["warning"].get(k) == v for k, v in match.items())
+        ),
+        WAIT,
+        start,
+    )
+    view: dict[str, Any] = frame["warning"]
+    return view
+
+
+async def fresh_snapshot(server: RunningServer, username: str) -> dict[str, Any]:
+    client = await server.connect(username)  # synced from nothing: a snapshot
+    try:
+        return await client.wait_for(lambda f: f["type"] == "snapshot", WAIT)
+    finally:
+        await client.close()
+
+
+def no_warnings_to(*clients: Client) -> None:
+    for c in clients:
+        kinds = {f["type"] for f in c.frames}
+        assert not kinds & {"welfare.warning", "welfare.clear"}, c.frames[-5:]
+        assert all(not f.get("warnings") for f in c.frames if f["type"] == "snapshot")
+
+
+async def scene_with_checkins(server: RunningServer, clock: ManualClock, minutes: int) -> Scene:
+    scene = await live_operation(server, clock, f"Check-ins {uuid.uuid4().hex[:6]}")
+    view = await scene.api.call(
+        "PUT",
+        f"/api/operations/{scene.operation['id']}/checkins",
+        json={"checkin_interval_min": minutes},
+    )
+    assert view["checkin_interval_min"] == minutes
+    await scene.officer.position(*HER)
+    return scene
+
+
+async def test_missed_checkin_warns_then_raises_an_alert_for_her(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        scene = await scene_with_checkins(server, clock, 20)
+        officer, sup, crew = scene.officer, scene.supervisor, scene.crew
+        live_from = clock.now
+        state = await ok(officer, "welfare.state")
+        due = datetime.fromisoformat(state["checkin"]["due_at"])
+        assert due == live_from + timedelta(minutes=20)
+        assert state["checkin"]["interval_s"] == 1200 and state["escort"] is None
+
+        # Due, and within the grace: nothing on the board.
+        clock.set(due + timedelta(seconds=60))
+        await asyncio.sleep(1)
+        assert warnings_of(sup) == {}
+
+        # Past the grace: a warning with her name and last position.
+        clock.set(due + timedelta(seconds=121))
+        seen = await warning(sup, "welfare.warning", kind="checkin_missed")
+        assert seen["subject_id"] == officer.session["user_id"]
+        assert seen["role"] == "officer" and seen["name"]
+        assert (seen["lat"], seen["lon"]) == HER
+        assert datetime.fromisoformat(seen["since"]) == due
+        assert seen["alert_id"] is None
+
+        # Past the second grace: an alert raised by the system from her last position,
+        # offered to a crew; the warning names it.
+        start = len(crew.frames)
+        clock.set(due + timedelta(seconds=421))
+        frame = await sup.wait_for(
+            lambda f: f["type"] == "alert" and f["alert"]["origin"] == "checkin", WAIT
+        )
+        alert = frame["alert"]
+        assert alert["officer_id"] == officer.session["user_id"]
+        assert (alert["lat"], alert["lon"]) == HER
+        assert alert["note"].startswith("Raised by the system: missed check-in")
+        offer = await crew.offer(WAIT, start=start)
+        assert offer["alert_id"] == alert["id"]
+        named = await warning(sup, "welfare.warning", kind="checkin_missed", alert_id=alert["id"])
+        assert named["id"] == seen["id"]
+        # One alert, however many sweeps pass.
+        await asyncio.sleep(1)
+        rows = [a for a in await server.rows(Alert) if a.origin == "checkin"]
+        assert [a.id for a in rows] == [alert["id"]]
+
+        # Her check-in clears the warning and sets the next due.
+        checked = await ok(officer, "checkin")
+        assert datetime.fromisoformat(checked["checkin"]["due_at"]) == clock.now + timedelta(
+            minutes=20
+        )
+        cleared = await warning(sup, "welfare.clear", id=seen["id"])
+        assert cleared["cleared_by"] == "checkin"
+        assert warnings_of(sup) == {}
+
+        # Old state + events == a fresh snapshot; officers and crews never see warnings.
+        snap = await fresh_snapshot(server, sup.session["username"])
+        assert snap["warnings"] == list(warnings_of(sup).values())
+        no_warnings_to(officer, crew)
+    finally:
+        await server.stop()
+
+
+async def test_checkin_needs_a_live_deployment_that_asks_for_them(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        lone = await server.officer()
+        reply = await lone.request("checkin")
+        assert (reply["type"], reply["code"]) == ("error", "illegal_transition")
+        scene = await live_operation(server, clock, "No check-ins")
+        reply = await scene.officer.request("checkin")
+        assert (reply["type"], reply["code"]) == ("error", "illegal_transition")
+        assert (await ok(scene.officer, "welfare.state"))["checkin"] is None
+        bad = await scene.api.call(
+            "PUT",
+            f"/api/operations/{scene.operation['id']}/checkins",
+            422,
+            json={"checkin_interval_min": 2},
+        )
+        assert bad["code"] == "invalid"
+    finally:
+        await server.stop()
+
+
+async def test_escort_timer_runs_out_and_raises_her_alert(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        officer = await server.officer()
+        crew = await server.crew(CrewMode.CAR, north_of(HER, 300))
+        sup = await server.supervisor()
+        await officer.position(*HER)
+        escort_id = uuid.uuid4().hex
+        started = await ok(
+            officer, "escort.start", alert_id=escort_id, duration_s=600, label="to the car"
+        )
+        assert started["escort"]["alert_id"] == escort_id
+        assert datetime.fromisoformat(started["escort"]["due_at"]) == T0 + timedelta(minutes=10)
+
+        clock.set(T0 + timedelta(seconds=599))
+        await asyncio.sleep(1)
+        assert await server.rows(Alert) == []
+
+        clock.set(T0 + timedelta(seconds=600))
+        frame = await sup.wait_for(lambda f: f["type"] == "alert", WAIT)
+        alert = frame["alert"]
+        assert (alert["id"], alert["origin"]) == (escort_id, "escort")
+        assert (alert["lat"], alert["lon"]) == HER
+        assert "to the car" in alert["note"]
+        offer = await crew.offer(WAIT)
+        assert offer["alert_id"] == escort_id
+        # Her phone raising the same id (it could not tell the server) is the same alert.
+        again = await ok(officer, "alert.raise", alert_id=escort_id, origin="escort")
+        assert again["created"] is False
+        assert [a.id for a in await server.rows(Alert)] == [escort_id]
+        assert (await ok(officer, "welfare.state"))["escort"] is None
+        refused = await officer.request("escort.stop", alert_id=escort_id)
+        assert (refused["type"], refused["code"]) == ("error", "illegal_transition")
+    finally:
+        await server.stop()
+
+
+async def test_escort_stopped_raises_nothing_and_the_phone_may_raise_first(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        officer = await server.officer()
+        await officer.position(*HER)
+        first = uuid.uuid4().hex
+        await ok(officer, "escort.start", alert_id=first, duration_s=300)
+        stopped = await ok(officer, "escort.stop", alert_id=first)
+        assert stopped["escort"] is None
+        assert (await ok(officer, "escort.stop", alert_id=first))["escort"] is None  # again
+        clock.set(T0 + timedelta(minutes=30))
+        await asyncio.sleep(1)
+        assert await server.rows(Alert) == []
+
+        # Offline, her phone raised it when it ran out; the server's sweep then finds the
+        # same id: one alert, marked escort.
+        second = uuid.uuid4().hex
+        await ok(officer, "escort.start", alert_id=second, duration_s=60)
+        raised = await ok(
+            officer,
+            "alert.raise",
+            alert_id=second,
+            origin="escort",
+            position={"lat": HER[0], "lon": HER[1]},
+        )
+        assert raised["created"] is True
+        clock.advance(timedelta(minutes=2))
+        await asyncio.sleep(1)
+        rows = await server.rows(Alert)
+        assert [(a.id, a.origin) for a in rows] == [(second, "escort")]
+        # A start with an id already used by an alert is refused.
+        reply = await officer.request("escort.start", alert_id=second, duration_s=60)
+        assert (reply["type"], reply["code"]) == ("error", "conflict")
+        reply = await officer.request("escort.start", alert_id="x", duration_s=5)
+        assert (reply["type"], reply["code"]) == ("error", "invalid")
+    finally:
+        await server.stop()
+
+
+async def test_silent_officer_warns_and_her_return_clears(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        scene = await live_operation(server, clock, "Silent officer")
+        officer, sup = scene.officer, scene.supervisor
+        await officer.position(*HER)
+        await asyncio.sleep(0.5)  # a sweep hears her
+        await officer.close()
+        await asyncio.sleep(0.5)
+        gone_at = clock.now
+        clock.advance(timedelta(seconds=179))
+        await asyncio.sleep(1)
+        assert warnings_of(sup) == {}
+        clock.advance(timedelta(seconds=2))
+        seen = await warning(sup, "welfare.warning", kind="silent", role="officer")
+        assert seen["subject_id"] == officer.session["user_id"]
+        assert (seen["lat"], seen["lon"]) == HER
+        assert datetime.fromisoformat(seen["since"]) <= gone_at
+        # Another supervisor connecting now sees it in the snapshot.
+        snap = await fresh_snapshot(server, sup.session["username"])
+        assert [w["id"] for w in snap["warnings"]] == [seen["id"]]
+
+        back = await Client.open(server.ws_url, officer.session)
+        await back.sync()
+        cleared = await warning(sup, "welfare.clear", id=seen["id"])
+        assert cleared["cleared_by"] == "back"
+        no_warnings_to(back, scene.crew)
+        await back.close()
+    finally:
+        await server.stop()
+
+
+async def test_silent_crew_on_an_assignment_warns(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        officer = await server.officer()
+        crew = await server.crew(CrewMode.CAR, north_of(HER, 300))
+        sup = await server.supervisor()
+        ack = await officer.raise_alert(HER)
+        alert_id = ack["result"]["alert_id"]
+        offer = await crew.offer(WAIT)
+        await ok(crew, "offer.accept", offer_id=offer["id"])
+        await asyncio.sleep(0.5)
+        await crew.close()
+        await asyncio.sleep(0.5)
+        clock.advance(timedelta(seconds=181))
+        seen = await warning(sup, "welfare.warning", kind="silent", role="crew")
+        assert (seen["subject_id"], seen["alert_id"]) == (crew.session["crew_id"], alert_id)
+        assert seen["name"] == crew.callsign
+        assert seen["lat"] is not None
+        back = await Client.open(server.ws_url, crew.session)
+        await back.sync()
+        cleared = await warning(sup, "welfare.clear", id=seen["id"])
+        assert cleared["cleared_by"] == "back"
+        await back.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_restart_keeps_the_escort_timer_and_the_checkin_due(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    settings = server.settings
+    try:
+        scene = await scene_with_checkins(server, clock, 30)
+        officer = scene.officer
+        before = await ok(officer, "welfare.state")
+        escort_id = uuid.uuid4().hex
+        await ok(officer, "escort.start", alert_id=escort_id, duration_s=900)
+        session, sup_name = officer.session, scene.supervisor.session["username"]
+        await scene.api.close()
+    finally:
+        await server.stop()
+
+    server = await start_server(settings, clock)
+    try:
+        officer = await Client.open(server.ws_url, session)
+        await officer.sync()
+        after = await ok(officer, "welfare.state")
+        assert after["checkin"]["due_at"] == before["checkin"]["due_at"]
+        assert after["escort"]["alert_id"] == escort_id
+        sup = await server.connect(sup_name)
+        clock.advance(timedelta(seconds=901))
+        frame = await sup.wait_for(
+            lambda f: f["type"] == "alert" and f["alert"]["id"] == escort_id, WAIT
+        )
+        assert frame["alert"]["origin"] == "escort"
+    finally:
+        await server.stop()
