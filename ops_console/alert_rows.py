@@ -190,6 +190,7 @@ def columns_of(alert: Alert, first_offer_at: datetime | None = None) -> AlertCol
         alert.outcome,
         alert.pressed_at,
         first_offer_at,
+        alert.exercise,
     )
 
 
@@ -319,6 +320,7 @@ async def report_facts(s: AsyncSession, scope: ReportScope) -> list[AlertFacts]:
             col(User.display_name),
             col(Operation.name),
             col(Place.name),
+            col(Alert.exercise),
             col(Offer.crew_id),
             col(Crew.callsign),
             col(Offer.accepted_at),
@@ -350,11 +352,20 @@ async def report_facts(s: AsyncSession, scope: ReportScope) -> list[AlertFacts]:
             if callsign is not None:
                 callsigns[crew_id] = callsign
         alert_id, raised, closed, state, urgent, category, outcome, pressed, offered = lines[0][:9]
-        officer, op, place = lines[0][9:12]
+        officer, op, place, exercise = lines[0][9:13]
         facts.append(
             facts_of(
                 AlertColumns(
-                    alert_id, raised, closed, state, urgent, category, outcome, pressed, offered
+                    alert_id,
+                    raised,
+                    closed,
+                    state,
+                    urgent,
+                    category,
+                    outcome,
+                    pressed,
+                    offered,
+                    bool(exercise),
                 ),
                 offers,
                 officer=officer,

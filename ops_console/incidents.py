@@ -47,6 +47,7 @@ class AlertRow(Model):
     place: str | None
     accept_s: float | None
     on_scene_s: float | None
+    exercise: bool = False  # a drill
 
 
 class AlertLog(Model):
@@ -89,6 +90,7 @@ def row_of(facts: AlertFacts) -> AlertRow:
         place=facts.place,
         accept_s=facts.accept_s,
         on_scene_s=facts.on_scene_s,
+        exercise=facts.exercise,
     )
 
 

@@ -64,6 +64,7 @@ class AlertFacts(NamedTuple):
     press_received_s: float | None = None  # pressed -> the server received it
     press_offer_s: float | None = None  # pressed -> its first offer
     press_accept_s: float | None = None  # pressed -> first crew accepted (or assigned)
+    exercise: bool = False  # a drill: left out of real reports, reported apart
 
 
 class AlertColumns(NamedTuple):
@@ -78,6 +79,7 @@ class AlertColumns(NamedTuple):
     outcome: str | None
     pressed_at: datetime | None = None
     first_offer_at: datetime | None = None  # its first offer's (any crew's, any ending)
+    exercise: bool = False
 
 
 class OfferTimes(NamedTuple):
@@ -128,6 +130,7 @@ def facts_of(
         press_received_s=seconds_to_first(pressed, [raised]) if pressed else None,
         press_offer_s=seconds_to_first(pressed, [alert.first_offer_at]) if pressed else None,
         press_accept_s=seconds_to_first(pressed, [first_accept]) if pressed else None,
+        exercise=alert.exercise,
     )
 
 
@@ -243,6 +246,7 @@ CSV_COLUMNS = (
     "press_received_s",
     "press_offer_s",
     "press_accept_s",
+    "exercise",
 )
 
 
@@ -282,6 +286,7 @@ def report_csv(facts: Iterable[AlertFacts], zone: ZoneInfo) -> str:
                 _number(f.press_received_s),
                 _number(f.press_offer_s),
                 _number(f.press_accept_s),
+                "yes" if f.exercise else "no",
             ]
         )
     return out.getvalue()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
@@ -21,12 +21,14 @@ from dispatch.usecases.operations import OperationCases
 from ops_console.alert_rows import ReportScope, report_facts
 from ops_console.audit_trail import exported, viewed
 from ops_console.deps import Supervisor
+from ops_console.false_alarms import router as false_alarms_router
 from ops_console.incidents import AlertRow, row_of
 from ops_console.report_figures import AlertFacts, Spread, report, report_csv
 from schemas.common import Model
 from schemas.errors import ErrorCode
 
 router = APIRouter(prefix="/api/console", tags=["console"])
+router.include_router(false_alarms_router)  # GET /api/console/false-alarms
 
 REPORT_ROWS = 100
 
@@ -68,6 +70,10 @@ class AlertReport(Model):
     method: str
     rows: list[AlertRow]  # the newest REPORT_ROWS, newest first; the CSV and the log have all
     rows_total: int
+    # Drills: "real" (the default) leaves them out of every figure, "exercise" reports
+    # them alone, "all" both; exercise_alerts counts the scope's drills whichever it is.
+    exercises: str = "real"
+    exercise_alerts: int = 0
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,18 @@ class Loaded:
     zone: str
     places: list[str]
     facts: list[AlertFacts]
+    exercises: str = "real"
+    exercise_alerts: int = 0
+
+
+ExerciseFilter = Literal["real", "exercise", "all"]
+
+
+def with_exercises(facts: list[AlertFacts], which: ExerciseFilter) -> list[AlertFacts]:
+    """The facts a report counts: real alerts only (the default), drills only, or all."""
+    if which == "all":
+        return facts
+    return [f for f in facts if f.exercise == (which == "exercise")]
 
 
 def _spread(s: Spread) -> SpreadView:
@@ -109,6 +127,7 @@ async def _load(
     until: datetime | None,
     tz: str | None,
     unknown_operation: ErrorCode = ErrorCode.INVALID,
+    exercises: ExerciseFilter = "real",
 ) -> Loaded:
     """Check the scope, then read its alerts. Nothing is read for a bad request."""
     since, until = _aware("since", since), _aware("until", until)
@@ -135,7 +154,16 @@ async def _load(
         zone = _zone(tz, op, s.settings.planning.timezone)
         scope = ReportScope(op.id if op is not None else None, since, until)
         facts = await report_facts(session, scope)
-    return Loaded(operation=op, since=since, until=until, zone=zone, places=places, facts=facts)
+    return Loaded(
+        operation=op,
+        since=since,
+        until=until,
+        zone=zone,
+        places=places,
+        facts=with_exercises(facts, exercises),
+        exercises=exercises,
+        exercise_alerts=sum(1 for f in facts if f.exercise),
+    )
 
 
 def _report(loaded: Loaded) -> AlertReport:
@@ -161,6 +189,8 @@ def _report(loaded: Loaded) -> AlertReport:
         method=PERCENTILE_METHOD,
         rows=[row_of(f) for f in reversed(facts[-REPORT_ROWS:])],
         rows_total=len(facts),
+        exercises=loaded.exercises,
+        exercise_alerts=loaded.exercise_alerts,
     )
 
 
@@ -198,6 +228,10 @@ Until = Annotated[datetime | None, Query(description="Raised before this instant
 OperationKey = Annotated[
     str | None, Query(max_length=100, description="An operation's id or name (optional).")
 ]
+Exercises = Annotated[
+    ExerciseFilter,
+    Query(description="real (default): drills left out; exercise: drills only; all: both."),
+]
 Tz = Annotated[
     str | None,
     Query(
@@ -216,11 +250,12 @@ async def range_report(
     until: Until = None,
     operation: OperationKey = None,
     tz: Tz = None,
+    exercises: Exercises = "real",
 ) -> AlertReport:
     """The figures of the alerts raised in [since, until), of one operation's or of all
     (those outside any operation too). Without an operation, since and until are needed;
     with one, either may be left out."""
-    loaded = await _load(s, key=operation, since=since, until=until, tz=tz)
+    loaded = await _load(s, key=operation, since=since, until=until, tz=tz, exercises=exercises)
     await viewed(s, viewer, "report", _report_id(loaded))
     return _report(loaded)
 
@@ -233,28 +268,45 @@ async def range_report_csv(
     until: Until = None,
     operation: OperationKey = None,
     tz: Tz = None,
+    exercises: Exercises = "real",
 ) -> Response:
     """One row per alert of the report, oldest first, with its response times."""
-    loaded = await _load(s, key=operation, since=since, until=until, tz=tz)
+    loaded = await _load(s, key=operation, since=since, until=until, tz=tz, exercises=exercises)
     await exported(s, viewer, "report", _report_id(loaded), "report.csv")
     return _csv(loaded)
 
 
 @router.get("/operations/{key}/report", response_model=AlertReport)
-async def operation_report(key: str, viewer: Supervisor, s: ServicesDep) -> AlertReport:
+async def operation_report(
+    key: str, viewer: Supervisor, s: ServicesDep, exercises: Exercises = "real"
+) -> AlertReport:
     """The operation's figures (key: its id or name)."""
     loaded = await _load(
-        s, key=key, since=None, until=None, tz=None, unknown_operation=ErrorCode.NOT_FOUND
+        s,
+        key=key,
+        since=None,
+        until=None,
+        tz=None,
+        unknown_operation=ErrorCode.NOT_FOUND,
+        exercises=exercises,
     )
     await viewed(s, viewer, "report", _report_id(loaded))
     return _report(loaded)
 
 
 @router.get("/operations/{key}/report.csv")
-async def operation_report_csv(key: str, viewer: Supervisor, s: ServicesDep) -> Response:
+async def operation_report_csv(
+    key: str, viewer: Supervisor, s: ServicesDep, exercises: Exercises = "real"
+) -> Response:
     """One row per alert of the operation, oldest first, with its response times."""
     loaded = await _load(
-        s, key=key, since=None, until=None, tz=None, unknown_operation=ErrorCode.NOT_FOUND
+        s,
+        key=key,
+        since=None,
+        until=None,
+        tz=None,
+        unknown_operation=ErrorCode.NOT_FOUND,
+        exercises=exercises,
     )
     await exported(s, viewer, "report", _report_id(loaded), "report.csv")
     return _csv(loaded)

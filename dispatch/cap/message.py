@@ -147,7 +147,14 @@ def headline(view: AlertView, cap: CapSettings) -> str:
     else:
         mark = "DURESS: " if view.duress else "URGENT: " if view.urgent else ""
         words = f"{mark}{cap.event}"
+    if view.exercise:
+        words = f"EXERCISE: {words}"
     return words[:HEADLINE_MAX]
+
+
+def status_of(view: AlertView, cap: CapSettings) -> str:
+    """`cap.status`, except that a drill is an `Exercise` (a `Test` stays a test)."""
+    return "Exercise" if view.exercise and cap.status == "Actual" else cap.status
 
 
 def description(view: AlertView) -> str:
@@ -169,6 +176,7 @@ def parameters(view: AlertView, cap: CapSettings) -> list[tuple[str, str]]:
         ("crewsNeeded", str(view.crews_needed)),
         ("crewsAttached", str(len(view.crews))),
         ("positionKnown", "false" if position_unknown(view) or view.lat is None else "true"),
+        ("exercise", "true" if view.exercise else "false"),
     ]
     if view.accuracy is not None:
         params.append(("positionAccuracyM", f"{view.accuracy:.0f}"))
@@ -232,14 +240,17 @@ def cap_message(view: AlertView, cap: CapSettings) -> CapMessage:
     _add(alert, "sender", cap.sender)
     sent = view.raised_at if msg_type == "Alert" else view.updated_at
     _add(alert, "sent", cap_time(sent))
-    _add(alert, "status", cap.status)
+    _add(alert, "status", status_of(view, cap))
     _add(alert, "msgType", msg_type)
     _add(alert, "scope", "Restricted")
     _add(alert, "restriction", cap.restriction)
     if cap.addresses:
         _add(alert, "addresses", addresses_text(cap.addresses))
+    notes = ["An exercise (a drill), not a real incident."] if view.exercise else []
     if msg_type == "Cancel":
-        _add(alert, "note", "The alert was cancelled: a false alarm.")
+        notes.append("The alert was cancelled: a false alarm.")
+    if notes:
+        _add(alert, "note", " ".join(notes))
     if msg_type != "Alert":
         first = f"{cap.sender},{first_identifier(view.id)},{cap_time(view.raised_at)}"
         _add(alert, "references", first)

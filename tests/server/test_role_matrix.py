@@ -344,6 +344,7 @@ ROUTES: list[Route] = [
     Route(f"GET {CONSOLE}/report.csv", SUPERVISORS, report_range),
     Route(f"GET {CONSOLE}/operations/{{key}}/report", SUPERVISORS, on_operation),
     Route(f"GET {CONSOLE}/operations/{{key}}/report.csv", SUPERVISORS, on_operation),
+    Route(f"GET {CONSOLE}/false-alarms", SUPERVISORS),
     Route(f"GET {CONSOLE}/people", SUPERVISORS),
     Route(f"POST {CONSOLE}/users", SUPERVISORS, new_user_body, ok=201),
     Route(
@@ -433,6 +434,10 @@ async def assign_body(m: Matrix, c: Client, allowed: bool) -> dict[str, Any]:
     return {"alert_id": alert_id, "crew_id": crew_id, "reason": "Matrix: reached by radio"}
 
 
+async def crew_help_body() -> dict[str, Any]:
+    return {"alert_id": new_id(), "position": POSITION}
+
+
 async def escort_body() -> dict[str, Any]:
     return {"alert_id": new_id(), "duration_s": 600, "label": "Matrix"}
 
@@ -483,6 +488,17 @@ MESSAGES: list[Message] = [
     Message("welfare.state", OFFICERS, constant()),
     Message("escort.start", OFFICERS, lambda m, c, allowed: escort_body()),
     Message("escort.stop", OFFICERS, constant(alert_id="matrix-escort-none")),
+    # Incidents: a message on an alert nobody has (not_found for the allowed, a crew not
+    # on it alike), her vibration code, a crew's call for help, marking a drill.
+    Message(
+        "message.send",
+        SUPERVISORS | CREWS,
+        lambda m, c, allowed: constant(alert_id=new_id(), text="Matrix")(m, c, allowed),
+        ok="not_found",
+    ),
+    Message("officer.signal", SUPERVISORS, an_open_alert(code="help_close")),
+    Message("crew.help", CREWS, lambda m, c, allowed: crew_help_body()),
+    Message("alert.exercise", SUPERVISORS, an_open_alert(exercise=True, reason="Matrix: drill")),
 ]
 
 # Cells known to let a role in where it must not: (route key or message type, identity)
