@@ -26,6 +26,7 @@ from dispatch.auth.sessions import COOKIE_NAME, AuthError, SecondStep, sign_in, 
 from dispatch.config import Settings
 from dispatch.maps.router import install_maps
 from dispatch.pages.router import install_pages
+from dispatch.public_reports.router import install_public_reports
 from dispatch.request_guard import RequestGuard
 from dispatch.services import Services
 from dispatch.socket_api.endpoint import websocket_endpoint
@@ -91,6 +92,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, tune_gc: bool = Fa
     app.add_api_websocket_route("/ws", websocket_endpoint)
     install_maps(app, settings)
     install_pages(app, settings.pages)
+    install_public_reports(app, settings)
     install_console(app, settings.pages)
     app.include_router(console_router)
     app.include_router(operations_router)
