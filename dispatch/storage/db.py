@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,8 +24,10 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"hide_parameters": True}  # no personal data in logs
         if not self.is_sqlite:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if not self.is_sqlite:
+            ping_when_idle(self.engine)
         if self.is_sqlite:
             level = "FULL" if sqlite_synchronous == "full" else "NORMAL"
             event.listen(
@@ -92,6 +96,33 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+IDLE_PING_S = 1.0
+
+
+def ping_when_idle(engine: AsyncEngine) -> None:
+    """`pool_pre_ping`, for connections idle over `IDLE_PING_S` only. A ping is a round
+    trip before every transaction, and on asyncpg a turn of the event loop: under load a
+    connection goes back to the pool and out again within milliseconds and was just
+    heard from. One idle through a database restart or a cut is pinged, and replaced if
+    dead (the pool then tries another); one that dies in use fails its statement, and
+    SQLAlchemy then drops every connection older than it."""
+
+    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine.sync_engine, "checkin")
+    def heard_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is not None and time.monotonic() - since < IDLE_PING_S:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:
+            raise DisconnectionError("the connection did not answer a ping") from exc
 
 
 def sqlite_pragmas(dbapi_conn: Any, synchronous: str, *pragmas: str) -> None:
