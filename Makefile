@@ -3,17 +3,22 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
+# Exact versions with their hashes (`make lock` writes them from pyproject.toml's ranges).
+LOCK := requirements-dev.lock
 
-.PHONY: run cluster test lint bench bench-cluster schema clean
+.PHONY: run cluster test lint bench bench-cluster schema lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
-## run: create the SQLite database, load demo data once, serve on 127.0.0.1:8000
+## run: create the SQLite database or bring it to this release's schema (`dispatch db upgrade`),
+## load demo data once, serve on 127.0.0.1:8000
 run: $(STAMP)
+	$(VENV)/bin/dispatch db upgrade
 	$(VENV)/bin/dispatch serve --demo
 
 ## cluster: N server processes (PROCESSES, default 2) behind HAProxy on one port (PORT, default 8000),
@@ -52,6 +57,17 @@ bench-cluster: $(STAMP)
 
 schema: $(STAMP)
 	$(VENV)/bin/dispatch schema --out docs/protocol.schema.json
+
+## lock: write requirements.lock (the server's) and requirements-dev.lock (with the dev extra)
+## from pyproject.toml, with hashes; versions already locked stay unless UPGRADE=1 (the newest
+## within pyproject's bounds). Commit both files; `make` reinstalls when the lock changes.
+UV_COMPILE = $(VENV)/bin/uv pip compile pyproject.toml --quiet --generate-hashes --universal \
+	--python-version 3.11 --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet 'uv>=0.5,<1'
+	$(UV_COMPILE) --extra dev -o requirements-dev.lock
+	$(UV_COMPILE) -c requirements-dev.lock -o requirements.lock
 
 clean:
 	rm -rf $(VENV) dispatch.db dispatch.db-wal dispatch.db-shm

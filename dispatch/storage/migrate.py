@@ -127,8 +127,9 @@ def head() -> str:
 def state(conn: Connection) -> State:
     tables = set(inspect(conn).get_table_names())
     revision = None
-    if VERSION_TABLE in tables:
-        revision = MigrationContext.configure(conn).get_current_revision()
+    if VERSION_TABLE in tables:  # read as it is (Alembic's context logs at every start)
+        stamps = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
+        revision = ",".join(sorted(stamps)) or None  # several: branches, none known here
     known = revision is None or revision in {s.revision for s in scripts().walk_revisions()}
     return State(revision, head(), empty=not tables - {VERSION_TABLE}, known=known)
 

@@ -23,8 +23,19 @@ T0 = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
 # Rows of every kind a working database has, in the baseline's columns only.
 ROWS: dict[str, list[dict[str, Any]]] = {
     "crew": [
-        {"id": "c1", "callsign": "ALPHA", "mode": "car", "state": "available", "updated_at": T0},
-        {"id": "c2", "callsign": "BRAVO", "mode": "foot", "state": "offline", "updated_at": T0},
+        {
+            "id": "c1",
+            "callsign": "ALPHA",
+            "mode": "car",
+            "state": "assigned",
+            "alert_id": "a1",
+            "offer_id": "o1",
+            "last_lat": 52.05,
+            "last_lon": -2.71,
+            "last_fix_at": T0,
+            "updated_at": T0,
+        },
+        {"id": "c2", "callsign": "BRAVO", "mode": "foot", "state": "off_duty", "updated_at": T0},
     ],
     "user": [
         {
@@ -118,7 +129,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
         {
             "id": "a2",
             "officer_id": "u1",
-            "state": "closed",
+            "state": "resolved",
             "urgent": False,
             "crews_needed": 1,
             "lat": 52.06,
@@ -140,6 +151,7 @@ ROWS: dict[str, list[dict[str, Any]]] = {
             "distance_m": 420.0,
             "eta_s": 60.0,
             "assignment_status": "en_route",
+            "accepted_at": T0 + timedelta(minutes=5, seconds=20),
         }
     ],
     "alerttrack": [
