@@ -9,10 +9,11 @@ import * as board from "./board.js";
 import * as planning from "./planning.js";
 import * as incidents from "./incidents.js";
 import * as reports from "./reports.js";
+import * as publicReports from "./public_reports.js";
 import * as people from "./people.js";
 import * as audit from "./audit.js";
 
-const SUPERVISOR_SCREENS = { board, planning, incidents, reports, people };
+const SUPERVISOR_SCREENS = { board, planning, incidents, reports, "public-reports": publicReports, people };
 const AUDITOR_SCREENS = { audit };
 let SCREENS = SUPERVISOR_SCREENS; // the signed-in role's
 const $ = (id) => document.getElementById(id);

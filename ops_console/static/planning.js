@@ -9,6 +9,7 @@
 
 import { clear, download, el } from "./common.js";
 import { crewName, OPS, personName, refused } from "./planning_common.js";
+import { deriveFromReports } from "./planning_derive.js";
 import { renderEditor } from "./planning_form.js";
 import { dropMap, mountMap, renderMap, renderPlaces } from "./planning_places.js";
 import { cancelOperation, generate, publish, renderPlan } from "./planning_plan.js";
@@ -190,6 +191,8 @@ function renderHead() {
       el("span", { class: `pill state-${op.state}`, id: "op-state" }, op.state),
       el("span", { class: "spacer" }),
       draft && el("button", { type: "button", id: "op-edit", onclick: editSettings }, "Edit settings"),
+      draft && el("button", { type: "button", id: "op-derive", disabled: !op.places.length,
+        title: "Risk and hourly weights from the public's reports", onclick: () => deriveFromReports(s) }, "Derive from reports…"),
       draft && el("button", { type: "button", class: "primary", id: "plan-generate",
         disabled: !op.places.length, title: op.places.length ? "" : "Add places first",
         onclick: async () => (await generate(s)) || renderHead() }, hasPlan ? "Regenerate" : "Generate plan"),
