@@ -89,8 +89,9 @@ def build_router(p: PagesSettings) -> APIRouter:
     worker = _template("officer-sw.js").replace("{{VERSION}}", shell_version(p))
 
     @router.get("/officer", response_class=HTMLResponse, include_in_schema=False)
-    async def officer_page() -> HTMLResponse:
-        body = render("officer.html", p.officer_app_name, officer_config(p))
+    async def officer_page(s: ServicesDep) -> HTMLResponse:
+        config = officer_config(p) | {"escort_presets_min": s.settings.welfare.escort_presets_min}
+        body = render("officer.html", p.officer_app_name, config)
         return HTMLResponse(body, headers=NO_CACHE)
 
     @router.get("/crew", response_class=HTMLResponse, include_in_schema=False)

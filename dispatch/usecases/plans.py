@@ -58,7 +58,8 @@ from schemas.views import DeploymentState
 D = DeploymentState
 COUNTED = frozenset({D.PLANNED, D.PUBLISHED, D.BRIEFED, D.LIVE, D.ENDED})  # in the figures
 BRIEFED_OR_LIVE = frozenset({D.BRIEFED, D.LIVE})
-NAMING = frozenset({"name", "area"})  # settings that leave a draft's plan as it is
+# Settings that leave a draft's plan as it is (check-ins: how her live deployments run).
+NAMING = frozenset({"name", "area", "checkin_interval_min"})
 
 
 async def _teams(s: AsyncSession, ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:

@@ -5,6 +5,7 @@
 import { spreadLabels } from "/pages/static/basemap.js";
 import { ago, askReason, clear, el, hhmm, isOpenAlert, makeMap, seconds } from "./common.js";
 import { forgetExcept, nearText } from "./places_near.js";
+import { originLine, renderWarnings, warningsPanel } from "./warnings.js";
 
 const OUTCOMES = [
   ["arrest", "Arrest"],
@@ -34,6 +35,7 @@ export function mount(c) {
       el(
         "div",
         { class: "board-side" },
+        warningsPanel(),
         el("h2", {}, "Alerts ", el("span", { id: "queue-count", class: "muted" })),
         el("div", { id: "queue", class: "queue", "data-testid": "queue" }),
         el("div", { id: "detail", class: "panel detail", hidden: true }),
@@ -69,6 +71,7 @@ export function mount(c) {
     alerts: L.layerGroup().addTo(map),
     crews: L.layerGroup().addTo(map),
     officers: L.layerGroup().addTo(map),
+    warnings: L.layerGroup().addTo(map),
   };
   ctx.on(() => render());
   loadNames();
@@ -129,6 +132,7 @@ function render(tick = false) {
   renderCrews();
   renderMap(alerts);
   renderDeployments();
+  renderWarnings(ctx, map, layers.warnings, (alertId) => show(alertId));
 }
 
 function renderQueue(alerts) {
@@ -173,6 +177,7 @@ function renderQueue(alerts) {
           etaText(a) ? ` · ${etaText(a)}` : "",
           a.taken_by ? ` · taken by ${a.taken_by}` : "",
         ),
+        originLine(a),
         a.note ? el("div", { class: "note" }, a.note) : null,
         nearLine(a),
       );

@@ -27,6 +27,7 @@ export const store = {
   crews: new Map(),
   positions: new Map(), // "officer:<user id>" | "crew:<crew id>" -> position frame
   deployments: new Map(),
+  warnings: new Map(), // welfare warnings (missed check-ins, silent phones), by id
   seq: null,
   synced: false,
 };
@@ -49,6 +50,13 @@ function apply(frame) {
       store.crews = new Map(frame.crews.map((c) => [c.id, c]));
       store.positions = new Map(frame.positions.map((p) => [`${p.role}:${p.subject_id}`, p]));
       store.deployments = new Map(frame.deployments.map((d) => [d.id, d]));
+      store.warnings = new Map((frame.warnings || []).map((w) => [w.id, w]));
+      break;
+    case "welfare.warning":
+      store.warnings.set(frame.warning.id, frame.warning);
+      break;
+    case "welfare.clear":
+      store.warnings.delete(frame.warning.id);
       break;
     case "alert":
       if (isOpenAlert(frame.alert)) store.alerts.set(frame.alert.id, frame.alert);

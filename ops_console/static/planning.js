@@ -214,9 +214,33 @@ function renderHead() {
       el("strong", {}, "Rules: "),
       el("span", { id: "op-rules" },
         `place gap ${rules.place_gap_h} h, rest ${rules.rest_h} h, ${rules.per_officer_per_day} per officer per day`)),
+    checkinsLine(op),
     s.editNote && draft && !op.figures ? el("p", { class: "edit-note", id: "op-edit-note", role: "status" }, s.editNote) : null,
     exports,
   );
+}
+
+// Check-ins of her live deployments: shown always; changed here while published (a draft's
+// form has the field too). Live deployments follow at once (PUT .../checkins).
+function checkinsLine(op) {
+  const every = op.checkin_interval_min ? `every ${op.checkin_interval_min} min` : "none";
+  if (op.state !== "published") {
+    return el("p", { class: "summary" }, el("strong", {}, "Check-ins: "), el("span", { id: "op-checkins" }, every));
+  }
+  const input = el("input", { id: "op-checkin-edit", type: "number", min: 5, max: 240, size: 4,
+    value: op.checkin_interval_min ?? "", placeholder: "none", "aria-label": "Check-in every (min)" });
+  const save = async () => {
+    const minutes = input.value === "" ? null : Number(input.value);
+    try {
+      const saved = await s.ctx.api("PUT", `${OPS}/${op.id}/checkins`, { checkin_interval_min: minutes });
+      s.ctx.toast(minutes ? `Check-ins every ${minutes} min.` : "No check-ins.", "ok");
+      s.setPlan(saved, s.plan);
+    } catch (error) {
+      refused(s, error);
+    }
+  };
+  return el("p", { class: "summary" }, el("strong", {}, "Check-ins: "), el("span", { id: "op-checkins" }, every), " ",
+    input, " min ", el("button", { type: "button", class: "small", id: "op-checkin-save", onclick: save }, "Set"));
 }
 
 function compactHours(hours) {

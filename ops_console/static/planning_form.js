@@ -31,6 +31,7 @@ function initial(s, op) {
       count: op.deployments, min: op.min_duration_min, max: op.max_duration_min,
       officersPer: op.officers_per_deployment, crewsPer: op.crews_per_deployment, ...op.rules,
       hours: op.allowed_hours, weekdays: op.allowed_weekdays, officers: op.officer_ids, crews: op.crew_ids,
+      checkin: op.checkin_interval_min ?? "",
     };
   }
   const day = (ms) => `${toLocalInput(new Date(Date.now() + ms).toISOString(), d.timezone).slice(0, 10)}T00:00`;
@@ -38,7 +39,7 @@ function initial(s, op) {
     name: "", area: "", timezone: d.timezone, start: day(86_400_000), end: day(15 * 86_400_000),
     count: 10, min: d.min_duration_min, max: d.max_duration_min, officersPer: 1, crewsPer: 1,
     place_gap_h: d.place_gap_h, rest_h: d.rest_h, per_officer_per_day: d.per_officer_per_day,
-    hours: null, weekdays: null, officers: [], crews: [],
+    hours: null, weekdays: null, officers: [], crews: [], checkin: "",
   };
 }
 
@@ -83,6 +84,8 @@ export function renderEditor(s, back, op = null) {
       field("Gap before a place again (h)", num("op-gap", v.place_gap_h, { min: 0, max: 1440, step: "any" })),
       field("Officer's rest (h)", num("op-rest", v.rest_h, { min: 0, max: 72, step: "any" })),
       field("Per officer per day", num("op-per-day", v.per_officer_per_day, { min: 1, max: 6 })),
+      field("Check-in every (min)", el("input", { id: "op-checkin", type: "number", min: 5, max: 240, value: v.checkin }),
+        "her live deployments ask her to check in; empty: none"),
     ),
     el("fieldset", { class: "wide" }, el("legend", {}, "Allowed hours (local start to end of each deployment)"),
       checks("hour", [...Array(24).keys()].map((h) => [h, pad(h)]), allowed(v.hours)),
@@ -175,6 +178,7 @@ function readForm(s, problem) {
       rest_h: Number($("op-rest").value),
       per_officer_per_day: Number($("op-per-day").value),
     },
+    checkin_interval_min: $("op-checkin").value === "" ? null : Number($("op-checkin").value),
   };
   if (!body.officer_ids.length) return fail("Choose at least one officer for the team.");
   return body;
@@ -202,7 +206,7 @@ function changes(op, body) {
   const sorted = (list) => (list ? [...list].sort() : list);
   const out = {};
   for (const key of ["name", "area", "timezone", "deployments", "min_duration_min", "max_duration_min",
-    "officers_per_deployment", "crews_per_deployment"]) {
+    "officers_per_deployment", "crews_per_deployment", "checkin_interval_min"]) {
     if (body[key] !== op[key]) out[key] = body[key];
   }
   for (const key of ["window_start", "window_end"]) {

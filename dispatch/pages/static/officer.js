@@ -1,5 +1,6 @@
 // The officer's page: hold to alert, send first, delivered until acknowledged.
 import { Link, clock, fixOf, signIn, vibrate, whoAmI } from "./link.js";
+import * as welfare from "./welfare.js";
 
 const CFG = JSON.parse(document.getElementById("config").textContent);
 const T = CFG.text;
@@ -41,7 +42,10 @@ let confirmCode = null;
 let entered = "";
 
 const link = new Link({
-  onOpen: deliver,
+  onOpen: () => {
+    deliver();
+    welfare.onOpen(); // her escort timer's start or stop, if the server was not told
+  },
   onFrame: receive,
   onState: showLink,
   onRefused: checkSignedIn,
@@ -136,7 +140,8 @@ function render() {
     return;
   }
   showDeployment();
-  if (!$("confirm").hidden) return;
+  welfare.render();
+  if (!$("confirm").hidden || !$("settings").hidden) return;
   show("home");
   const status = statusOf();
   const sign = $("status");
@@ -207,10 +212,12 @@ function setupHold() {
 
 // --- the alert ---------------------------------------------------------------------------
 
-function raiseAlert() {
+// `id` and `origin`: her escort timer ran out (welfare.js), with the id it started with.
+function raiseAlert({ id = null, origin = null } = {}) {
   if (alert && !alert.closed) return;
   alert = {
-    id: newId(),
+    id: id || newId(),
+    origin,
     raisedAt: Date.now(),
     acked: false,
     status: "sending",
@@ -261,6 +268,7 @@ function deliver() {
     if (link.clockOffsetMs !== null) body.clock_offset_ms = link.clockOffsetMs;
     if (alert.category) body.category = alert.category;
     if (alert.note) body.note = alert.note;
+    if (alert.origin) body.origin = alert.origin;
     send("raise", "alert.raise", body, (answer) => {
       if (answer.type !== "ack") return;
       alert.acked = true;
@@ -352,11 +360,14 @@ function receive(frame) {
         setStatus("resolved");
         store();
       }
+      for (const view of frame.alerts) adoptSystemAlert(view);
       for (const view of frame.alerts) if (alert && view.id === alert.id) applyAlert(view);
+      welfare.refresh();
       break;
     case "alert":
       if (OPEN_STATES.has(frame.alert.state)) openAlerts.add(frame.alert.id);
       else openAlerts.delete(frame.alert.id);
+      adoptSystemAlert(frame.alert);
       if (alert && frame.alert.id === alert.id) applyAlert(frame.alert);
       break;
     case "alert.removed":
@@ -364,6 +375,7 @@ function receive(frame) {
       break;
     case "deployment":
       deployments.set(frame.deployment.id, frame.deployment);
+      welfare.refresh(); // a live deployment may ask for check-ins
       break;
     default:
       return;
@@ -371,6 +383,30 @@ function receive(frame) {
   showDeployment();
   alertEnded();
   render();
+}
+
+// An alert the system raised for her (a missed check-in, her escort timer run out while
+// this page was away): her page follows it as if she had raised it, so she can cancel it.
+function adoptSystemAlert(view) {
+  if (!view.origin || view.origin === "officer" || !OPEN_STATES.has(view.state)) return;
+  if (alert && !alert.closed) return;
+  alert = {
+    id: view.id,
+    origin: view.origin,
+    raisedAt: Date.parse(view.raised_at) || Date.now(),
+    acked: true,
+    status: view.status,
+    urgent: Boolean(view.urgent),
+    urgentAcked: true,
+    category: view.category,
+    note: null,
+    detailAcked: true,
+    cancelPin: null,
+    cancelled: false,
+    closed: false,
+  };
+  store();
+  alertStarted();
 }
 
 function applyAlert(view) {
@@ -482,6 +518,21 @@ function closeConfirm() {
 
 function setup() {
   setupHold();
+  welfare.setup({
+    link,
+    cfg: CFG,
+    vibrate,
+    newId,
+    raiseAlert,
+    escalateAlert,
+    alertOpen: () => Boolean(alert && !alert.closed),
+    alertUrgent: () => Boolean(alert && !alert.closed && alert.urgent),
+    show,
+    home: () => {
+      show("home");
+      render();
+    },
+  });
   for (const chip of document.querySelectorAll(".chip")) {
     chip.addEventListener("click", () => addDetail({ category: chip.dataset.category }));
   }

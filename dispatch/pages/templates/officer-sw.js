@@ -6,6 +6,7 @@ const SHELL = [
   "/officer.webmanifest",
   "/pages/static/officer.js",
   "/pages/static/link.js",
+  "/pages/static/welfare.js",
   "/pages/static/pages.css",
   "/pages/icon-192.png",
   "/pages/icon-512.png",
