@@ -87,6 +87,9 @@ function setPin(lat, lon, said) {
 
 $("locate").addEventListener("click", () => {
   const status = $("where-status");
+  pin = null; // until her position comes: an old pin is not where she is now
+  if (marker) marker.remove();
+  marker = null;
   status.dataset.t = "locating";
   status.textContent = t("locating");
   if (!navigator.geolocation) {
@@ -104,7 +107,7 @@ $("locate").addEventListener("click", () => {
       status.dataset.t = "location_failed";
       status.textContent = t("location_failed");
     },
-    { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 },
+    { enableHighAccuracy: true, timeout: 20000, maximumAge: 0 },
   );
 });
 
