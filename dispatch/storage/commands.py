@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -39,8 +42,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.action == "revision":
         path = write_revision(args.message)
         print(f"Wrote {path}")
-        print("Read it through (renames come out as a drop and an add), run `ruff format` on it,")
-        print("and run tests/storage/test_migrations.py.")
+        if importlib.util.find_spec("ruff") is not None:  # the dev extra's formatter
+            ruff = [sys.executable, "-m", "ruff", "format", "--quiet", str(path)]
+            subprocess.run(ruff, check=False)
+        print("Read it through (README, 'Database migrations': renames, NOT NULL columns, rows),")
+        print("then run tests/storage/ on SQLite and PostgreSQL.")
         return 0
     if args.action == "current":
         state = asyncio.run(_state(settings.database.url))

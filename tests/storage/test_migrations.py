@@ -7,6 +7,7 @@ write it with `dispatch db revision -m "..."` (README, "Database migrations").""
 
 from __future__ import annotations
 
+import argparse
 import shutil
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from dispatch.storage import commands, migrate
 from dispatch.storage.all_models import metadata
 from dispatch.storage.db import Database
 from tests.storage.support import schema_of
-from tests.support import fresh_database
+from tests.support import fresh_database, settings_for
 
 
 def _migrate_to_head(conn: Connection) -> tuple[list[Any], dict[str, Any]]:
@@ -75,7 +76,7 @@ def test_next_revision_is_numbered_after_the_last(tmp_path: Path) -> None:
 
 
 def test_dispatch_db_revision_writes_the_next_revision(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -84,12 +85,13 @@ def test_dispatch_db_revision_writes_the_next_revision(
     try:
         head = migrate.head()
         number = commands.next_revision_id(copy / "versions")
-        path = commands.write_revision("an example change")
-        assert path.parent == copy / "versions"
-        assert path.name == f"{number}_an_example_change.py"
+        args = argparse.Namespace(command="db", action="revision", message="an example change")
+        assert commands.run(settings_for("sqlite+aiosqlite://"), args) == 0
+        path = copy / "versions" / f"{number}_an_example_change.py"
+        assert f"Wrote {path}" in capsys.readouterr().out
         written = path.read_text()
-        assert f"revision: str = '{number}'" in written
-        assert f"down_revision: str | None = '{head}'" in written
+        assert f'revision: str = "{number}"' in written  # formatted by ruff
+        assert f'down_revision: str | None = "{head}"' in written
         assert migrate.head() == number
     finally:
         migrate.scripts.cache_clear()
