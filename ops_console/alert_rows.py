@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import groupby
 from operator import itemgetter
@@ -24,6 +24,7 @@ from dispatch.storage.models import (
     AlertTrack,
     Crew,
     Deployment,
+    IncidentMessage,
     Offer,
     Operation,
     Place,
@@ -251,6 +252,7 @@ class Story:
     notes: list[AlertNote]
     context: Context
     track_points: int
+    messages: list[IncidentMessage] = field(default_factory=list)  # with its crews
 
 
 async def story_of(s: AsyncSession, alert_id: str) -> Story:
@@ -269,7 +271,13 @@ async def story_of(s: AsyncSession, alert_id: str) -> Story:
     track = await s.exec(
         select(func.count()).select_from(AlertTrack).where(AlertTrack.alert_id == alert_id)
     )
-    return Story(alert, notes, await context_for(s, [alert], notes), int(track.one()))
+    said = await s.exec(
+        select(IncidentMessage)
+        .where(IncidentMessage.alert_id == alert_id)
+        .order_by(col(IncidentMessage.at), col(IncidentMessage.id))
+    )
+    context = await context_for(s, [alert], notes)
+    return Story(alert, notes, context, int(track.one()), list(said.all()))
 
 
 # -- the alerts of a report: an operation's, a date range's, or both -------------------------

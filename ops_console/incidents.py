@@ -176,6 +176,21 @@ async def alert_story(alert_id: str, viewer: Supervisor, s: ServicesDep) -> Aler
     await viewed(s, viewer, "alert", story.alert.id, "detail and timeline")
     alert, context = story.alert, story.context
     entries = timeline(alert, context.offers.get(alert.id, []), story.notes, context.names(alert))
+    steps = [
+        TimelineEntry(at=e.at, kind=e.kind, text=e.text, who=e.who, crew=e.crew) for e in entries
+    ]
+    # Its messages with the crews (issue 14), in time order among the steps.
+    steps += [
+        TimelineEntry(
+            at=m.at,
+            kind="message",
+            text=m.text,
+            who=m.author if m.crew_id is None else f"{m.author} (crew)",
+            crew=m.crew_id,
+        )
+        for m in story.messages
+    ]
+    steps.sort(key=lambda e: e.at)
     return AlertStory(
         alert=row_of(context.facts(alert)),
         note=alert.note,
@@ -185,8 +200,5 @@ async def alert_story(alert_id: str, viewer: Supervisor, s: ServicesDep) -> Aler
         lat=alert.lat,
         lon=alert.lon,
         track_points=story.track_points,
-        timeline=[
-            TimelineEntry(at=e.at, kind=e.kind, text=e.text, who=e.who, crew=e.crew)
-            for e in entries
-        ],
+        timeline=steps,
     )

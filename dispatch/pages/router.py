@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from dispatch.app_deps import CurrentViewer, ServicesDep
 from dispatch.config import PagesSettings
+from dispatch.core.messages import QUICK_REPLIES
 from dispatch.maps.tiles import page_tiles
 from dispatch.pages.icons import icon_png
 from dispatch.storage.models import User
@@ -91,15 +92,20 @@ def build_router(p: PagesSettings) -> APIRouter:
     @router.get("/officer", response_class=HTMLResponse, include_in_schema=False)
     async def officer_page(s: ServicesDep) -> HTMLResponse:
         config = officer_config(p) | {"escort_presets_min": s.settings.welfare.escort_presets_min}
+        config["signal_max_age_s"] = s.settings.incidents.signal_max_age_s  # her vibration codes
         body = render("officer.html", p.officer_app_name, config)
         return HTMLResponse(body, headers=NO_CACHE)
 
     @router.get("/crew", response_class=HTMLResponse, include_in_schema=False)
-    async def crew_page(request: Request) -> HTMLResponse:
+    async def crew_page(request: Request, s: ServicesDep) -> HTMLResponse:
         config = {
             "tile_url": p.tile_url,
             "tile_attribution": p.tile_attribution,
             "tiles": await page_tiles(request),  # the force's own tiles (dispatch/maps), or None
+            # Incident messages and "crew needs help" (held like her alert button).
+            "hold_to_help_s": p.hold_to_alert_s,
+            "message_max_chars": s.settings.incidents.message_max_chars,
+            "quick_replies": QUICK_REPLIES,
         }
         return HTMLResponse(render("crew.html", "Crew", config), headers=NO_CACHE)
 

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, select
 
-from dispatch.audit import Action, by, record_in
+from dispatch.audit import Action, by
 from dispatch.auth.sessions import Viewer
 from dispatch.core.lifecycle import is_open_alert
 from dispatch.core.messages import (
@@ -113,8 +113,7 @@ class Messages:
                 text=composed.text,
             )
             tx.session.add(row)
-            record_in(
-                tx.session,
+            tx.audit(
                 at=tx.now,
                 action=Action.COLLECTION,
                 object_type="incident_message",
@@ -206,8 +205,7 @@ class Messages:
                     text=msg.reason[:500],
                 )
             )
-            record_in(
-                tx.session,
+            tx.audit(
                 at=tx.now,
                 action=Action.ALTERATION,
                 object_type="alert",

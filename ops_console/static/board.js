@@ -5,6 +5,7 @@
 import { spreadLabels } from "/pages/static/basemap.js";
 import { ago, askReason, clear, el, hhmm, isOpenAlert, makeMap, seconds } from "./common.js";
 import { forgetExcept, nearText } from "./places_near.js";
+import { incidentPanel, renderIncidentPanel } from "./incident_messages.js";
 import { originLine, renderWarnings, warningsPanel } from "./warnings.js";
 
 const OUTCOMES = [
@@ -39,6 +40,7 @@ export function mount(c) {
         el("h2", {}, "Alerts ", el("span", { id: "queue-count", class: "muted" })),
         el("div", { id: "queue", class: "queue", "data-testid": "queue" }),
         el("div", { id: "detail", class: "panel detail", hidden: true }),
+        incidentPanel(),
       ),
       el(
         "div",
@@ -132,6 +134,8 @@ function render(tick = false) {
   renderCrews();
   renderMap(alerts);
   renderDeployments();
+  const chosen = selected && ctx.store.alerts.get(selected);
+  renderIncidentPanel(ctx, chosen && isOpenAlert(chosen) ? chosen : null); // messages, drills
   renderWarnings(ctx, map, layers.warnings, (alertId) => show(alertId));
 }
 
@@ -164,6 +168,8 @@ function renderQueue(alerts) {
           { class: "row" },
           el("span", { class: `pill state-${a.state}` }, a.state.replace("_", " ")),
           a.urgent ? el("span", { class: "pill urgent" }, "URGENT") : null,
+          a.exercise ? el("span", { class: "pill exercise" }, "EXERCISE") : null,
+          a.help_crew_id ? el("span", { class: "pill crew-help" }, "CREW NEEDS HELP") : null,
           el("strong", {}, nameOf(a.officer_id)),
           el("span", { class: "spacer" }),
           el("span", { class: "age", title: pressTitle(a) }, ago(Date.now() - Date.parse(a.pressed_at || a.raised_at))),
@@ -206,7 +212,13 @@ function renderDetail() {
   const officer = ctx.store.positions.get(`officer:${alert.officer_id}`);
   clear(
     box,
-    el("h2", {}, `Alert: ${nameOf(alert.officer_id)} `, alert.duress ? el("span", { class: "duress" }, "DURESS") : null),
+    el(
+      "h2",
+      {},
+      alert.help_crew_id ? `Crew needs help: ${crewOf(alert.help_crew_id)?.callsign ?? nameOf(alert.officer_id)} ` : `Alert: ${nameOf(alert.officer_id)} `,
+      alert.duress ? el("span", { class: "duress" }, "DURESS") : null,
+      alert.exercise ? el("span", { class: "pill exercise", id: "detail-exercise" }, "EXERCISE") : null,
+    ),
     el(
       "dl",
       { class: "facts" },

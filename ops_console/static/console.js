@@ -27,6 +27,7 @@ export const store = {
   crews: new Map(),
   positions: new Map(), // "officer:<user id>" | "crew:<crew id>" -> position frame
   deployments: new Map(),
+  messages: new Map(), // alert id -> its messages with the crews, oldest first
   warnings: new Map(), // welfare warnings (missed check-ins, silent phones), by id
   seq: null,
   synced: false,
@@ -50,6 +51,8 @@ function apply(frame) {
       store.crews = new Map(frame.crews.map((c) => [c.id, c]));
       store.positions = new Map(frame.positions.map((p) => [`${p.role}:${p.subject_id}`, p]));
       store.deployments = new Map(frame.deployments.map((d) => [d.id, d]));
+      store.messages = new Map();
+      for (const m of frame.messages || []) keepMessage(m);
       store.warnings = new Map((frame.warnings || []).map((w) => [w.id, w]));
       break;
     case "welfare.warning":
@@ -64,6 +67,9 @@ function apply(frame) {
       break;
     case "alert.removed":
       store.alerts.delete(frame.alert_id);
+      break;
+    case "message":
+      keepMessage(frame.message);
       break;
     case "offer":
       if (frame.offer.state === "offered") store.offers.set(frame.offer.id, frame.offer);
@@ -93,6 +99,12 @@ function apply(frame) {
     pruneOfficers();
   }
   changed(frame.type, frame);
+}
+
+function keepMessage(m) {
+  const list = store.messages.get(m.alert_id) || [];
+  if (!list.some((x) => x.id === m.id)) list.push(m);
+  store.messages.set(m.alert_id, list);
 }
 
 // An officer belongs on the map only while an alert of hers is open or a deployment of

@@ -2,7 +2,9 @@
 // response times, outcomes), two charts (alerts by local hour, alerts by place; Chart.js,
 // served locally), the alerts themselves, and the CSV export. Without an operation a
 // range takes every alert raised in it, those outside any operation too. Dates are the
-// browser's local days, sent as UTC instants.
+// browser's local days, sent as UTC instants. Drills (exercises) are left out unless asked
+// for, and reported apart; below the report, false alarms per officer and per operation
+// over the last 12 months, officers at the limit flagged.
 
 import { clear, dayStart, dayTime, download, el, seconds } from "./common.js";
 
@@ -26,11 +28,24 @@ export function mount(c) {
         el("label", {}, "Operation", el("select", { id: "report-operation", onchange: () => chooseOperation() })),
         el("label", {}, "Raised from", el("input", { id: "report-from", type: "date", onchange: () => load() })),
         el("label", {}, "to", el("input", { id: "report-to", type: "date", onchange: () => load() })),
+        el(
+          "label",
+          {},
+          "Alerts",
+          el(
+            "select",
+            { id: "report-exercises", onchange: () => load() },
+            el("option", { value: "real" }, "Real only"),
+            el("option", { value: "exercise" }, "Exercises only"),
+            el("option", { value: "all" }, "Real and exercises"),
+          ),
+        ),
         el("button", { type: "button", id: "report-refresh", onclick: () => load() }, "Refresh"),
         el("button", { type: "button", id: "report-csv", disabled: true, onclick: exportCsv }, "Export CSV"),
       ),
       el("p", { id: "report-problem", class: "problem", role: "alert" }),
       el("div", { id: "report-body", "data-testid": "report" }),
+      el("div", { id: "false-alarms", class: "false-alarms", "data-testid": "false-alarms" }),
     ),
   );
 }
@@ -73,6 +88,8 @@ function scope() {
   else params.set("tz", Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC");
   if (from) params.set("since", dayStart(from));
   if (to) params.set("until", dayStart(to, 1));
+  const exercises = $("report-exercises").value;
+  if (exercises !== "real") params.set("exercises", exercises);
   return { params };
 }
 
@@ -119,6 +136,51 @@ async function load() {
   $("report-problem").textContent = "";
   $("report-csv").disabled = false;
   render(report);
+  loadFalseAlarms();
+}
+
+// False alarms over the last 12 months (rolling, from now), whatever the report's scope.
+async function loadFalseAlarms() {
+  let figures;
+  try {
+    figures = await ctx.api("GET", "/api/console/false-alarms");
+  } catch (error) {
+    clear($("false-alarms"), el("p", { class: "problem" }, error.message));
+    return;
+  }
+  const table = (id, title, rows, who) =>
+    rows.length
+      ? el(
+          "table",
+          { class: "grid", id },
+          el("thead", {}, el("tr", {}, [who, "Cancelled", "False-alarm outcome", "Total", ""].map((h) => el("th", {}, h)))),
+          el(
+            "tbody",
+            {},
+            rows.map((r) =>
+              el(
+                "tr",
+                { class: r.flagged ? "flagged" : undefined, dataset: { id: r.id || "" } },
+                el("td", {}, r.name),
+                el("td", { class: "num" }, String(r.cancelled)),
+                el("td", { class: "num" }, String(r.false_alarm_outcomes)),
+                el("td", { class: "num" }, String(r.false_alarms)),
+                el("td", {}, r.flagged ? `${figures.limit}+ in ${figures.months} months` : ""),
+              ),
+            ),
+          ),
+        )
+      : el("p", { class: "muted", id }, `${title}: none.`);
+  const day = (iso) => new Date(iso).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+  clear(
+    $("false-alarms"),
+    el("h2", {}, "False alarms, last ", String(figures.months), " months", el("span", { class: "muted" }, ` · ${day(figures.since)} - ${day(figures.until)}`)),
+    el("h3", {}, "By officer"),
+    table("false-alarms-officers", "By officer", figures.officers, "Officer"),
+    el("h3", {}, "By operation"),
+    table("false-alarms-operations", "By operation", figures.operations, "Operation"),
+    el("p", { class: "muted small-note" }, `Counted: ${figures.rule}.`),
+  );
 }
 
 function exportCsv() {
@@ -172,7 +234,12 @@ function render(r) {
     el(
       "div",
       { class: "figures" },
-      figure("report-alerts", "alerts", String(r.alerts), r.urgent ? `${r.urgent} urgent` : null),
+      figure(
+        "report-alerts",
+        r.exercises === "exercise" ? "exercise alerts" : "alerts",
+        String(r.alerts),
+        [r.urgent ? `${r.urgent} urgent` : null, r.exercises === "real" && r.exercise_alerts ? `${r.exercise_alerts} exercise${r.exercise_alerts > 1 ? "s" : ""} left out` : null].filter(Boolean).join(" · ") || null,
+      ),
       figure("report-accept-median", "median to accept", seconds(r.accept.median_s), `${r.accept.count} accepted`),
       figure("report-accept-p90", "90th percentile to accept", seconds(r.accept.p90_s)),
       figure("report-scene-median", "median to on scene", seconds(r.on_scene.median_s), `${r.on_scene.count} reached`),
@@ -224,7 +291,7 @@ function render(r) {
                 el("td", {}, dayTime(a.raised_at, r.timezone)),
                 el("td", {}, a.officer),
                 el("td", {}, r.operation_id ? a.place || "-" : a.operation ? `${a.operation} · ${a.place}` : "outside operations"),
-                el("td", {}, el("span", { class: `pill state-${a.state}` }, humane(a.state))),
+                el("td", {}, el("span", { class: `pill state-${a.state}` }, humane(a.state)), a.exercise ? el("span", { class: "pill exercise" }, "EXERCISE") : null),
                 el("td", {}, a.crews.join(", ") || "-"),
                 el("td", { class: "num" }, seconds(a.accept_s)),
                 el("td", { class: "num" }, seconds(a.on_scene_s)),

@@ -1,6 +1,17 @@
 // The crew's page: duty, position, offers with a countdown, the assignment map and outcome.
 import { baseMap, spreadLabels } from "./basemap.js";
 import { Link, ago, clock, fixOf, signIn, vibrate, whoAmI } from "./link.js";
+import {
+  helpPending,
+  keepMessage,
+  messages,
+  renderBeside,
+  renderMessages,
+  sendPending,
+  setupHelp,
+  setupMessages,
+  snapshotMessages,
+} from "./crew_incident.js";
 
 const CFG = JSON.parse(document.getElementById("config").textContent);
 const CATEGORY = {
@@ -29,6 +40,8 @@ let stoodDown = null; // why the crew was last stood down, until it is seen
 const offers = new Map();
 const alerts = new Map();
 const officerAt = new Map(); // alert id -> latest live position of her
+const crewsAt = new Map(); // crew id -> latest live position of a crew beside this one
+let helpProblem = null; // why the last call for help did not go
 
 const link = new Link({
   onFrame: receive,
@@ -58,7 +71,21 @@ function showLink(state) {
   $("offline").hidden = online || !me;
   // Back in sync: the fix the phone already has goes at once (a crew standing still would
   // otherwise wait for the next periodic fix, and be ranked by an older one).
-  if (state === "synced") sendFix(true);
+  if (state === "synced") {
+    sendFix(true);
+    if (helpPending()) sendPending(link).then(helpCalled);
+  }
+}
+
+// This crew's own call for help, while it is open.
+function helpAlert() {
+  for (const alert of alerts.values()) if (me && alert.help_crew_id === me.crew_id) return alert;
+  return null;
+}
+
+function helpCalled(problem) {
+  helpProblem = problem;
+  render();
 }
 
 function onDuty() {
@@ -98,6 +125,27 @@ function render() {
   }
   $("stood-down").hidden = !stoodDown || Boolean(alert);
   $("stood-down-text").textContent = stoodDown || "";
+  renderIncident(alert);
+}
+
+// EXERCISE, this crew's call for help, and the messages of the alert it is on.
+function renderIncident(assigned) {
+  const help = helpAlert();
+  const incident = help || assigned;
+  const offer = currentOffer();
+  $("exercise-banner").hidden = !((offer && offer.exercise) || (incident && incident.exercise));
+  const status = $("help-status");
+  if (help) {
+    const coming = (help.crews || []).length;
+    status.textContent = `HELP CALLED: ${coming ? `${coming} crew${coming > 1 ? "s" : ""} on the way` : "finding crews"}`;
+  } else if (helpPending() || helpProblem) {
+    status.textContent = helpProblem ? `Help call: ${helpProblem}` : "HELP CALL SENDING\u2026";
+  }
+  status.hidden = !(help || helpPending() || helpProblem);
+  const button = $("help-hold");
+  button.hidden = !onDuty() || outcomeOpen;
+  button.dataset.called = String(Boolean(help));
+  renderMessages(outcomeOpen ? null : incident, me.crew_id);
 }
 
 // The alert this crew was on ended, or the crew was taken off it: it is told why.
@@ -152,7 +200,8 @@ function renderOffer() {
     startAlarm();
   }
   overlay.hidden = false;
-  $("offer-title").textContent = offer.urgent ? "URGENT ALERT" : "ALERT";
+  $("offer-title").textContent = offer.help_crew_id ? "CREW NEEDS HELP" : offer.urgent ? "URGENT ALERT" : "ALERT";
+  $("offer-exercise").hidden = !offer.exercise;
   $("offer-duress").hidden = !isDuress(offer);
   $("offer-distance").textContent =
     offer.distance_m >= 1000 ? `${(offer.distance_m / 1000).toFixed(1)} km` : `${Math.round(offer.distance_m)} m`;
@@ -164,12 +213,15 @@ function renderOffer() {
 }
 
 function renderAssignment(alert) {
-  const live = officerAt.get(alert.id);
+  // A crew's call for help: the calling crew is where the officer would be.
+  const called = alert.help_crew_id ? crewsAt.get(alert.help_crew_id) : undefined;
+  const live = alert.help_crew_id ? called : officerAt.get(alert.id);
   const where = live || { lat: alert.lat, lon: alert.lon, accuracy: alert.accuracy, at: alert.raised_at };
   $("officer-age").textContent = live
     ? `${ago(Date.now() - Date.parse(live.at))} (\u00B1${Math.round(live.accuracy ?? 0)} m)`
     : `where raised, ${ago(Date.now() - Date.parse(alert.raised_at))}`;
-  $("officer-line").textContent = officerLine(where);
+  $("officer-line").textContent = officerLine(where, alert.help_crew_id ? "Crew in need" : "Officer");
+  renderBeside(alert, crew && crew.id, crewsAt, (at) => officerLine(at, "").trim());
   $("assignment-duress").hidden = !isDuress(alert);
   const bits = [alert.urgent ? "URGENT" : null, CATEGORY[alert.category], alert.note].filter(Boolean);
   $("alert-summary").textContent = bits.join(" \u00B7 ") || "-";
@@ -184,17 +236,17 @@ function renderAssignment(alert) {
   for (const button of document.querySelectorAll(".status-buttons button")) {
     button.setAttribute("aria-pressed", String(Boolean(mine && mine.status === button.dataset.status)));
   }
-  drawMap(where, live !== undefined);
+  drawMap(where, live !== undefined, alert);
 }
 
 // "Officer 420 m NE, 12 s ago": from this crew's fix to her latest, and how old hers is.
-function officerLine(where) {
+function officerLine(where, who = "Officer") {
   const age = ago(Date.now() - Date.parse(where.at));
-  if (!fix) return `Officer: your position unknown; hers ${age}`;
+  if (!fix) return `${who}: your position unknown; theirs ${age}`;
   const metres = distance(fix, where);
   const far = metres >= 1000 ? `${(metres / 1000).toFixed(1)} km` : `${metres < 100 ? Math.round(metres) : Math.round(metres / 10) * 10} m`;
   const direction = metres < 5 ? "here" : COMPASS[Math.round(bearing(fix, where) / 45) % 8];
-  return `Officer ${far} ${direction}, ${age}`;
+  return `${who} ${far} ${direction}, ${age}`;
 }
 
 const rad = (deg) => (deg * Math.PI) / 180;
@@ -266,8 +318,10 @@ function ensureMap() {
   return map;
 }
 
-function drawMap(officer, live) {
+function drawMap(officer, live, alert) {
   const m = ensureMap();
+  m.officerMarker.setTooltipContent(alert && alert.help_crew_id ? "Crew in need" : "Officer");
+  drawBeside(m, alert);
   moving = true;
   try {
     m.invalidateSize();
@@ -289,6 +343,33 @@ function drawMap(officer, live) {
     moving = false;
   }
   spreadLabels(m);
+}
+
+// The other crews on this alert, as small markers with their callsigns.
+function drawBeside(m, alert) {
+  m.beside = m.beside || new Map();
+  const wanted = new Map();
+  for (const c of (alert && alert.crews) || []) {
+    const at = crewsAt.get(c.crew_id);
+    if (c.crew_id !== (crew && crew.id) && at && at.alert_id === alert.id) wanted.set(c.crew_id, [at, c.callsign]);
+  }
+  for (const [id, marker] of m.beside) {
+    if (!wanted.has(id)) {
+      marker.remove();
+      m.beside.delete(id);
+    }
+  }
+  for (const [id, [at, callsign]] of wanted) {
+    let marker = m.beside.get(id);
+    if (!marker) {
+      marker = L.circleMarker([at.lat, at.lon], {
+        radius: 8, color: "#fff", weight: 2, fillColor: "#1565c0", fillOpacity: 0.9, className: "crew-beside-marker",
+      }).bindTooltip(callsign, { permanent: true, direction: "right", offset: [10, 0], className: "map-label crew-beside-label" });
+      marker.addTo(m);
+      m.beside.set(id, marker);
+    }
+    marker.setLatLng([at.lat, at.lon]);
+  }
 }
 
 // --- sound and vibration for an offer ------------------------------------------------------------
@@ -341,6 +422,12 @@ function receive(frame) {
       alerts.clear();
       for (const alert of frame.alerts) alerts.set(alert.id, alert);
       for (const p of frame.positions) if (p.role === "officer" && p.alert_id) officerAt.set(p.alert_id, p);
+      for (const p of frame.positions) if (p.role === "crew") crewsAt.set(p.subject_id, p);
+      snapshotMessages(frame.messages);
+      break;
+    case "message":
+      keepMessage(frame.message);
+      if (frame.message.crew_id !== me.crew_id) vibrate([80]);
       break;
     case "crew":
       if (frame.crew.id === me.crew_id) crew = frame.crew;
@@ -360,6 +447,7 @@ function receive(frame) {
         const ours = (view.crews || []).some((c) => c.crew_id === me.crew_id);
         if (ours && alerts.has(view.id) && resolving !== view.id) standDown(closeWords(view));
         alerts.delete(view.id);
+        messages.delete(view.id);
       } else {
         if (!alerts.has(view.id)) stoodDown = null;
         alerts.set(view.id, view);
@@ -370,9 +458,11 @@ function receive(frame) {
       // Taken off an alert it was on: a supervisor released this crew.
       if (alerts.has(frame.alert_id)) standDown("Stood down by a supervisor");
       alerts.delete(frame.alert_id);
+      messages.delete(frame.alert_id);
       break;
     case "position":
       if (frame.role === "officer" && frame.alert_id) officerAt.set(frame.alert_id, frame);
+      if (frame.role === "crew") crewsAt.set(frame.subject_id, frame);
       return renderLive();
     default:
       return;
@@ -470,6 +560,8 @@ function watchPosition() {
 // --- start ---------------------------------------------------------------------------------
 
 function setup() {
+  setupMessages(CFG, link);
+  setupHelp(CFG, link, { position: () => fix, onCalled: helpCalled });
   $("duty-toggle").addEventListener("click", setDuty);
   $("offer-accept").addEventListener("click", () => answerOffer("offer.accept"));
   $("offer-decline").addEventListener("click", () => answerOffer("offer.decline"));

@@ -1,5 +1,6 @@
 // The officer's page: hold to alert, send first, delivered until acknowledged.
 import { Link, clock, fixOf, signIn, vibrate, whoAmI } from "./link.js";
+import { markExercise, playSignal } from "./officer_incident.js";
 import * as welfare from "./welfare.js";
 
 const CFG = JSON.parse(document.getElementById("config").textContent);
@@ -348,6 +349,8 @@ function alertEnded() {
 // --- frames from the server ------------------------------------------------------------------
 
 function receive(frame) {
+  // A supervisor's vibration code (issue 14): felt, never shown.
+  if (playSignal(frame, { clockOffsetMs: link.clockOffsetMs, maxAgeS: CFG.signal_max_age_s })) return;
   switch (frame.type) {
     case "snapshot":
       openAlerts.clear();
@@ -380,6 +383,7 @@ function receive(frame) {
     default:
       return;
   }
+  markExercise(frame, deployments); // EXERCISE while her alert or deployment is a drill
   showDeployment();
   alertEnded();
   render();

@@ -6,6 +6,7 @@ const SHELL = [
   "/officer.webmanifest",
   "/pages/static/officer.js",
   "/pages/static/link.js",
+  "/pages/static/officer_incident.js",
   "/pages/static/welfare.js",
   "/pages/static/pages.css",
   "/pages/icon-192.png",
