@@ -1,11 +1,14 @@
-"""Demo data: one supervisor, three officers, six crews around Hereford town centre."""
+"""Demo data: one supervisor, three officers, six crews around Hereford town centre, and
+reports from the public around it."""
 
 from __future__ import annotations
 
+import random
 import secrets
 from datetime import datetime
 
 from dispatch.people import add_crew, add_user
+from dispatch.public_reports.demo import DEMO_SEED, load_demo_reports
 from dispatch.storage.db import Database
 from schemas.common import CrewMode, Role
 
@@ -50,4 +53,6 @@ async def load_demo(db: Database, now: datetime) -> list[tuple[str, str, str]]:
     for callsign, mode, position in DEMO_CREWS:
         await add_crew(db, callsign=callsign, mode=mode, now=now, position=position)
         await person(callsign.lower(), Role.CREW, f"crew {callsign} ({mode.value})", callsign)
+    # Reports from the public around the town (demo=True), for the heat table and plans.
+    await load_demo_reports(db, now, random.Random(DEMO_SEED))
     return logins
