@@ -215,6 +215,10 @@ function renderHead() {
       el("span", { id: "op-rules" },
         `place gap ${rules.place_gap_h} h, rest ${rules.rest_h} h, ${rules.per_officer_per_day} per officer per day`)),
     checkinsLine(op),
+    op.exercise
+      ? el("p", { class: "summary", id: "op-exercise-mark" }, el("span", { class: "pill exercise" }, "EXERCISE"),
+        " a drill: its alerts say so everywhere and stay out of real reports")
+      : null,
     s.editNote && draft && !op.figures ? el("p", { class: "edit-note", id: "op-edit-note", role: "status" }, s.editNote) : null,
     exports,
   );

@@ -32,6 +32,7 @@ function initial(s, op) {
       officersPer: op.officers_per_deployment, crewsPer: op.crews_per_deployment, ...op.rules,
       hours: op.allowed_hours, weekdays: op.allowed_weekdays, officers: op.officer_ids, crews: op.crew_ids,
       checkin: op.checkin_interval_min ?? "",
+      exercise: Boolean(op.exercise),
     };
   }
   const day = (ms) => `${toLocalInput(new Date(Date.now() + ms).toISOString(), d.timezone).slice(0, 10)}T00:00`;
@@ -39,7 +40,7 @@ function initial(s, op) {
     name: "", area: "", timezone: d.timezone, start: day(86_400_000), end: day(15 * 86_400_000),
     count: 10, min: d.min_duration_min, max: d.max_duration_min, officersPer: 1, crewsPer: 1,
     place_gap_h: d.place_gap_h, rest_h: d.rest_h, per_officer_per_day: d.per_officer_per_day,
-    hours: null, weekdays: null, officers: [], crews: [], checkin: "",
+    hours: null, weekdays: null, officers: [], crews: [], checkin: "", exercise: false,
   };
 }
 
@@ -72,6 +73,8 @@ export function renderEditor(s, back, op = null) {
         "in the operation's timezone"),
       field("Window end", el("input", { id: "op-end", type: "datetime-local", value: v.end, required: true }),
         "at most 92 days"),
+      field("Exercise", el("input", { id: "op-exercise", type: "checkbox", checked: v.exercise }),
+        "a drill: its alerts say EXERCISE everywhere and stay out of real reports"),
     ),
     el("fieldset", {}, el("legend", {}, "Deployments"),
       field("How many", num("op-count", v.count, { min: 1, max: 2000 })),
@@ -179,6 +182,7 @@ function readForm(s, problem) {
       per_officer_per_day: Number($("op-per-day").value),
     },
     checkin_interval_min: $("op-checkin").value === "" ? null : Number($("op-checkin").value),
+    exercise: $("op-exercise").checked,
   };
   if (!body.officer_ids.length) return fail("Choose at least one officer for the team.");
   return body;
@@ -206,7 +210,7 @@ function changes(op, body) {
   const sorted = (list) => (list ? [...list].sort() : list);
   const out = {};
   for (const key of ["name", "area", "timezone", "deployments", "min_duration_min", "max_duration_min",
-    "officers_per_deployment", "crews_per_deployment", "checkin_interval_min"]) {
+    "officers_per_deployment", "crews_per_deployment", "checkin_interval_min", "exercise"]) {
     if (body[key] !== op[key]) out[key] = body[key];
   }
   for (const key of ["window_start", "window_end"]) {
