@@ -8,7 +8,7 @@ import asyncio
 import gc
 import weakref
 
-from dispatch.gc_policy import GcKeeper
+from dispatch.gc_policy import CALM_S, GcKeeper, collect_frozen_now
 
 
 class Node:
@@ -18,9 +18,10 @@ class Node:
 
 async def test_frozen_cycles_are_reclaimed_after_enough_closed_connections() -> None:
     closed = 0
-    keeper = GcKeeper(every_s=0.01, after_closed=3, closed=lambda: closed)
+    keeper = GcKeeper(every_s=0.01, after_closed=3, closed=lambda: closed, calm_s=0.0)
     try:
         keeper.start()
+        assert gc.get_threshold()[2] >= 10**9  # the oldest generation: never on its own
         node = Node()
         ref = weakref.ref(node)
         await asyncio.sleep(0.05)  # frozen by now
@@ -37,3 +38,12 @@ async def test_frozen_cycles_are_reclaimed_after_enough_closed_connections() -> 
         keeper.stop()
         gc.unfreeze()
         gc.set_threshold(700, 10, 10)
+
+
+def test_the_frozen_objects_wait_for_a_calm_moment() -> None:
+    """Not in the middle of a reconnect storm: only once no connection has closed for
+    a while, unless so many have closed that memory comes first."""
+    assert not collect_frozen_now(closed_since=19_999, after_closed=20_000, calm_for_s=60)
+    assert not collect_frozen_now(closed_since=20_000, after_closed=20_000, calm_for_s=0.5)
+    assert collect_frozen_now(closed_since=20_000, after_closed=20_000, calm_for_s=CALM_S)
+    assert collect_frozen_now(closed_since=80_000, after_closed=20_000, calm_for_s=0.0)
