@@ -74,7 +74,7 @@ async def test_an_auditor_finds_what_a_supervisor_did_and_exports_it(
     desk = await console_desk(browser, server)
     page = desk.page
     await sign_in_console(desk, boss)
-    await expect(page.locator("#tabs button")).to_have_count(5)
+    await expect(page.locator("#tabs button")).to_have_count(6)  # Public reports too
     await expect(page.locator("#tabs button[data-tab=audit]")).to_have_count(0)
     await expect(page.locator("#screen-audit")).to_have_count(0)
     await trail_holds(server, boss, "people")  # the board read the people list for names
