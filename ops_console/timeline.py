@@ -106,7 +106,10 @@ def _raised(alert: Alert, officer: str, names: Names, *, urgent: bool) -> Entry:
         where = f"an unknown position (no fix yet), offered by her deployment's place ({where})"
     elif names.place:
         where = f"{names.place} ({where})"
-    parts = [f"Raised{' as urgent' if urgent else ''} at {where}"]
+    # Raised on her behalf (Alert.origin): a missed check-in, her escort timer run out.
+    system = {"checkin": "missed check-in", "escort": "escort timer ran out"}.get(alert.origin)
+    by = f" by the system ({system})" if system else ""
+    parts = [f"Raised{by}{' as urgent' if urgent else ''} at {where}"]
     if alert.category:
         parts.append(_humane(alert.category))
     text = ", ".join(parts)

@@ -164,9 +164,11 @@ class Welfare:
                     started_at=tx.now,
                     due_at=tx.now,
                 )
-            # A resend of the same start (same id) keeps its first start time.
+            # The phone resends a start it got no answer to with the time it has left:
+            # a resend (same id) keeps its start and never runs out later than before.
+            due = tx.now + timedelta(seconds=msg.duration_s)
             timer.label = msg.label
-            timer.due_at = timer.started_at + timedelta(seconds=msg.duration_s)
+            timer.due_at = due if timer.due_at == timer.started_at else min(timer.due_at, due)
             tx.session.add(timer)
             tx.session.flush()
             return self._state(tx.session, officer_id, tx.now)
@@ -322,7 +324,11 @@ class Welfare:
             rules.Escort(t.officer_id, t.alert_id, t.due_at)
             for t in s.exec(select(EscortTimer)).all()
         ]
-        watch.heard = {h.subject: h for h in s.exec(select(Heard)).all()}
+        subjects = [subject(Role.OFFICER, o.officer_id) for o in watch.officers]
+        subjects += [subject(Role.CREW, c.crew_id) for c in watch.crews]
+        if subjects:
+            heard = s.exec(select(Heard).where(col(Heard.subject).in_(subjects))).all()
+            watch.heard = {h.subject: h for h in heard}
         watch.warnings = {
             w.id: WarningView.model_validate_json(w.payload)
             for w in s.exec(select(WelfareWarning)).all()

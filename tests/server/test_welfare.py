@@ -142,6 +142,9 @@ async def test_missed_checkin_warns_then_raises_an_alert_for_her(db_url: str) ->
         assert offer["alert_id"] == alert["id"]
         named = await warning(sup, "welfare.warning", kind="checkin_missed", alert_id=alert["id"])
         assert named["id"] == seen["id"]
+        story = await scene.api.call("GET", f"/api/console/alerts/{alert['id']}")
+        raised = next(e for e in story["timeline"] if e["kind"] == "raised")
+        assert raised["text"].startswith("Raised by the system (missed check-in)")
         # One alert, however many sweeps pass.
         await asyncio.sleep(1)
         rows = [a for a in await server.rows(Alert) if a.origin == "checkin"]
