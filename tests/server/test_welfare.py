@@ -142,6 +142,9 @@ async def test_missed_checkin_warns_then_raises_an_alert_for_her(db_url: str) ->
         assert offer["alert_id"] == alert["id"]
         named = await warning(sup, "welfare.warning", kind="checkin_missed", alert_id=alert["id"])
         assert named["id"] == seen["id"]
+        # Old state + events == a fresh snapshot, with the warning on the board.
+        snap = await fresh_snapshot(server, sup.session["username"])
+        assert snap["warnings"] == list(warnings_of(sup).values()) == [named]
         story = await scene.api.call("GET", f"/api/console/alerts/{alert['id']}")
         raised = next(e for e in story["timeline"] if e["kind"] == "raised")
         assert raised["text"].startswith("Raised by the system (missed check-in)")
@@ -255,6 +258,15 @@ async def test_escort_stopped_raises_nothing_and_the_phone_may_raise_first(db_ur
         await asyncio.sleep(1)
         rows = await server.rows(Alert)
         assert [(a.id, a.origin) for a in rows] == [(second, "escort")]
+        # A resend of a start (no answer came) keeps its start, never runs out later.
+        third = uuid.uuid4().hex
+        first_start = await ok(officer, "escort.start", alert_id=third, duration_s=600)
+        clock.advance(timedelta(seconds=60))
+        resent = await ok(officer, "escort.start", alert_id=third, duration_s=540)
+        assert resent["escort"] == first_start["escort"]
+        later = await ok(officer, "escort.start", alert_id=third, duration_s=900)
+        assert later["escort"]["due_at"] == first_start["escort"]["due_at"]
+        await ok(officer, "escort.stop", alert_id=third)
         # A start with an id already used by an alert is refused.
         reply = await officer.request("escort.start", alert_id=second, duration_s=60)
         assert (reply["type"], reply["code"]) == ("error", "conflict")
