@@ -354,6 +354,10 @@ async def test_risk_derived_from_reports_is_shown_then_accepted(world: World) ->
     assert castle["hourly"][8] == round(expect_8, 3)
     assert castle["hourly"][12] == 0.25
 
+    # A plan drawn from the typed numbers is dropped when the derived ones are accepted.
+    drawn = await w.boss.call("POST", f"/api/operations/{op['id']}/generate")
+    assert len(drawn["deployments"]) == 4
+
     # Accept Castle Green's and keep Bishop's Meadow's typed numbers.
     before = len(await audit_rows(w))
     accepted = await w.boss.call(
@@ -370,10 +374,12 @@ async def test_risk_derived_from_reports_is_shown_then_accepted(world: World) ->
     assert now["Castle Green"]["risk"] == castle["risk"]
     assert now["Castle Green"]["hourly"] == castle["hourly"]
     assert (now["Bishop's Meadow"]["risk"], now["Bishop's Meadow"]["hourly"]) == (1.0, None)
+    assert accepted["figures"] is None
     rows = (await audit_rows(w))[before:]
     assert [(r.action, r.object_type, r.object_id) for r in rows] == [
         ("alteration", "operation", op["id"])
     ]
+    assert (await w.boss.call("GET", f"/api/operations/{op['id']}/plan"))["deployments"] == []
     assert rows[0].detail is not None
     assert rows[0].detail.startswith(
         f"place weights (derived from reports 2027-03-01 to 2027-03-08): "
@@ -399,6 +405,15 @@ async def test_risk_derived_from_reports_is_shown_then_accepted(world: World) ->
         json={"places": [{"id": castle["place_id"], "risk": 5}]},
     )
     assert officer.status_code == 403 and officer.json()["code"] == "forbidden"
+
+    # A published operation's places are fixed.
+    await w.boss.call("POST", f"/api/operations/{op['id']}/generate")
+    await w.boss.call("POST", f"/api/operations/{op['id']}/publish")
+    late = await w.boss.http.patch(
+        f"/api/operations/{op['id']}/places",
+        json={"places": [{"id": castle["place_id"], "risk": 5}]},
+    )
+    assert late.status_code == 409 and late.json()["code"] == "illegal_transition"
 
 
 async def test_nothing_to_derive_when_no_report_is_within_a_place(world: World) -> None:
