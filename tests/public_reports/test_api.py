@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from dispatch.auth.sessions import COOKIE_NAME
 from dispatch.public_reports import pow
 from dispatch.public_reports.models import PublicReport, PublicReportContact
+from schemas.common import Role
 from tests.public_reports.support import PUBLIC_SETTINGS, body, solved, submit
 from tests.support import ManualClock, RunningServer, settings_for, start_server
 
@@ -240,3 +242,17 @@ async def test_the_page_is_served_with_its_headers_and_no_cookie(server: Running
     assert "call 999" in page.text and "the police" in page.text
     assert "{{" not in page.text
     assert welsh.text == page.text  # the language is chosen on the page
+
+
+async def test_the_staff_session_cookie_is_neither_read_nor_set(server: RunningServer) -> None:
+    supervisor = await server.add_user(Role.SUPERVISOR)
+    token = (await server.sign_in(supervisor))["token"]
+    cookies = {COOKIE_NAME: token}
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        plain = [await http.get("/report"), await submit(http)]
+    async with httpx.AsyncClient(base_url=server.base, cookies=cookies) as http:
+        signed_in = [await http.get("/report"), await submit(http)]
+    for a, b in zip(plain, signed_in, strict=True):
+        assert "set-cookie" not in b.headers
+        assert (a.status_code, len(a.content)) == (b.status_code, len(b.content))
+    assert plain[0].text == signed_in[0].text
