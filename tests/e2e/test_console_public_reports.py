@@ -102,6 +102,7 @@ async def test_reports_show_as_clusters_and_in_the_heat_table(
         await page.locator("path.pr-report").click()
         await expect(page.locator("#pr-contact")).to_have_text(CONTACT)
         await expect(page.locator("#pr-detail-title")).to_have_text("vehicle")
+        await desk.shot("console-public-reports-detail")
         await page.click("#pr-mark-spam")
         await expect(page.locator("#pr-detail .pill.pr-spam")).to_be_visible()
         await expect(mapped).to_have_attribute("data-singles", "0")
