@@ -6,7 +6,6 @@ the code, in her language). Nothing is stored unless every check passes.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -140,9 +139,9 @@ def _check(body: object, rules: Rules, now: datetime) -> ValidReport:
 
 def _position(lat: Any, lon: Any) -> tuple[float, float]:
     ok = all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+        isinstance(v, int | float) and not isinstance(v, bool) and -1e6 < v < 1e6
         for v in (lat, lon)
-    )
+    )  # NaN fails the comparison; a huge int is never turned into a float
     if not ok or not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise _Refused("bad_position", "Put a pin on the map, or use your location.")
     return float(lat), float(lon)
@@ -159,7 +158,10 @@ def _occurred_at(value: Any, rules: Rules, now: datetime) -> datetime:
             when = None
     if when is None or when.tzinfo is None or when.utcoffset() is None:
         raise _Refused("bad_time", "Give the date and time it happened, or choose now.")
-    when = when.astimezone(now.tzinfo)
+    try:
+        when = when.astimezone(now.tzinfo)
+    except OverflowError:  # the year 1 at +14:00
+        raise _Refused("bad_time", "Give the date and time it happened, or choose now.") from None
     if when > now + rules.future_skew:
         raise _Refused("time_in_future", "That time is in the future: give when it happened.")
     if when < now - rules.max_age:

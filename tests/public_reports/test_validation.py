@@ -80,6 +80,10 @@ def test_every_kind_is_accepted(kind: str) -> None:
         ({"lat": True}, "bad_position"),
         ({"lat": 91.0}, "bad_position"),
         ({"lat": float("nan")}, "bad_position"),
+        ({"lat": float("inf")}, "bad_position"),
+        ({"lon": 10**400}, "bad_position"),
+        ({"occurred_at": "0001-01-01T00:00:00+14:00"}, "bad_time"),
+        ({"occurred_at": "9999-12-31T23:59:59-14:00"}, "bad_time"),
         ({"lat": 51.5074, "lon": -0.1278}, "outside_area"),  # London
         ({"lat": 52.0565 + 15.1 / 111.2}, "outside_area"),  # just over 15 km north
         ({"occurred_at": "yesterday"}, "bad_time"),
