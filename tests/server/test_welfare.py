@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatch.storage.models import Alert
+from dispatch.storage.models import Alert, Event, WelfareWarning
 from schemas.common import CrewMode
 from tests.ops_console.incident_support import Scene, live_operation
 from tests.support import (
@@ -364,3 +364,57 @@ async def test_a_restart_keeps_the_escort_timer_and_the_checkin_due(db_url: str)
         assert frame["alert"]["origin"] == "escort"
     finally:
         await server.stop()
+
+
+async def rows_until(server: RunningServer, model: Any, predicate: Any) -> list[Any]:
+    for _ in range(int(WAIT / 0.2)):
+        rows = [r for r in await server.rows(model) if predicate(r)]
+        if rows:
+            return rows
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"no {model.__name__} row in {WAIT}s")
+
+
+async def test_two_processes_on_one_database_judge_silence_alike_and_warn_once(
+    db_url: str,
+) -> None:
+    """Two servers on one database (each sweeping it): the one her phone is not connected
+    to does not call her silent, and once she is, there is one warning and one clear."""
+    first, clock = await clocked(db_url)
+    second = None
+    try:
+        scene = await live_operation(first, clock, "Two processes")
+        officer = scene.officer
+        await officer.position(*HER)
+        second = await start_server(first.settings, clock)
+        # Time passes by steps, as it does: the first writes when it heard her, the second
+        # reads it and never judges her silent.
+        for _ in range(12):
+            clock.advance(timedelta(seconds=20))
+            await asyncio.sleep(0.4)
+        assert await first.rows(WelfareWarning) == []
+
+        await officer.close()
+        await asyncio.sleep(0.5)
+        clock.advance(timedelta(seconds=181))
+        [row] = await rows_until(first, WelfareWarning, lambda r: r.kind == "silent")
+        await asyncio.sleep(1)  # both go on sweeping
+        warned = [e for e in await first.rows(Event) if e.kind == "welfare.warning"]
+        assert [e.entity_id for e in warned] == [row.id]
+
+        # Back, on the other process: cleared once.
+        back = await Client.open(second.ws_url, officer.session)
+        await back.sync()
+        for _ in range(int(WAIT / 0.2)):
+            if not await second.rows(WelfareWarning):
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1)
+        assert await second.rows(WelfareWarning) == []
+        cleared = [e for e in await first.rows(Event) if e.kind == "welfare.clear"]
+        assert [e.entity_id for e in cleared] == [row.id]
+        await back.close()
+    finally:
+        if second is not None:
+            await second.stop()
+        await first.stop()
