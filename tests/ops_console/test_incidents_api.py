@@ -99,6 +99,7 @@ async def test_log_timeline_and_report_of_an_operation(
         "place": place,
         "accept_s": 40.0,
         "on_scene_s": 240.0,
+        "exercise": False,
     }
     assert (row[second]["accept_s"], row[second]["on_scene_s"]) == (60.0, 300.0)
     assert row[second]["outcome"] == "offender_not_found"
