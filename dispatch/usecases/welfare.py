@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from dispatch.audit import Action, record_by
 from dispatch.auth.sessions import Viewer
@@ -80,6 +80,7 @@ class Welfare:
         self.here: Here = lambda role, subject_id: False  # the registry's, set by services
         self._seen: dict[str, datetime] = {}  # subject -> last sweep it was connected here
         self._written: dict[str, datetime] = {}  # subject -> heard_at this process wrote
+        self._watched_before: set[str] | None = None  # None: not swept yet
 
     # -- her page ------------------------------------------------------------------------
 
@@ -245,6 +246,26 @@ class Welfare:
             await self._guard(self._raise_checkin(missed, watch))
         for escort in plan.fire_escorts:
             await self._guard(self._fire_escort(escort, watch))
+        await self._guard(self._forget(watch))
+
+    async def _forget(self, watch: Watch) -> None:
+        """Her last position is kept only while she is watched: when a deployment or an
+        assignment ends, its phones' heard rows (and this process's memory) go."""
+        watched = {subject(Role.OFFICER, o.officer_id) for o in watch.officers}
+        watched |= {subject(Role.CREW, c.crew_id) for c in watch.crews}
+        if watched == self._watched_before:
+            return
+        for key in [k for k in self._seen if k not in watched]:
+            del self._seen[key]
+        for key in [k for k in self._written if k not in watched]:
+            del self._written[key]
+        keep = sorted(watched)
+
+        def forget(s: Session) -> None:
+            s.connection().execute(delete(Heard).where(col(Heard.subject).not_in(keep)))
+
+        await self.ctx.store.run(forget)
+        self._watched_before = watched
 
     @staticmethod
     async def _guard(step: Awaitable[None]) -> None:

@@ -10,7 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatch.storage.models import Alert, Event, WelfareWarning
+from dispatch.storage.models import Alert, Event, Heard, WelfareWarning
 from schemas.common import CrewMode
 from tests.ops_console.incident_support import Scene, live_operation
 from tests.support import (
@@ -330,6 +330,15 @@ async def test_silent_crew_on_an_assignment_warns(db_url: str) -> None:
         await back.sync()
         cleared = await warning(sup, "welfare.clear", id=seen["id"])
         assert cleared["cleared_by"] == "back"
+        # Its position is kept only while it is watched: resolved, the row goes.
+        key = f"crew:{crew.session['crew_id']}"
+        assert [h.subject for h in await server.rows(Heard)] == [key]
+        await ok(back, "assignment.status", alert_id=alert_id, status="resolved", outcome="other")
+        for _ in range(int(WAIT / 0.2)):
+            if not await server.rows(Heard):
+                break
+            await asyncio.sleep(0.2)
+        assert await server.rows(Heard) == []
         await back.close()
     finally:
         await server.stop()
