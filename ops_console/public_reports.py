@@ -132,6 +132,7 @@ class DerivedRisk(Model):
     half_life_days: float
     risk_floor: float
     hourly_floor: float
+    scale: float = Field(description="The mean typed risk: the average place's derived risk.")
     reports: int = Field(description="Reports that count, within one place or more.")
     places: list[DerivedPlace]
 
@@ -331,6 +332,7 @@ async def derived_risk(
     found = await reads.find(s.db, f)
     weighting = _weighting(s)
     areas = [_area(p) for p in op.places]
+    scale = sum(p.risk for p in op.places) / len(op.places) if op.places else 1.0
     derived = derive(
         areas,
         [Sighting(r.lat, r.lon, r.occurred_at, r.kind, r.status) for r in found],
@@ -339,6 +341,7 @@ async def derived_risk(
         timezone=op.operation.timezone,
         weighting=weighting,
         kinds=f.kinds,
+        scale=scale,
     )
     counted = {
         r.id
@@ -369,6 +372,7 @@ async def derived_risk(
         half_life_days=weighting.half_life_days,
         risk_floor=weighting.risk_floor,
         hourly_floor=weighting.hourly_floor,
+        scale=round(scale, 4),
         reports=len(counted),
         places=views,
     )

@@ -12,10 +12,13 @@ An older report counts less. Its weight is `2 ** (-age / half_life)`, age the ti
 when it happened to `until` (the end of the period), so a report one half-life old
 counts half as much as one at the end of the period. `W_p` is the sum over place p.
 
-Risk: `W_p / mean(W)`, the mean over the operation's places, so the average place gets
-1 (the hand-typed default) and risk stays relative, as the planner reads it. A place
-with fewer reports than `risk_floor` times the mean gets `risk_floor`: no place becomes
-one the plan could ignore for good (offenders would learn where the team never goes).
+Risk: `scale * W_p / mean(W)`, the mean over the operation's places, `scale` the mean of
+the places' typed risks (1 when nothing else was typed: the default risk). The average
+place gets the typed average, so derived numbers read on the typed ones' scale and a
+supervisor may accept them for some places and keep the typed ones for others without
+tipping the balance between the two. A place with less than `risk_floor` times the mean
+gets `risk_floor * scale`: no place becomes one the plan could ignore for good
+(offenders would learn where the team never goes).
 
 Hourly weights (24, by local hour of day in the operation's timezone, as `Place.hourly`
 has them): the weighted count by hour `H_p[h]` is first spread over the neighbouring
@@ -28,7 +31,8 @@ average (the planner's cell weight is `risk * hourly[h]`); no hour falls below
 reports gets no hourly weights (flat). When no place has any report, there is nothing to
 derive: every risk is None.
 
-Risks are rounded to 2 decimals and hourly weights to 3, after the floors.
+Risks are rounded to 2 decimals (never below 0.01) and hourly weights to 3, after the
+floors.
 """
 
 from __future__ import annotations
@@ -172,8 +176,12 @@ def derive(
     timezone: str,
     weighting: Weighting | None = None,
     kinds: frozenset[str] | None = None,
+    scale: float = 1.0,
 ) -> list[Derived]:
-    """Each place's derived risk and hourly weights (see the module's docstring)."""
+    """Each place's derived risk and hourly weights (see the module's docstring); `scale`
+    is the mean typed risk of the places."""
+    if not scale > 0:
+        raise ValueError("scale must be positive")
     if since.utcoffset() is None or until.utcoffset() is None:
         raise ValueError("naive datetime refused: times are UTC and timezone-aware")
     if until <= since:
@@ -194,7 +202,8 @@ def derive(
     mean = sum(total for _, total, _ in stats) / len(areas) if areas else 0.0
     out = []
     for area, (n, total, by_hour) in zip(areas, stats, strict=True):
-        risk = None if mean <= 0 else round(max(w.risk_floor, min(total / mean, 1000.0)), 2)
+        ratio = max(w.risk_floor, total / mean) if mean > 0 else 0.0
+        risk = None if mean <= 0 else max(0.01, round(min(scale * ratio, 1000.0), 2))
         out.append(
             Derived(
                 place_id=area.id,

@@ -64,7 +64,8 @@ export function deriveFromReports(s) {
       result,
       el("p", { class: "muted", id: "derive-summary" },
         `${d.reports} report${d.reports === 1 ? "" : "s"} within the places (spam and duplicates left out). ` +
-        `Half-life ${d.half_life_days} days; risk 1 is the average place, none below ${d.risk_floor}; ` +
+        `Half-life ${d.half_life_days} days; the average place gets ${d.scale}, the typed risks' average, ` +
+        `none less than ${d.risk_floor} of that; ` +
         `hourly weights on the ${d.timezone} clock average 1, none below ${d.hourly_floor}.`),
       d.reports === 0
         ? el("p", { id: "derive-none" }, "No report within any place in this period: nothing to derive.")

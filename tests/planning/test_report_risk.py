@@ -81,6 +81,22 @@ def test_three_places_known_risks_and_hours() -> None:
     assert got["B"].hourly == hourly_a
 
 
+def test_risk_is_on_the_typed_risks_scale() -> None:
+    # The same reports as above with typed risks averaging 2: every risk doubles, the
+    # floor too (A 2 x 2.571 = 5.14, B 2 x 0.4286 = 0.86, C 2 x 0.1 = 0.2).
+    reports = [at(A_AT, UNTIL - 10 * DAY) for _ in range(3)]
+    reports.append(at(B_AT, UNTIL - 20 * DAY))
+    got = by_id(
+        derive(
+            AREAS, reports, since=SINCE, until=UNTIL, timezone="UTC", weighting=TEN_DAYS, scale=2.0
+        )
+    )
+    assert (got["A"].risk, got["B"].risk, got["C"].risk) == (5.14, 0.86, 0.2)
+    assert got["A"].hourly is not None and got["A"].hourly[18] == 9.25  # hours unchanged
+    with pytest.raises(ValueError):
+        derive(AREAS, reports, since=SINCE, until=UNTIL, timezone="UTC", scale=0)
+
+
 def test_neighbouring_hours_share_their_reports() -> None:
     # Ages made irrelevant (a half-life of a million days): H[18] = 2, H[19] = 1, W = 3.
     # S[17] = 0.5, S[18] = 1 + 0.25 = 1.25, S[19] = 0.5 + 0.5 = 1, S[20] = 0.25;

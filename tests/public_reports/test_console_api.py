@@ -335,6 +335,7 @@ async def test_risk_derived_from_reports_is_shown_then_accepted(world: World) ->
     # Castle Green counts its Monday 18:10 and Wednesday 07:30 reports (the duplicate and
     # the spam one do not); Bishop's Meadow its Saturday one.
     assert derived["reports"] == 3
+    assert derived["scale"] == 1.0  # every place typed at the default risk
     places = {p["name"]: p for p in derived["places"]}
     castle, meadow = places["Castle Green"], places["Bishop's Meadow"]
     assert (castle["reports"], meadow["reports"]) == (2, 1)
@@ -385,6 +386,15 @@ async def test_risk_derived_from_reports_is_shown_then_accepted(world: World) ->
         f"place weights (derived from reports 2027-03-01 to 2027-03-08): "
         f"Castle Green risk 1 -> {castle['risk']:g}"
     )
+
+    # Derived again, the risks are on the typed risks' new scale: their mean.
+    again = await w.boss.call("GET", f"{BASE}/risk", params={**PERIOD, "operation": op["id"]})
+    scale = (castle["risk"] + 1.0) / 2
+    assert again["scale"] == round(scale, 4)
+    assert {p["name"]: p["risk"] for p in again["places"]} == {
+        "Castle Green": round(scale * w_castle / mean, 2),
+        "Bishop's Meadow": round(scale * w_meadow / mean, 2),
+    }
 
     # An unknown place, or a place twice, changes nothing.
     for body, status in (
