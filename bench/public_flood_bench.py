@@ -3,8 +3,9 @@ slow dispatch? One dispatch server process (SQLite in a temporary file, or Postg
 crews and officers connected over websockets with positions flowing, alerts raised at a
 steady rate; alert -> offer latency is measured twice in the same run: without a flood
 ("quiet"), then while one source floods POST /api/public/reports at 1,000 a minute
-("flood"; each submission fetches a challenge and does its proof of work, as the page
-does). Prints the figures and writes bench/results/public-flood.json.
+("flood", from a process of its own; each submission fetches a challenge and does its
+proof of work, as the page does). Prints the figures and writes
+bench/results/public-flood.json.
 
 Small (about 1.5 min):  .venv/bin/python bench/public_flood_bench.py --alerts 60
 Full (about 8 min):     .venv/bin/python bench/public_flood_bench.py --alerts 1000 --alert-rate 5
@@ -97,9 +98,9 @@ class Flood:
             self.statuses[f"error {type(exc).__name__}"] += 1
         self.ms.append((time.perf_counter() - t) * 1000)
 
-    async def run(self, rate: float, stop: asyncio.Event, at_least_s: float) -> None:
+    async def run(self, rate: float, seconds: float) -> None:
         t0, k = time.perf_counter(), 0
-        while not stop.is_set() or time.perf_counter() - t0 < at_least_s:
+        while k < rate * seconds:
             await asyncio.sleep(max(0.0, t0 + k / rate - time.perf_counter()))
             task = asyncio.create_task(self.one(self.sources[k % len(self.sources)]))
             self.tasks.add(task)
@@ -110,6 +111,25 @@ class Flood:
 
     async def close(self) -> None:
         await self.http.aclose()
+
+
+async def flood_worker(base: str, rate: float, seconds: float, sources: int) -> None:
+    """The flood in a process of its own (--flood-worker): the loader's event loop, which
+    times the alerts, does none of its work. Prints its figures as one JSON line."""
+    flood = Flood(base, sources)
+    try:
+        await flood.run(rate, seconds)
+    finally:
+        await flood.close()
+    out = {"sent": flood.sent, "answers": dict(flood.statuses), "ms": summary(flood.ms)}
+    print(json.dumps(out), flush=True)
+
+
+async def start_flood(base: str, rate: float, seconds: float, sources: int) -> Any:
+    argv = [__file__, "--flood-worker", base, str(rate), str(seconds), str(sources)]
+    return await asyncio.create_subprocess_exec(
+        sys.executable, *argv, stdout=asyncio.subprocess.PIPE, cwd=ROOT
+    )
 
 
 async def alerts_phase(officers: list[Phone], tally: Tally, args: argparse.Namespace,
@@ -149,7 +169,7 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
         phones = [Phone(p, tally) for p in people]
         officers = [p for p in phones if p.role == "officer"]
         walkers: list[asyncio.Task[Any]] = []
-        flood = Flood(server.base, args.sources)
+        flooding: Any = None
         try:
             await server.ready()
             t = time.perf_counter()
@@ -168,25 +188,28 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
             rate = args.flood / args.flood_s
             say(f"flood: {args.alerts} alerts at {args.alert_rate}/s while {args.sources} "
                 f"source(s) submit {rate * 60:.0f} reports a minute")  # fmt: skip
-            stop = asyncio.Event()
+            seconds = max(args.flood_s, args.alerts / args.alert_rate)
             async with Window(server, lag, tally.errors) as w:
-                flooding = asyncio.create_task(flood.run(rate, stop, args.flood_s))
+                flooding = await start_flood(server.base, rate, seconds, args.sources)
                 await alerts_phase(officers, tally, args, "flood")
-                stop.set()
-                await flooding
+                out, _ = await flooding.communicate()
+            figures = json.loads(out.decode().strip().splitlines()[-1])
             result["flood"] = {**alert_figures(tally, "flood"), **w.figures}
             result["flood"]["submissions"] = {
-                "sent": flood.sent,
+                "sent": figures["sent"],
                 "per_min": round(rate * 60),
+                "seconds": round(seconds, 1),
                 "sources": args.sources,
-                "answers": dict(flood.statuses),
-                "round_trip_ms": summary(flood.ms),  # challenge + work + submit
+                "answers": figures["answers"],
+                "round_trip_ms": figures["ms"],  # challenge + work + submit
             }
         finally:
+            if flooding is not None and flooding.returncode is None:
+                flooding.kill()
+                await flooding.wait()
             tally.running = False
             stop_tasks(walkers)
             await close_all(phones)
-            await flood.close()
             server.stop()
     result["loadavg_end"] = loadavg()
     result["loader_loop_lag_ms"] = lag.since(0)
@@ -218,6 +241,10 @@ def table(r: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--flood-worker"]:
+        base, rate, seconds, sources = sys.argv[2:6]
+        asyncio.run(flood_worker(base, float(rate), float(seconds), int(sources)))
+        return
     args = parse_args()
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -168,6 +168,7 @@ async def test_the_page_switches_language_and_sends_in_it(
     await expect(page.locator("#where-status")).to_have_text(
         "Twoja lokalizacja jest zaznaczona na mapie."
     )
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(screenshot_path("public-report-polish")))
     await page.get_by_role("button", name="Wyślij zgłoszenie").click()
     await expect(page.locator("#received")).to_have_text("Dziękujemy: zgłoszenie zostało przyjęte.")
