@@ -113,9 +113,11 @@ async def test_bad_input_gets_a_sentence_and_stores_nothing(
     await page.get_by_text("Catcalling or comments", exact=True).click()
 
     # A pin far away: zoomed out, near the map's top right corner (tens of kilometres off).
-    for _ in range(5):
+    scale = page.locator(".leaflet-control-scale")
+    await expect(scale).to_have_text("500 m")
+    for shown in ("1 km", "3 km", "5 km", "10 km", "30 km"):  # each zoom done before the next
         await page.locator(".leaflet-control-zoom-out").click()
-        await page.wait_for_timeout(300)  # Leaflet's zoom animation
+        await expect(scale).to_have_text(shown)
     box = await page.locator("#map").bounding_box()
     assert box is not None
     await page.locator("#map").click(position={"x": box["width"] - 12, "y": 12})
