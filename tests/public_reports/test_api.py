@@ -256,3 +256,32 @@ async def test_the_staff_session_cookie_is_neither_read_nor_set(server: RunningS
         assert "set-cookie" not in b.headers
         assert (a.status_code, len(a.content)) == (b.status_code, len(b.content))
     assert plain[0].text == signed_in[0].text
+
+
+async def test_many_at_once_from_many_sources_each_received_one_is_stored(
+    sqlite_url: str,
+) -> None:
+    settings = settings_for(
+        sqlite_url,
+        **PUBLIC_SETTINGS,
+        **{"server.trusted_proxies": ["127.0.0.1"], "public_reports.queue_limit": 20},
+    )
+    server = await start_server(settings)
+    try:
+        async with httpx.AsyncClient(base_url=server.base) as http:
+            work = [await solved(http) for _ in range(120)]
+
+            async def one(n: int) -> httpx.Response:
+                headers = {"X-Forwarded-For": f"198.51.100.{n + 1}"}
+                return await http.post(
+                    "/api/public/reports", json={**body(), **work[n]}, headers=headers
+                )
+
+            answers = await asyncio.gather(*(one(n) for n in range(120)))
+    finally:
+        await server.stop()
+    codes = Counter((r.status_code, r.json().get("code")) for r in answers)
+    assert set(codes) <= {(201, None), (503, "busy"), (429, "rate_limited")}, codes
+    stored = {r.id for r in await server.rows(PublicReport)}
+    received = {r.json()["reference"] for r in answers if r.status_code == 201}
+    assert received == stored and len(stored) >= 20  # each "received" is stored, no other
