@@ -193,15 +193,17 @@ async def test_false_alarms_are_counted_over_the_last_twelve_months_and_three_fl
     clocked: tuple[RunningServer, ManualClock],
 ) -> None:
     server, clock = clocked
-    now = datetime(2028, 3, 15, 12, 0, tzinfo=UTC)
+    # The clock only moves forward (sessions are not made in the future).
+    now = datetime(2028, 4, 15, 12, 0, tzinfo=UTC)
+    assert now - timedelta(days=400) > clock.now
     often, once = await server.officer(), await server.officer()
-    sup = await server.supervisor()
     # Thirteen months ago: out of the window. Then two cancels of hers within it, and an
     # alert a supervisor closes as a false alarm: three in twelve months.
     await cancel(often, clock, now - timedelta(days=400))
     await cancel(often, clock, now - timedelta(days=300))
     await cancel(often, clock, now - timedelta(days=100))
     clock.set(now - timedelta(days=20))
+    sup = await server.supervisor()  # signed in now: a console session lasts a year at most
     closed = (await often.raise_alert(CENTRE))["result"]["alert_id"]
     await ok(sup, "alert.close", alert_id=closed, outcome="false_alarm", reason="by radio: no one")
     # The other officer: one cancel, and one resolved for real (not counted).
@@ -213,7 +215,7 @@ async def test_false_alarms_are_counted_over_the_last_twelve_months_and_three_fl
     clock.set(now)
     api = await api_for(server, sup.session["username"])
     report = await api.call("GET", "/api/console/false-alarms")
-    assert report["since"].startswith("2027-03-15T12:00:00")
+    assert report["since"].startswith("2027-04-15T12:00:00")
     assert (report["limit"], report["months"]) == (3, 12)
     rows = [
         (o["id"], o["cancelled"], o["false_alarm_outcomes"], o["false_alarms"], o["flagged"])
