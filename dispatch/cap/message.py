@@ -136,6 +136,8 @@ def note_of(view: AlertView) -> str | None:
 
 
 def event_words(view: AlertView, cap: CapSettings) -> str:
+    if view.help_crew_id is not None:  # a crew's call for help (no crew is named)
+        return "Police crew requests assistance"
     return f"{cap.event}: {view.category.value}" if view.category else cap.event
 
 

@@ -71,8 +71,10 @@ class Alerts:
         self.live_of: dict[str, tuple[str, str]] = {}
         # live deployment id -> its place's point: where a raise with no fix is offered.
         self.place_of: dict[str, tuple[float, float]] = {}
-        # live deployments of exercise operations: her alerts there are exercises.
+        # live deployments of exercise operations: her alerts there are exercises, and so
+        # are the calls for help of their crews (crew id -> the deployment).
         self.exercise_deployments: set[str] = set()
+        self.exercise_crews: dict[str, str] = {}
         ctx.observers.append(self.observe)
         positions.on_first_fix = self.locate
 
@@ -84,10 +86,13 @@ class Alerts:
             del self.live_of[officer]
         self.place_of.pop(event.entity_id, None)
         self.exercise_deployments.discard(event.entity_id)
+        for crew in [c for c, dep in self.exercise_crews.items() if dep == event.entity_id]:
+            del self.exercise_crews[crew]
         if brief["state"] == DeploymentState.LIVE:
             self.place_of[event.entity_id] = (brief["place"]["lat"], brief["place"]["lon"])
             if brief.get("exercise"):
                 self.exercise_deployments.add(event.entity_id)
+                self.exercise_crews.update(dict.fromkeys(brief["crew_ids"], event.entity_id))
             for officer in brief["officer_ids"]:
                 known = self.live_of.get(officer)
                 if known is None or known[1] <= brief["starts_at"]:
@@ -259,6 +264,7 @@ class Alerts:
             updated_at=tx.now,
             origin="crew_help",
             help_crew_id=crew.id,
+            exercise=crew.id in self.exercise_crews,  # on a drill's live deployment
         )
         if not self.offering.first_step(tx, alert):
             raise AlreadyRaised

@@ -128,6 +128,15 @@ async def test_an_exercise_operations_alert_is_offered_marked_and_kept_out_of_re
     assert await csv_rows(api, f"/api/console/operations/{op['id']}/report.csv") == []
     every = await csv_rows(api, f"/api/console/operations/{op['id']}/report.csv", exercises="all")
     assert [(r["alert_id"], r["exercise"]) for r in every] == [(alert_id, "yes")]
+    # The drill's crew calling for help: an exercise too.
+    help_id = (await ok(crew, "crew.help", alert_id="drill-help-1"))["result"]["alert_id"]
+    called = await sup.wait_for(
+        lambda f: f["type"] == "alert" and f["alert"]["id"] == help_id, WAIT
+    )
+    assert called["alert"]["exercise"] is True and called["alert"]["origin"] == "crew_help"
+    root = await cap_root(server, sup.session["token"], help_id)
+    assert text(root, "cap:status") == "Exercise"
+    assert text(root, "cap:info/cap:event") == "Police crew requests assistance"
     # A drill's false alarm never counts against her.
     counted = await api.call("GET", "/api/console/false-alarms")
     assert counted["officers"] == [] and counted["operations"] == []
