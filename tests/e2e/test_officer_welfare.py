@@ -153,3 +153,31 @@ async def test_a_remote_buttons_key_held_raises_the_alert(
     [alert] = await server.rows(Alert)
     assert alert.origin == "officer"
     await officer.context.close()
+
+
+async def test_an_alert_the_server_raised_for_her_is_followed_on_her_page(
+    browser: Browser, sqlite_url: str
+) -> None:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    server = await start_server(settings_for(sqlite_url, **SETTINGS), clock)
+    try:
+        officer = await phone(browser, server, HER)
+        page = officer.page
+        await sign_in(officer, "/officer", await add_officer(server))
+        await page.click('#escort-presets [data-minutes="20"]')
+        await page.wait_for_function("JSON.parse(localStorage.getItem('officer.escort')).told")
+        [timer] = await server.rows(EscortTimer)
+
+        # The server's timer runs out first (its clock moved on; her phone's has not).
+        clock.advance(timedelta(minutes=21))
+        await expect(page.locator("#status")).to_have_attribute("data-status", "received")
+        assert await page.evaluate("JSON.parse(localStorage.getItem('officer.alert')).id") == (
+            timer.alert_id
+        )
+        await expect(page.locator("#details")).to_be_visible()  # she can cancel it
+        await expect(page.locator("#escort-running")).to_be_hidden()  # the timer is over
+        [alert] = await server.rows(Alert)
+        assert (alert.id, alert.origin) == (timer.alert_id, "escort")
+        await officer.context.close()
+    finally:
+        await server.stop()

@@ -531,6 +531,7 @@ function setup() {
     escalateAlert,
     alertOpen: () => Boolean(alert && !alert.closed),
     alertUrgent: () => Boolean(alert && !alert.closed && alert.urgent),
+    alertId: () => (alert ? alert.id : null),
     show,
     home: () => {
       show("home");

@@ -21,7 +21,7 @@ const save = (key, value) =>
   value == null ? localStorage.removeItem(key) : localStorage.setItem(key, JSON.stringify(value));
 
 // host: {link, cfg, vibrate, newId, raiseAlert({id, origin}), escalateAlert(), alertOpen(),
-//        alertUrgent(), show(sectionId), home()}
+//        alertUrgent(), alertId(), show(sectionId), home()}
 let host;
 // {alert_id, due (ms, this phone's clock), label, told (the server has it), stopping}
 let escort = load(KEY.escort);
@@ -246,6 +246,11 @@ export function render() {
 }
 
 function tick() {
+  if (escort && host.alertId() === escort.alert_id) {
+    // Its alert is raised (by the server, or by this phone): the timer is over.
+    escort = null;
+    save(KEY.escort, null);
+  }
   if (escort && !escort.stopping && Date.now() >= escort.due) escortRanOut();
   if (escort && escort.stopping) sendStop();
   if (Date.now() - refreshed > REFRESH_MS) refresh();
