@@ -2,8 +2,9 @@
 
 A UK force withdraws its response to a personal-attack alarm after three false alarms in
 twelve months. Here an alert counts against its officer when it was cancelled (by her or
-by a supervisor) or closed with the outcome `false_alarm`; drills (exercises) and crews'
-calls for help never count. The window runs back from now by calendar months.
+by a supervisor) or closed with the outcome `false_alarm`; drills (exercises), crews'
+calls for help and the alerts the system raised for her (a missed check-in, her escort
+timer running out) never count. The window runs back from now by calendar months.
 """
 
 from __future__ import annotations
@@ -68,8 +69,10 @@ def _leap(year: int) -> bool:
 
 
 def counts(alert: AlarmFacts) -> bool:
-    """Whether this alert is one of its officer's real alerts (not a drill, not a crew's)."""
-    return not alert.exercise and alert.origin != "crew_help"
+    """Whether this alert is one of its officer's real alerts: raised by her (not by
+    the system for a missed check-in or her escort timer, not a crew's call), not a
+    drill."""
+    return not alert.exercise and alert.origin == "officer"
 
 
 def false_alarms(

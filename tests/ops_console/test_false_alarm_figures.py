@@ -51,10 +51,12 @@ def test_three_in_twelve_months_flag_her_and_older_ones_do_not_count() -> None:
     assert (op.key, op.false_alarms, op.flagged) == ("op1", 3, False)
 
 
-def test_drills_and_crews_calls_never_count_and_the_limit_is_configurable() -> None:
+def test_drills_crews_calls_and_system_alerts_never_count_and_the_limit_is_configurable() -> None:
     alerts = [
         alert(10, exercise=True),
         alert(11, origin="crew_help"),
+        alert(14, origin="checkin"),  # raised for her by the system: not her false alarm
+        alert(15, origin="escort"),
         alert(12),
         alert(13, officer_id="o2", officer="Officer Two", operation_id=None, operation=None),
     ]
