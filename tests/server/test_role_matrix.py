@@ -280,6 +280,11 @@ ROUTES: list[Route] = [
     Route("GET /officer.webmanifest", EVERYONE),
     Route("GET /pages/icon-{size}.png", EVERYONE, fixed(size="192")),
     Route("GET /officer-sw.js", EVERYONE),
+    # The public's report page and its API: no account (a body-less report is refused
+    # for its body, whoever sends it: the same answer with or without a session).
+    Route("GET /report", EVERYONE),
+    Route("GET /api/public/challenge", EVERYONE),
+    Route("POST /api/public/reports", EVERYONE, ok=400, ok_code="bad_json"),
     static("/pages/static/{path}"),
     static("/console/static/{path}"),
     static("/static/leaflet/{path}"),
