@@ -260,15 +260,17 @@ def same_times(a: Any, b: Any) -> bool:
 
 
 def schema_of(conn: Connection) -> dict[str, Any]:
-    """Every table's columns, keys and indexes, as reflected (the version table aside)."""
+    """Every table's columns, keys and indexes, as reflected (the version table aside).
+    Columns by name: a revision adds a column at the end of its table, while `create_all`
+    puts it where the model has it, and the order means nothing to the code."""
     seen = inspect(conn)
     schema: dict[str, Any] = {}
     for table in sorted(set(seen.get_table_names()) - {migrate.VERSION_TABLE}):
         schema[table] = {
-            "columns": [
+            "columns": sorted(
                 (c["name"], repr(c["type"]), c["nullable"], str(c.get("default")))
                 for c in seen.get_columns(table)
-            ],
+            ),
             "primary_key": seen.get_pk_constraint(table)["constrained_columns"],
             "foreign_keys": sorted(
                 (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
