@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -50,6 +50,9 @@ router = APIRouter(prefix="/api/console/public-reports", tags=["public reports"]
 
 DEFAULT_DAYS = 90
 MAX_DAYS = 3660
+# A period's bounds, given, fall within these (and arithmetic on them cannot overflow).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
 LIST_LIMIT = 5000  # the newest; the exports have them all
 GRID_M = 500.0  # the grid's squares when no operation is chosen
 
@@ -154,9 +157,17 @@ Tz = Annotated[str | None, Query(max_length=64, description="IANA zone of the he
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:
-    if value is not None and value.utcoffset() is None:
+    """A bound as given: with its zone, from 2000 to 2100 (else `invalid`)."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
         raise UseCaseError(
             ErrorCode.INVALID, f"{name}: give the time with its zone, e.g. 2026-11-24T00:00:00Z."
+        )
+    if not EARLIEST <= value <= LATEST:
+        raise UseCaseError(
+            ErrorCode.INVALID,
+            f"{name}: give a time from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d}.",
         )
     return value
 

@@ -3,10 +3,14 @@
 GET /report (the page), GET /api/public/challenge (a proof-of-work challenge) and
 POST /api/public/reports (a report). Every answer has the same shape whatever the state
 of operations: these routes read nothing from the database and write only the report.
-A submission is refused as cheaply as possible, in this order: the rate limits (no body
-read yet), the body's size, its JSON, its fields, the proof of work; then one small
-write through the writer (dispatch/public_reports/writer.py). Nothing here takes a lock
-the alert path takes.
+A submission is refused as cheaply as possible, in this order: its source's rate limit
+(no body read yet), the body's size, its JSON, its fields, the proof of work (one hash),
+then the limit for everyone; then one small write through the writer
+(dispatch/public_reports/writer.py). Nothing here takes a lock the alert path takes.
+Only a submission with its work done takes a token from everyone's bucket, so sources
+sending no work cannot spend it for the others; one refused by that bucket has its
+source's token given back (its challenge is spent: a fresh one is needed, or a replayed
+challenge could empty the bucket).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from dispatch.config import PublicReportsSettings, Settings
 from dispatch.maps.tiles import page_tiles
 from dispatch.pages.router import render
 from dispatch.public_reports import pow
-from dispatch.public_reports.limits import Buckets, retry_after_s
+from dispatch.public_reports.limits import Buckets, retry_after_s, source_key
 from dispatch.public_reports.models import KINDS, PublicReport, PublicReportContact
 from dispatch.public_reports.strings import page_strings
 from dispatch.public_reports.validation import Refusal, Rules, ValidReport, check_report
@@ -75,6 +79,8 @@ SENTENCES = {
     "busy": "Too many reports at once: try again in a minute.",
     "not_stored": "The report could not be stored: try again in a minute.",
 }
+# rate_limited by everyone's bucket, not this connection's.
+EVERYONE_LIMITED = "Too many reports at once: try again later."
 WORD = re.compile(r"\{\{t\.([a-z_.]+)\}\}")
 
 
@@ -150,11 +156,10 @@ def build_router(desk: PublicDesk) -> APIRouter:
     async def submit(request: Request) -> Response:
         s = _services(request)
         now = s.dispatcher.clock()
-        wait = desk.by_source.take(request_source(request), now)
-        if wait is None:
-            wait = desk.everyone.take("", now)
+        source = source_key(request_source(request))
+        wait = desk.by_source.take(source, now)
         if wait is not None:
-            return refusal("rate_limited", **{"Retry-After": str(retry_after_s(wait))})
+            return refusal("rate_limited", **_retry_after(wait))
         raw = await _read_capped(request, p.max_body_bytes)
         if raw is None:
             return refusal("body_too_large")
@@ -177,6 +182,10 @@ def build_router(desk: PublicDesk) -> APIRouter:
             return refusal(solved.code)
         if not desk.spent.spend(solved, now):
             return refusal("pow_used")
+        wait = desk.everyone.take("", now)  # only now: work done, and the challenge spent
+        if wait is not None:
+            desk.by_source.give_back(source)  # the source did nothing wrong
+            return refusal("rate_limited", EVERYONE_LIMITED, **_retry_after(wait))
         report, contact = _rows(checked, now)
         done = desk.writer.submit(s.db, (report, contact))
         if done is None:
@@ -189,6 +198,10 @@ def build_router(desk: PublicDesk) -> APIRouter:
         return JSONResponse(body, status_code=201, headers=API_HEADERS)
 
     return router
+
+
+def _retry_after(wait_s: float) -> dict[str, str]:
+    return {"Retry-After": str(retry_after_s(wait_s))}
 
 
 def _services(request: Request) -> Services:

@@ -285,3 +285,76 @@ async def test_many_at_once_from_many_sources_each_received_one_is_stored(
     stored = {r.id for r in await server.rows(PublicReport)}
     received = {r.json()["reference"] for r in answers if r.status_code == 201}
     assert received == stored and len(stored) >= 20  # each "received" is stored, no other
+
+
+async def test_floods_without_work_from_many_sources_leave_everyone_s_bucket_alone(
+    sqlite_url: str,
+) -> None:
+    settings = settings_for(
+        sqlite_url,
+        **PUBLIC_SETTINGS,
+        **{
+            "server.trusted_proxies": ["127.0.0.1"],
+            "public_reports.source_burst": 1,
+            "public_reports.source_per_min": 0.01,
+            "public_reports.all_burst": 3,
+            "public_reports.all_per_min": 1,
+        },
+    )
+    clock = ManualClock()
+    server = await start_server(settings, clock)
+    try:
+        async with httpx.AsyncClient(base_url=server.base, timeout=60) as http:
+            token = (await http.get("/api/public/challenge")).json()["challenge"]
+            wrong = next(
+                f"{n:x}"
+                for n in range(1000)
+                if pow.leading_zero_bits(pow.work_digest(token, f"{n:x}")) < 4
+            )
+            no_work: list[dict[str, Any]] = [
+                {"content": b""},
+                {"content": b"{kind: following"},
+                {"json": body()},
+                {"json": {**body(), "challenge": token, "nonce": wrong}},
+                {"json": {**body(), "challenge": "v1.1.4." + "0" * 65, "nonce": "0"}},
+            ]
+
+            async def flood(n: int) -> httpx.Response:
+                # Each of 300 sources its own /64, trying twice.
+                headers = {"X-Forwarded-For": f"2001:db8:{n // 2:x}::{n % 2 + 1}"}
+                return await http.post(
+                    "/api/public/reports", headers=headers, **no_work[n % len(no_work)]
+                )
+
+            flooded: Counter[tuple[int, str]] = Counter()
+            for start in range(0, 600, 50):
+                answers = await asyncio.gather(*(flood(n) for n in range(start, start + 50)))
+                flooded.update((r.status_code, r.json()["code"]) for r in answers)
+
+            async def from_(address: str) -> httpx.Response:
+                work = await solved(http)
+                headers = {"X-Forwarded-For": address}
+                return await http.post(
+                    "/api/public/reports", json={**body(), **work}, headers=headers
+                )
+
+            first = await from_("203.0.113.1")
+            second = await from_("2001:db8:aaaa:1::1")
+            same_64 = await from_("2001:db8:aaaa:1:ffff::2")  # the same subscriber
+            third = await from_("203.0.113.2")
+            everyone = await from_("203.0.113.3")  # everyone's bucket is empty now
+            clock.advance(timedelta(seconds=60))  # one token for everyone, none for a source
+            again = await from_("203.0.113.3")  # its own token was given back
+    finally:
+        await server.stop()
+    # Each source's first try refused for what it is, its second by its own limit.
+    assert flooded[(429, "rate_limited")] == 300
+    assert sum(flooded.values()) == 600 and not any(s == 201 for s, _ in flooded)
+    assert [first.status_code, second.status_code, third.status_code] == [201, 201, 201]
+    assert (same_64.status_code, same_64.json()["code"]) == (429, "rate_limited")
+    assert "connection" in same_64.json()["message"]
+    assert (everyone.status_code, everyone.json()["code"]) == (429, "rate_limited")
+    assert everyone.json()["message"] == "Too many reports at once: try again later."
+    assert int(everyone.headers["retry-after"]) == 60
+    assert again.status_code == 201, again.text
+    assert len(await server.rows(PublicReport)) == 4

@@ -138,6 +138,37 @@ async def test_the_list_filters_by_period_kind_and_status(world: World) -> None:
         assert refused.json()["message"].startswith(f"{where}:")
 
 
+@pytest.mark.parametrize(
+    ("params", "where"),
+    [
+        ({"until": "0001-01-02T00:00:00Z"}, "until"),  # 90 days before it: no such date
+        ({"since": "0001-01-01T00:00:00Z", "until": "2027-03-08T00:00:00Z"}, "since"),
+        ({"since": "1999-12-31T23:59:59Z"}, "since"),
+        ({"until": "9999-12-31T23:59:59-12:00"}, "until"),
+        ({"since": "2100-01-01T00:00:01Z", "until": "2100-01-02T00:00:00Z"}, "since"),
+        ({"since": "2027-03-09T12:00:00Z"}, "until"),  # since not before now, the until
+    ],
+)
+async def test_a_period_out_of_bounds_is_refused_on_every_route(
+    world: World, params: dict[str, str], where: str
+) -> None:
+    w = world
+    before = len(await audit_rows(w))
+    for path, extra in (
+        ("", {}),
+        ("/heat", {}),
+        ("/risk", {"operation": w.operation["id"]}),
+        (".csv", {}),
+        (".geojson", {}),
+    ):
+        refused = await w.boss.http.get(BASE + path, params={**params, **extra})
+        assert refused.status_code == 422, (path, params, refused.text)
+        assert refused.json()["code"] == "invalid"
+        message = refused.json()["message"]
+        assert message.startswith(f"{where}:") and message.endswith("."), message
+    assert len(await audit_rows(w)) == before  # nothing exported
+
+
 async def test_the_heat_table_counts_by_place_and_hour_of_the_week(world: World) -> None:
     w = world
     by_place = await w.boss.call(
