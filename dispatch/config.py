@@ -345,6 +345,7 @@ class WelfareSettings(_Section):
     checkin_grace_s: float = Field(120, ge=0)
     checkin_alert_after_s: float = Field(300, ge=0)
     silent_after_s: float = Field(180, gt=0)
+    startup_grace_s: float = Field(180, ge=0)
     heard_every_s: float = Field(15, gt=0)
     sweep_s: float = Field(5, gt=0)
     escort_presets_min: list[int] = Field(default_factory=lambda: [5, 10, 20], max_length=6)

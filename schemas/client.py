@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, TypeAdapter, field_validator
 
 from schemas.common import AlertCategory, Identifier, Model, Outcome, Position, UtcDateTime
 
@@ -248,6 +248,12 @@ class EscortStart(ClientMessage):
     alert_id: Identifier = Field(description="Made by the phone: the alert's id if it runs out.")
     duration_s: int = Field(ge=ESCORT_MIN_S, le=ESCORT_MAX_S)
     label: str | None = Field(None, max_length=100, description="What she is doing.")
+
+    @field_validator("label")
+    @classmethod
+    def _blank_is_none(cls, label: str | None) -> str | None:
+        """A blank label is no label."""
+        return (label.strip() or None) if label is not None else None
 
 
 class EscortStop(ClientMessage):

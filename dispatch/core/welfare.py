@@ -17,6 +17,9 @@ class Rules:
     checkin_grace_s: float  # due -> warning
     checkin_alert_after_s: float  # warning -> alert raised on her behalf
     silent_after_s: float  # no socket, no position this long -> warning
+    # After the process starts, this long: no new warning, no check-in alert, no escort
+    # timer fired (the phones reconnect, check in or stop their timer first).
+    startup_grace_s: float = 0
 
 
 class Stage(StrEnum):
@@ -25,11 +28,27 @@ class Stage(StrEnum):
     ALERT = "alert"
 
 
-def checkin_due(*, live_from: datetime, last_at: datetime | None, interval_min: int) -> datetime:
-    """Her next check-in: `interval_min` after her last one on this deployment, or after
-    it went live (a check-in from before it went live counts from the start)."""
-    base = live_from if last_at is None or last_at < live_from else last_at
+def checkin_due(
+    *,
+    live_from: datetime,
+    last_at: datetime | None,
+    interval_min: int,
+    set_at: datetime | None = None,
+) -> datetime:
+    """Her next check-in: `interval_min` after the latest of her last check-in on this
+    deployment, its going live, and the interval being set or changed (`set_at`): turning
+    check-ins on, or changing the interval, on a live deployment gives her a whole interval
+    from then (a check-in from before it went live counts from the start)."""
+    base = max(t for t in (live_from, last_at, set_at) if t is not None)
     return base + timedelta(minutes=interval_min)
+
+
+def starting(now: datetime, started_at: datetime | None, rules: Rules) -> bool:
+    """Within the start-up grace: the process has not heard the phones long enough to
+    judge them (after a restart or an outage, they reconnect within seconds)."""
+    if started_at is None:
+        return False
+    return (now - started_at).total_seconds() < rules.startup_grace_s
 
 
 def checkin_stage(now: datetime, due: datetime, rules: Rules) -> Stage:
@@ -84,6 +103,7 @@ class OfficerWatch:
     last_checkin: datetime | None
     alerted_due: datetime | None
     heard_at: datetime | None
+    checkin_set_at: datetime | None = None  # when the interval was last set or changed
 
 
 @dataclass(frozen=True)
@@ -138,10 +158,16 @@ def review(
     escorts: Iterable[Escort],
     active: Iterable[str],
     rules: Rules,
+    started_at: datetime | None = None,
 ) -> Plan:
     """What a sweep must do: warnings to make (those not on the board yet), warnings to
-    clear (and why), check-in alerts to raise, escort timers that ran out."""
+    clear (and why), check-in alerts to raise, escort timers that ran out.
+
+    `started_at`: when this process started. Within `rules.startup_grace_s` of it nothing
+    new is decided (no warning, no check-in alert, no escort timer fired): what is on the
+    board stays, and clears as usual when its subject is back or checks in."""
     plan, active = Plan(), set(active)
+    hold = starting(now, started_at, rules)
     wanted: set[str] = set()
     watched: set[str] = set()  # warning ids whose subject is still watched
     for o in officers:
@@ -150,7 +176,7 @@ def review(
         since = silent_since(heard_at=o.heard_at, watched_from=o.live_from)
         if is_silent(now, since, rules):
             wanted.add(silent_id)
-            if silent_id not in active:
+            if silent_id not in active and not hold:
                 plan.warn.append(
                     NewWarning(silent_id, SILENT, "officer", o.officer_id, since, o.deployment_id)
                 )
@@ -159,12 +185,17 @@ def review(
         checkin_id = checkin_warning_id(o.officer_id)
         watched.add(checkin_id)
         due = checkin_due(
-            live_from=o.live_from, last_at=o.last_checkin, interval_min=o.interval_min
+            live_from=o.live_from,
+            last_at=o.last_checkin,
+            interval_min=o.interval_min,
+            set_at=o.checkin_set_at,
         )
         stage = checkin_stage(now, due, rules)
         if stage is Stage.FINE:
             continue
         wanted.add(checkin_id)
+        if hold:
+            continue
         if checkin_id not in active:
             plan.warn.append(
                 NewWarning(checkin_id, CHECKIN, "officer", o.officer_id, due, o.deployment_id)
@@ -178,7 +209,7 @@ def review(
         since = silent_since(heard_at=c.heard_at, watched_from=c.since)
         if is_silent(now, since, rules):
             wanted.add(silent_id)
-            if silent_id not in active:
+            if silent_id not in active and not hold:
                 plan.warn.append(
                     NewWarning(silent_id, SILENT, "crew", c.crew_id, since, None, c.alert_id)
                 )
@@ -189,5 +220,6 @@ def review(
             plan.clear.append(
                 (warning_id, "checkin" if warning_id.startswith("checkin:") else "back")
             )
-    plan.fire_escorts = [e for e in escorts if escort_ran_out(now, e.due_at)]
+    if not hold:
+        plan.fire_escorts = [e for e in escorts if escort_ran_out(now, e.due_at)]
     return plan

@@ -255,6 +255,9 @@ class Operation(SQLModel, table=True):
     warnings: str = Field(default="[]", sa_column=Column(Text, nullable=False))  # JSON list
     # Her live deployments ask her to check in every so many minutes; None = never.
     checkin_interval_min: int | None = None
+    # When the interval was last set or changed: her next check-in counts from it at the
+    # earliest (so turning check-ins on for a live deployment never finds her late).
+    checkin_set_at: datetime | None = utc_column(nullable=True)
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
     exercise: bool = False  # a drill: its deployments' alerts are exercises

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from dispatch.audit import Action, by
 from dispatch.auth.pins import PinMatch, match_pin
@@ -30,6 +31,7 @@ from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdat
 from schemas.common import Position, Role
 from schemas.errors import ErrorCode
 from schemas.views import (
+    OPEN_ALERT_STATES,
     AlertState,
     AlertView,
     AssignmentStatus,
@@ -45,6 +47,10 @@ NO_SUCH_ALERT = "No such alert."
 
 class AlreadyRaised(Refusal):
     """The alert's id is stored already: this raise changes nothing."""
+
+
+class NotRaised(Refusal):
+    """A raise for her that no longer applies (her escort timer was stopped)."""
 
 
 DURESS_NOTE = "DURESS: cancelled under duress (duress PIN): treat as urgent. "
@@ -198,25 +204,67 @@ class Alerts:
         alert_id: str,
         *,
         origin: str,
-        note: str,
+        why: str | Callable[[Tx], str | None],
         position: Position | None,
-    ) -> tuple[AlertView, bool]:
+    ) -> tuple[AlertView, bool] | None:
         """An alert raised on her behalf (`Alert.origin` "checkin" or "escort"), as if she
         had pressed, from her last known position (else as a raise with no fix), audited
-        as the system's. Idempotent on `alert_id`: her phone may raise the same id."""
+        as the system's. Idempotent on `alert_id`: her phone may raise the same id.
+
+        `why`: what happened ("missed check-in (due 20:40 UTC)"), for the alert's note;
+        or a function that says it inside the raise's own transaction (None: raise
+        nothing, answered with None; e.g. her escort timer was stopped since the sweep
+        read it).
+
+        While she has another open alert (any: one she "cancelled" with her duress PIN
+        is open too), nothing is raised: what happened is noted on that alert for the
+        supervisors (an `AlertNote`, no event, nothing to her phone), and that alert is
+        answered, not created. A system-raised alert reaching her phone after a duress
+        cancel would tell whoever holds it that help is coming."""
         viewer = Viewer(officer_id, "", Role.OFFICER, None, self.ctx.clock(), "")
-        msg = AlertRaise(id="system", alert_id=alert_id, position=position, note=note[:500])
+
+        def store(tx: Tx) -> tuple[AlertView, bool]:
+            if tx.session.get(Alert, alert_id) is not None:
+                raise AlreadyRaised  # her phone raised it, or another process did
+            what = why(tx) if callable(why) else why
+            if what is None:
+                raise NotRaised
+            note = f"Raised by the system: {what}."[:500]
+            msg = AlertRaise(id="system", alert_id=alert_id, position=position, note=note)
+            open_one = tx.session.exec(
+                select(Alert)
+                .where(
+                    Alert.officer_id == officer_id,
+                    col(Alert.state).in_(list(OPEN_ALERT_STATES)),
+                    col(Alert.help_crew_id).is_(None),
+                )
+                .order_by(col(Alert.raised_at).desc())
+            ).first()
+            if open_one is None:
+                return self._store(tx, viewer, msg, system=origin)
+            tx.session.add(
+                AlertNote(
+                    alert_id=open_one.id,
+                    at=tx.now,
+                    user_id=None,
+                    action=origin,
+                    text=f"Also: {what}, while this alert was open (no second alert)."[:500],
+                )
+            )
+            return alert_view(open_one, tx.attached(open_one.id)), False
+
         async with self.ctx.locks.hold(alert_id):
             try:
-                view, created = await self.ctx.transact(
-                    lambda tx: self._store(tx, viewer, msg, system=origin)
-                )
+                view, created = await self.ctx.transact(store)
+            except NotRaised:
+                return None
             except (AlreadyRaised, IntegrityError):
                 view, created = await self.ctx.transact(
                     lambda tx: self._known(tx, viewer, alert_id)
                 )
-        if not created and view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
-            self.ctx.spawn(self.offering.dispatch(view.id))
+        if view.id == alert_id and not created:
+            if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
+                self.ctx.spawn(self.offering.dispatch(view.id))
         return view, created
 
     # -- a crew's call for help ------------------------------------------------------------

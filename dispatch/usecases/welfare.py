@@ -76,11 +76,13 @@ class Welfare:
             checkin_grace_s=w.checkin_grace_s,
             checkin_alert_after_s=w.checkin_alert_after_s,
             silent_after_s=w.silent_after_s,
+            startup_grace_s=w.startup_grace_s,
         )
         self.here: Here = lambda role, subject_id: False  # the registry's, set by services
         self._seen: dict[str, datetime] = {}  # subject -> last sweep it was connected here
         self._written: dict[str, datetime] = {}  # subject -> heard_at this process wrote
         self._watched_before: set[str] | None = None  # None: not swept yet
+        self.started_at: datetime | None = None  # this process's first sweep
 
     # -- her page ------------------------------------------------------------------------
 
@@ -99,6 +101,7 @@ class Welfare:
                 live_from=dep.started_at or dep.starts_at,
                 last_at=last,
                 interval_min=op.checkin_interval_min,
+                set_at=op.checkin_set_at,
             )
             checkin = CheckInState(
                 interval_s=op.checkin_interval_min * 60, due_at=due, last_at=last
@@ -168,7 +171,7 @@ class Welfare:
             # The phone resends a start it got no answer to with the time it has left:
             # a resend (same id) keeps its start and never runs out later than before.
             due = tx.now + timedelta(seconds=msg.duration_s)
-            timer.label = msg.label
+            timer.label = msg.label or None  # a blank label is none
             timer.due_at = due if timer.due_at == timer.started_at else min(timer.due_at, due)
             tx.session.add(timer)
             tx.session.flush()
@@ -215,6 +218,9 @@ class Welfare:
                 )
             if op.checkin_interval_min != minutes:
                 op.checkin_interval_min = minutes
+                # Her next check-in counts from now at the earliest: turned on, or
+                # changed, on a live deployment, it never finds her already late.
+                op.checkin_set_at = w.now
                 op.updated_at = w.now
                 w.session.add(op)
                 every = f"every {minutes} min" if minutes else "none"
@@ -228,6 +234,8 @@ class Welfare:
 
     async def sweep(self) -> None:
         now = self.ctx.clock()
+        if self.started_at is None:
+            self.started_at = now  # the start-up grace counts from here
         watch = await self.ctx.store.read(lambda s: self._read(s))
         await self._write_heard(watch, now)
         plan = rules.review(
@@ -237,6 +245,7 @@ class Welfare:
             escorts=watch.escorts,
             active=watch.warnings,
             rules=self.rules,
+            started_at=self.started_at,
         )
         for warning in plan.warn:
             await self._guard(self._warn(warning, watch, now))
@@ -313,6 +322,7 @@ class Welfare:
                     last_checkin=row.last_at if row else None,
                     alerted_due=row.alerted_due if row else None,
                     heard_at=None,
+                    checkin_set_at=op.checkin_set_at,
                 )
             )
         assigned = s.exec(
@@ -511,15 +521,19 @@ class Welfare:
         return Position(lat=fix[0], lon=fix[1], accuracy=fix[2], at=fix[3])
 
     async def _raise_checkin(self, missed: rules.CheckInAlert, watch: Watch) -> None:
+        """Her alert for a missed check-in; while she has an open alert (a duress one
+        too), a note on that one instead (`Alerts.raise_for_officer`). Either way the
+        board's warning names the alert, and this due is not escalated again."""
         due = missed.due.strftime("%H:%M UTC")
-        note = f"Raised by the system: missed check-in (due {due}); last known position."
-        view, _ = await self.alerts.raise_for_officer(
+        raised = await self.alerts.raise_for_officer(
             missed.officer_id,
             missed.alert_id,
             origin="checkin",
-            note=note,
+            why=f"missed check-in (due {due})",
             position=self._last_position(missed.officer_id, watch),
         )
+        assert raised is not None
+        view, _ = raised
 
         def mark(tx: Tx) -> None:
             row = tx.session.get(CheckIn, (missed.deployment_id, missed.officer_id))
@@ -540,23 +554,25 @@ class Welfare:
         await self.ctx.transact(mark)
 
     async def _fire_escort(self, escort: rules.Escort, watch: Watch) -> None:
-        def label(s: Session) -> str | None:
-            timer = s.get(EscortTimer, escort.officer_id)
-            return timer.label if timer is not None and timer.alert_id == escort.alert_id else ""
+        """Her alert for a run-out escort timer, raised only if the timer is still there
+        in the raise's own transaction (a stop a moment earlier wins), which ends it."""
 
-        what = await self.ctx.store.read(label)
-        if what == "":
-            return  # stopped or replaced since the read
-        note = "Raised by the system: her escort timer ran out" + (f" ({what})." if what else ".")
+        def why(tx: Tx) -> str | None:
+            timer = tx.session.get(EscortTimer, escort.officer_id)
+            if timer is None or timer.alert_id != escort.alert_id:
+                return None  # stopped or replaced since the sweep read it
+            tx.session.delete(timer)
+            return "her escort timer ran out" + (f" ({timer.label})" if timer.label else "")
+
         await self.alerts.raise_for_officer(
             escort.officer_id,
             escort.alert_id,
             origin="escort",
-            note=note,
+            why=why,
             position=self._last_position(escort.officer_id, watch),
         )
 
-        def done(tx: Tx) -> None:
+        def done(tx: Tx) -> None:  # her phone raised the same id first: the timer ends
             timer = tx.session.get(EscortTimer, escort.officer_id)
             if timer is not None and timer.alert_id == escort.alert_id:
                 tx.session.delete(timer)

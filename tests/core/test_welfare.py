@@ -115,3 +115,66 @@ def test_escort_runs_out_at_its_due_time() -> None:
     escort = w.Escort("o1", "e1", at(600))
     assert review(at(599), escorts=[escort]).fire_escorts == []
     assert review(at(600), escorts=[escort]).fire_escorts == [escort]
+
+
+def test_due_counts_from_when_the_interval_was_set_at_the_earliest() -> None:
+    # Turned on 40 min into a live deployment: a whole interval from then, not late.
+    assert w.checkin_due(live_from=T0, last_at=None, interval_min=20, set_at=at(2400)) == at(3600)
+    # Lowered after her check-in: from the change; a check-in after it counts from her.
+    assert w.checkin_due(live_from=T0, last_at=at(1800), interval_min=5, set_at=at(2340)) == at(
+        2640
+    )
+    assert w.checkin_due(live_from=T0, last_at=at(2400), interval_min=5, set_at=at(2340)) == at(
+        2700
+    )
+    # Set before the deployment went live: from its start.
+    assert w.checkin_due(live_from=T0, last_at=None, interval_min=20, set_at=at(-600)) == at(1200)
+
+
+def test_checkins_turned_on_late_warn_and_raise_nothing_at_once() -> None:
+    late = officer(heard_at=at(3720), checkin_set_at=at(2400))  # her phone is connected
+    plan = review(at(2400), officers=[late])
+    assert plan.warn == [] and plan.raise_checkin == []
+    assert review(at(3600 + 119), officers=[late]).warn == []
+    [warning] = review(at(3600 + 120), officers=[late]).warn
+    assert (warning.id, warning.since) == ("checkin:o1", at(3600))
+
+
+STARTING = w.Rules(
+    checkin_grace_s=120, checkin_alert_after_s=300, silent_after_s=180, startup_grace_s=180
+)
+
+
+def test_nothing_new_within_the_startup_grace() -> None:
+    """After a restart (or an outage) the phones have not reconnected yet: within the
+    grace no silent warning, no missed check-in, no check-in alert, no escort fired."""
+    started = at(4000)  # the outage: from before the check-in's due to long after both graces
+    quiet = officer(heard_at=at(900))
+    escort = w.Escort("o1", "e1", at(3000))
+
+    def plan(now: datetime, active: tuple[str, ...] = ()) -> w.Plan:
+        return w.review(
+            now,
+            officers=[quiet],
+            crews=[w.CrewWatch("c1", "a1", since=T0, heard_at=at(900))],
+            escorts=[escort],
+            active=active,
+            rules=STARTING,
+            started_at=started,
+        )
+
+    held = plan(at(4000 + 179))
+    assert held.warn == [] and held.raise_checkin == [] and held.fire_escorts == []
+    # What is on the board stays (another process may have put it up), until she is back.
+    kept = plan(at(4000 + 179), active=("silent:officer:o1", "checkin:o1", "silent:crew:c1"))
+    assert kept.clear == []
+    after = plan(at(4000 + 180))
+    assert sorted(x.id for x in after.warn) == [
+        "checkin:o1",
+        "silent:crew:c1",
+        "silent:officer:o1",
+    ]
+    assert [x.due for x in after.raise_checkin] == [at(1200)]
+    assert after.fire_escorts == [escort]
+    # With no start given (or no grace), the rules run at once, as before.
+    assert review(at(4000), officers=[quiet]).raise_checkin != []

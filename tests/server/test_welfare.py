@@ -10,8 +10,21 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dispatch.storage.models import Alert, Event, Heard, WelfareWarning
-from schemas.common import CrewMode
+from sqlmodel import select
+
+from dispatch.auth.pins import hash_pin
+from dispatch.auth.sessions import Viewer
+from dispatch.storage.db import Database
+from dispatch.storage.models import (
+    Alert,
+    AlertNote,
+    EscortTimer,
+    Event,
+    Heard,
+    User,
+    WelfareWarning,
+)
+from schemas.common import CrewMode, Role
 from tests.ops_console.incident_support import Scene, live_operation
 from tests.support import (
     CENTRE,
@@ -427,3 +440,200 @@ async def test_two_processes_on_one_database_judge_silence_alike_and_warn_once(
         if second is not None:
             await second.stop()
         await first.stop()
+
+
+CANCEL_PIN, DURESS_PIN = "2468", "1357"
+
+
+async def give_pins(server: RunningServer, user_id: str) -> None:
+    db = Database(server.settings.database.url)
+    try:
+        async with db.session() as s:
+            user = (await s.exec(select(User).where(User.id == user_id))).one()
+            user.cancel_pin_hash, user.duress_pin_hash = hash_pin(CANCEL_PIN), hash_pin(DURESS_PIN)
+            s.add(user)
+            await s.commit()
+    finally:
+        await db.close()
+
+
+async def test_after_a_duress_cancel_her_missed_checkin_and_escort_raise_nothing_she_sees(
+    db_url: str,
+) -> None:
+    """She "cancels" with her duress PIN (her phone shows a cancel; the alert is really
+    open and urgent). Her check-in then falls overdue and her escort timer runs out: no
+    second alert is raised (her phone would show it as help coming); each is noted on
+    her open alert for the supervisors, and the board's warning names that alert."""
+    server, clock = await clocked(db_url)
+    try:
+        scene = await scene_with_checkins(server, clock, 20)
+        officer, sup = scene.officer, scene.supervisor
+        await give_pins(server, officer.session["user_id"])
+        due = datetime.fromisoformat((await ok(officer, "welfare.state"))["checkin"]["due_at"])
+        escort_id = uuid.uuid4().hex
+        await ok(officer, "escort.start", alert_id=escort_id, duration_s=1800, label="to the car")
+        alert_id = (await officer.raise_alert(HER))["result"]["alert_id"]
+        cover = await officer.request("alert.cancel", alert_id=alert_id, pin=DURESS_PIN)
+        assert cover["type"] == "ack" and cover["result"]["state"] == "cancelled", cover
+        await sup.wait_for(
+            lambda f: (
+                f["type"] == "alert" and f["alert"]["id"] == alert_id and f["alert"]["duress"]
+            ),
+            WAIT,
+        )
+        mark = len(officer.frames)
+
+        # Her check-in overdue past both graces: the warning names her (duress) alert.
+        clock.set(due + timedelta(seconds=421))
+        named = await warning(sup, "welfare.warning", kind="checkin_missed", alert_id=alert_id)
+        assert named["subject_id"] == officer.session["user_id"]
+        # Her escort timer runs out: it ends, noted on the same alert.
+        clock.set(clock.now + timedelta(minutes=20))
+        for _ in range(int(WAIT / 0.2)):
+            if not await server.rows(EscortTimer):
+                break
+            await asyncio.sleep(0.2)
+        assert await server.rows(EscortTimer) == []
+        await asyncio.sleep(1)  # more sweeps: still nothing raised
+
+        assert [a.id for a in await server.rows(Alert)] == [alert_id]
+        notes = [n for n in await server.rows(AlertNote) if n.alert_id == alert_id]
+        by_action = {n.action: n.text for n in notes}
+        assert by_action["checkin"].startswith("Also: missed check-in")
+        assert by_action["escort"].startswith("Also: her escort timer ran out (to the car)")
+        story = await scene.api.call("GET", f"/api/console/alerts/{alert_id}")
+        texts = [e["text"] for e in story["timeline"]]
+        assert any("missed check-in" in t for t in texts), texts
+        # Her phone: no alert frame since the cancel, none in a fresh snapshot.
+        await officer.position(*HER)  # a round trip: her frames are all in
+        assert [f for f in officer.frames[mark:] if f["type"] == "alert"] == []
+        snap = await fresh_snapshot(server, officer.session["username"])
+        assert snap["alerts"] == []
+        assert (await ok(officer, "welfare.state"))["escort"] is None
+    finally:
+        await server.stop()
+
+
+async def test_checkins_turned_on_or_lowered_on_a_live_deployment_count_from_then(
+    db_url: str,
+) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        scene = await live_operation(server, clock, f"Late check-ins {uuid.uuid4().hex[:6]}")
+        officer, sup = scene.officer, scene.supervisor
+        await officer.position(*HER)
+        url = f"/api/operations/{scene.operation['id']}/checkins"
+        # Live for 40 minutes, then every 20 min: her first is due 20 min from now.
+        clock.advance(timedelta(minutes=40))
+        set_at = clock.now
+        await scene.api.call("PUT", url, json={"checkin_interval_min": 20})
+        state = await ok(officer, "welfare.state")
+        assert datetime.fromisoformat(state["checkin"]["due_at"]) == set_at + timedelta(minutes=20)
+        await asyncio.sleep(1)  # many sweeps
+        assert await server.rows(WelfareWarning) == [] and await server.rows(Alert) == []
+
+        # She checks in; 19 min later the interval is lowered to 5: due 5 min from then.
+        clock.advance(timedelta(minutes=10))
+        await ok(officer, "checkin")
+        clock.advance(timedelta(minutes=19))
+        lowered_at = clock.now
+        await scene.api.call("PUT", url, json={"checkin_interval_min": 5})
+        state = await ok(officer, "welfare.state")
+        due = datetime.fromisoformat(state["checkin"]["due_at"])
+        assert due == lowered_at + timedelta(minutes=5)
+        await asyncio.sleep(1)
+        assert await server.rows(WelfareWarning) == [] and await server.rows(Alert) == []
+        # From then the rules run as ever.
+        clock.set(due + timedelta(seconds=121))
+        seen = await warning(sup, "welfare.warning", kind="checkin_missed")
+        assert datetime.fromisoformat(seen["since"]) == due
+    finally:
+        await server.stop()
+
+
+async def test_an_escort_timer_with_a_blank_label_runs_out_too(db_url: str) -> None:
+    server, clock = await clocked(db_url)
+    try:
+        officer = await server.officer()
+        sup = await server.supervisor()
+        await officer.position(*HER)
+        escort_id = uuid.uuid4().hex
+        started = await ok(officer, "escort.start", alert_id=escort_id, duration_s=600, label="")
+        clock.set(T0 + timedelta(seconds=600))
+        frame = await sup.wait_for(
+            lambda f: f["type"] == "alert" and f["alert"]["id"] == escort_id, WAIT
+        )
+        assert frame["alert"]["origin"] == "escort"
+        assert frame["alert"]["note"] == "Raised by the system: her escort timer ran out."
+        assert started["escort"]["label"] is None  # a blank label is none
+    finally:
+        await server.stop()
+
+
+async def test_after_a_restart_the_phones_have_a_grace_to_come_back(db_url: str) -> None:
+    """An outage longer than both check-in graces and the silence: on restart nothing
+    goes up at once (the phones reconnect first); past `welfare.startup_grace_s` (180 s),
+    a phone still silent and a check-in still missed do."""
+    server, clock = await clocked(db_url)
+    settings = server.settings
+    try:
+        scene = await scene_with_checkins(server, clock, 20)
+        state = await ok(scene.officer, "welfare.state")
+        due = datetime.fromisoformat(state["checkin"]["due_at"])
+        await asyncio.sleep(0.5)  # a sweep writes when it heard her
+        sup_name = scene.supervisor.session["username"]
+        await scene.api.close()
+    finally:
+        await server.stop()
+
+    clock.set(due + timedelta(minutes=30))
+    server = await start_server(settings, clock)
+    try:
+        sup = await server.connect(sup_name)
+        await asyncio.sleep(1)  # many sweeps
+        clock.advance(timedelta(seconds=179))
+        await asyncio.sleep(1)
+        assert await server.rows(WelfareWarning) == [] and await server.rows(Alert) == []
+        assert warnings_of(sup) == {}
+
+        clock.advance(timedelta(seconds=2))
+        await warning(sup, "welfare.warning", kind="silent", role="officer")
+        await warning(sup, "welfare.warning", kind="checkin_missed")
+        frame = await sup.wait_for(
+            lambda f: f["type"] == "alert" and f["alert"]["origin"] == "checkin", WAIT
+        )
+        assert frame["alert"]["officer_id"] == scene.officer.session["user_id"]
+    finally:
+        await server.stop()
+
+
+async def test_an_escort_stopped_just_before_its_raise_raises_nothing(db_url: str) -> None:
+    """Her stop lands between the sweep reading her run-out timer and raising its alert:
+    the raise looks for the timer in its own transaction, and finds none."""
+    server, clock = await clocked(db_url)
+    try:
+        officer = await server.officer()
+        await officer.position(*HER)
+        escort_id = uuid.uuid4().hex
+        await ok(officer, "escort.start", alert_id=escort_id, duration_s=300)
+        welfare = server.services.dispatcher.welfare
+        alerts = welfare.alerts
+        raise_for_officer = alerts.raise_for_officer
+        her = Viewer(officer.session["user_id"], "", Role.OFFICER, None, T0, "")
+        stopped: list[bool] = []
+
+        async def stop_first(*args: Any, **kw: Any) -> Any:
+            await welfare.escort_stop(her, escort_id)  # her "I am safe", just in time
+            stopped.append(True)
+            return await raise_for_officer(*args, **kw)
+
+        alerts.raise_for_officer = stop_first  # type: ignore[method-assign]
+        clock.set(T0 + timedelta(seconds=301))
+        for _ in range(int(WAIT / 0.2)):
+            if stopped:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1)  # more sweeps
+        assert stopped and await server.rows(Alert) == [] and await server.rows(EscortTimer) == []
+    finally:
+        await server.stop()
