@@ -123,7 +123,13 @@ async def test_an_alert_held_16_s_offline_shows_16_s_from_press_to_received(
             "GET", "/api/console/report.csv", params={"since": since, "until": until}
         )
         header = csv.splitlines()[0].split(",")
-        assert header[-4:] == ["pressed_at", "press_received_s", "press_offer_s", "press_accept_s"]
+        assert header[-5:] == [
+            "pressed_at",
+            "press_received_s",
+            "press_offer_s",
+            "press_accept_s",
+            "exercise",
+        ]
     finally:
         await api.close()
 
