@@ -101,29 +101,21 @@ def ensure_chain(conn: Connection) -> None:
         )
 
 
-def record_in(
-    target: Session | Connection,
+def row_fields(
     *,
     at: datetime,
     actor: str,
     role: str,
-    action: Action,
+    action: Action | str,
     object_type: str,
     object_id: str,
     reason: str | None = None,
     detail: str | None = None,
-) -> int:
-    """Append one row in the caller's transaction. Returns its number."""
+) -> dict[str, Any]:
+    """A row's hashed fields as stored: UTC, an `Action`, cut to their columns' sizes."""
     if at.tzinfo is None:
         raise ValueError("naive datetime refused: times are UTC and timezone-aware")
-    conn = target.connection() if isinstance(target, Session) else target
-    taken = conn.execute(TAKE_HEAD).first()
-    if taken is None:
-        ensure_chain(conn)
-        taken = conn.execute(TAKE_HEAD).first()
-        assert taken is not None
-    seq, prev = int(taken[0]), str(taken[1])
-    fields: dict[str, Any] = {
+    return {
         "at": at.astimezone(UTC),
         "actor": actor[:64],
         "role": str(role)[:16],
@@ -133,6 +125,38 @@ def record_in(
         "reason": reason[:500] if reason else None,
         "detail": detail[:500] if detail else None,
     }
+
+
+def record_in(
+    target: Session | Connection,
+    *,
+    at: datetime,
+    actor: str,
+    role: str,
+    action: Action | str,
+    object_type: str,
+    object_id: str,
+    reason: str | None = None,
+    detail: str | None = None,
+) -> int:
+    """Append one row in the caller's transaction. Returns its number."""
+    fields = row_fields(
+        at=at,
+        actor=actor,
+        role=role,
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        reason=reason,
+        detail=detail,
+    )
+    conn = target.connection() if isinstance(target, Session) else target
+    taken = conn.execute(TAKE_HEAD).first()
+    if taken is None:
+        ensure_chain(conn)
+        taken = conn.execute(TAKE_HEAD).first()
+        assert taken is not None
+    seq, prev = int(taken[0]), str(taken[1])
     hashed = digest(fields, prev)
     conn.execute(insert(_ROWS).values(seq=seq, prev_hash=prev, hash=hashed, **fields))
     conn.execute(update(_CHAIN).where(_CHAIN.c.name == CHAIN).values(head=hashed))

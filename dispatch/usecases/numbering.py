@@ -124,25 +124,11 @@ def _arrays(pending: Sequence[PendingEvent]) -> dict[str, list[str | None]]:
     }
 
 
-def _audit_fields(row: Mapping[str, Any]) -> dict[str, Any]:
-    """`record_in`'s truncations, for the one-statement path."""
-    return {
-        "at": row["at"],
-        "actor": str(row["actor"])[:64],
-        "role": str(row["role"])[:16],
-        "action": str(row["action"]),
-        "object_type": str(row["object_type"])[:32],
-        "object_id": str(row["object_id"])[:200],
-        "reason": row["reason"][:500] if row.get("reason") else None,
-        "detail": row["detail"][:500] if row.get("detail") else None,
-    }
-
-
 def finish(
     conn: Connection,
     *,
     now: Any,
-    audits: Sequence[Mapping[str, Any]],
+    audits: Sequence[Mapping[str, Any]],  # `row_fields`, as `Tx.audit` keeps them
     pending: Sequence[PendingEvent],
     take_numbers: Any,
     store_events: Any,
@@ -158,9 +144,8 @@ def finish(
             **_arrays(pending),
         }
         if audits:
-            fields = _audit_fields(audits[0])
-            pre, post = spliced(fields)
-            params.update(fields, chain=CHAIN, pre=pre, post=post)
+            pre, post = spliced(audits[0])
+            params.update(audits[0], chain=CHAIN, pre=pre, post=post)
             row = conn.execute(AUDIT_THEN_EVENTS, params).one()
         else:
             row = conn.execute(NUMBER_EVENTS, params).one()

@@ -22,7 +22,7 @@ from sqlalchemy import Connection, bindparam, insert, update
 from sqlmodel import Session, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from dispatch.audit.chain import record_in
+from dispatch.audit.chain import record_in, row_fields
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, PendingEvent, StoredEvent
 from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Event, Offer
 from dispatch.usecases.numbering import finish, numbered
@@ -84,9 +84,7 @@ class Changes:
 
     def audit(self, **fields: Any) -> None:
         """An audit row in this transaction (`dispatch.audit.record_in`'s keywords)."""
-        if fields["at"].tzinfo is None:
-            raise ValueError("naive datetime refused: times are UTC and timezone-aware")
-        self.audits.append(fields)
+        self.audits.append(row_fields(**fields))
 
     def emit_offer(self, offer: Offer, alert: Alert) -> None:
         view = offer_view(offer, alert)
