@@ -73,6 +73,13 @@ class Metrics:
             "Core transactions run again: SQLite was busy, or PostgreSQL broke a deadlock.",
             registry=r,
         )
+        self.raised_at_once = Gauge(
+            "dispatch_raises_at_once",
+            "New alerts tried in one statement (PostgreSQL): stored so, or handed on to the "
+            "statement-by-statement path with nothing changed (the database disagreed).",
+            ["outcome"],
+            registry=r,
+        )
         self.events_filled = Gauge(
             "dispatch_events_gap_filled", "Events read from the table to fill a gap.", registry=r
         )

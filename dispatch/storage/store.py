@@ -7,7 +7,8 @@ transaction, with no thread hand-off per statement.
   another connection. A transaction is a few hundred microseconds of the loop's time.
   The WAL is checkpointed in a worker thread, never inside a commit on the loop.
 - PostgreSQL: in a greenlet over asyncpg (`AsyncSession.run_sync`): each statement is
-  awaited, so the loop serves others meanwhile.
+  awaited, so the loop serves others meanwhile. A step that fits one statement (a new
+  alert with its offers) runs `at_once`: one round trip, no BEGIN or COMMIT.
 
 The function may run more than once (a busy SQLite database): it must not change
 anything outside the session; what it returns is kept from the attempt that committed.
@@ -21,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Executable, Row, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -113,6 +114,7 @@ class SqliteStore:
 class PostgresStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         self.busy = 0  # transactions run again after a deadlock (a metric)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
@@ -131,6 +133,13 @@ class PostgresStore:
                 self.busy += 1
                 log.warning("transaction broken off by PostgreSQL (%s): running it again", code)
         raise AssertionError("unreachable")
+
+    async def at_once(self, statement: Executable, params: dict[str, Any]) -> Row[Any]:
+        """One statement as its own transaction (autocommit): one round trip, its row
+        locks held only while PostgreSQL runs it. It commits when it returns; an error
+        leaves nothing changed. Returns its first row."""
+        async with self._autocommit.connect() as conn:
+            return (await conn.execute(statement, params)).one()
 
     async def read(self, fn: Callable[[Session], T]) -> T:
         """A consistent read: every statement sees the same committed state."""

@@ -8,7 +8,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy.exc import IntegrityError
@@ -26,7 +26,7 @@ from dispatch.usecases.context import Context, Refusal, UseCaseError
 from dispatch.usecases.offering import Offering
 from dispatch.usecases.positions import Fix, Positions
 from dispatch.usecases.views import POSITION_BY_PLACE, POSITION_UNKNOWN, alert_view
-from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
+from dispatch.usecases.work import Changes, Tx, assignment_of, is_active_assignment
 from schemas.client import AlertCancel, AlertDetail, AlertRaise, AssignmentUpdate, CrewHelp
 from schemas.common import Position, Role
 from schemas.errors import ErrorCode
@@ -112,7 +112,10 @@ class Alerts:
         started = time.perf_counter()
         async with self.ctx.locks.hold(msg.alert_id):
             try:
-                view, created = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
+                stored = await self._store_at_once(viewer, msg)
+                if stored is None:
+                    stored = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
+                view, created = stored
                 self.ctx.alert_stored(time.perf_counter() - started)
             except (AlreadyRaised, IntegrityError):
                 # A resend, or the same id raised at the same moment through another
@@ -127,19 +130,56 @@ class Alerts:
             self.ctx.spawn(self.offering.dispatch(view.id))
         return view, created
 
+    async def _store_at_once(
+        self, viewer: Viewer, msg: AlertRaise
+    ) -> tuple[AlertView, bool] | None:
+        """The raise in one statement where it can be (PostgreSQL, a crew for every one
+        it needs, decided from memory); None, with nothing changed, where it cannot."""
+        changes = Changes(self.ctx.clock())
+        alert = self._new_alert(viewer, msg, changes.now)
+        audit = partial(self._audit_raise, viewer=viewer, alert=alert, system=None)
+        try:
+            if not await self.offering.first_step_at_once(changes, alert, audit):
+                return None
+        except BaseException:
+            await self.ctx.resync_after_failure()  # as after a failed transaction
+            raise
+        await self.ctx.committed(changes)
+        return alert_view(alert, []), True
+
     def _store(
         self, tx: Tx, viewer: Viewer, msg: AlertRaise, *, system: str | None = None
     ) -> tuple[AlertView, bool]:
         """A handful of Core statements: insert unless known, claim, offer, settle.
         `system`: raised by the system on her behalf, with that origin."""
+        alert = self._new_alert(viewer, msg, tx.now, system=system)
+        if not self.offering.first_step(tx, alert):
+            raise AlreadyRaised  # rolls back the claims: answered from the stored alert
+        self._audit_raise(tx, viewer=viewer, alert=alert, system=system)
+        return alert_view(alert, []), True
+
+    @staticmethod
+    def _audit_raise(tx: Changes, *, viewer: Viewer, alert: Alert, system: str | None) -> None:
+        tx.audit(
+            at=tx.now,
+            action=Action.COLLECTION,
+            object_type="alert",
+            object_id=alert.id,
+            detail="alert raised; her positions are kept while it is open",
+            **by(None if system else viewer),
+        )
+
+    def _new_alert(
+        self, viewer: Viewer, msg: AlertRaise, now: datetime, *, system: str | None = None
+    ) -> Alert:
         urgent_crews = self.ctx.settings.dispatch.urgent_crews
         live = self.live_of.get(viewer.user_id)
-        lat, lon, accuracy, source = self._where(viewer.user_id, msg.position, live, tx)
+        lat, lon, accuracy, source = self._where(viewer.user_id, msg.position, live, now)
         press = None
         if msg.pressed_at is not None:
             max_age_s = self.ctx.settings.pages.max_press_age_s
-            press = press_time(msg.pressed_at, msg.clock_offset_ms, tx.now, max_age_s=max_age_s)
-        alert = Alert(
+            press = press_time(msg.pressed_at, msg.clock_offset_ms, now, max_age_s=max_age_s)
+        return Alert(
             id=msg.alert_id,
             officer_id=viewer.user_id,
             state=AlertState.RAISED,
@@ -150,8 +190,8 @@ class Alerts:
             lat=lat,
             lon=lon,
             accuracy=accuracy,
-            raised_at=tx.now,
-            updated_at=tx.now,
+            raised_at=now,
+            updated_at=now,
             deployment_id=live[0] if live else None,
             pressed_at=press.at if press else None,
             phone_pressed_at=msg.pressed_at,
@@ -161,20 +201,13 @@ class Alerts:
             exercise=live is not None and live[0] in self.exercise_deployments,
             origin=system or msg.origin,
         )
-        if not self.offering.first_step(tx, alert):
-            raise AlreadyRaised  # rolls back the claims: answered from the stored alert
-        tx.audit(
-            at=tx.now,
-            action=Action.COLLECTION,
-            object_type="alert",
-            object_id=alert.id,
-            detail="alert raised; her positions are kept while it is open",
-            **by(None if system else viewer),
-        )
-        return alert_view(alert, []), True
 
     def _where(
-        self, officer_id: str, position: Position | None, live: tuple[str, str] | None, tx: Tx
+        self,
+        officer_id: str,
+        position: Position | None,
+        live: tuple[str, str] | None,
+        now: datetime,
     ) -> tuple[float, float, float | None, str | None]:
         """Where a new alert is offered from, and `Alert.position_source`: her fix; with
         none, one she sent within `position_fresh_s`; else her live deployment's place;
@@ -182,7 +215,7 @@ class Alerts:
         if position is not None:
             return position.lat, position.lon, position.accuracy, None
         last = self.positions.officer_last.get(officer_id)
-        if last is not None and last[3] >= tx.now - timedelta(seconds=self.ctx.rules.fresh_s):
+        if last is not None and last[3] >= now - timedelta(seconds=self.ctx.rules.fresh_s):
             return last[0], last[1], last[2], None
         place = self.place_of.get(live[0]) if live else None
         if place is not None:

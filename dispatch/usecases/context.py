@@ -96,6 +96,9 @@ class CrewBook:
         self.states: dict[str, CrewState] = {}
         self.connections: dict[str, int] = {}
         self.remote: dict[str, set[str]] = {}  # crew id -> the other nodes it is on
+        # crew id -> (callsign, mode) as last stored or heard: what an offer's crew event
+        # says without a read (the one-statement raise checks it against the row).
+        self.names: dict[str, tuple[str, CrewMode]] = {}
 
     def connected_anywhere(self, crew_id: str) -> bool:
         return self.connections.get(crew_id, 0) > 0 or bool(self.remote.get(crew_id))
@@ -181,7 +184,7 @@ class Context:
         except BaseException:
             await self.resync_after_failure()
             raise
-        await self._committed(box[0])
+        await self.committed(box[0])
         return result
 
     @asynccontextmanager
@@ -198,9 +201,10 @@ class Context:
         except BaseException:
             await self.resync_after_failure()
             raise
-        await self._committed(w)
+        await self.committed(w)
 
-    async def _committed(self, changes: Changes) -> None:
+    async def committed(self, changes: Changes) -> None:
+        """A committed change's effects on memory, then its events, in order."""
         for effect in changes.after_commit:
             effect()
         for event in changes.events:
@@ -241,6 +245,7 @@ class Context:
         view = json.loads(event.payload)
         crew_id = event.entity_id
         self.crews.states[crew_id] = CrewState(view["state"])
+        self.crews.names[crew_id] = (view["callsign"], CrewMode(view["mode"]))
         self.index.set_speed(crew_id, self.speed(CrewMode(view["mode"])))
         self.refresh_ready(crew_id)
 
@@ -258,6 +263,7 @@ class Context:
 
     def track_crew(self, crew: Crew) -> None:
         self.crews.states[crew.id] = CrewState(crew.state)
+        self.crews.names[crew.id] = (crew.callsign, CrewMode(crew.mode))
         self.index.set_speed(crew.id, self.speed(CrewMode(crew.mode)))
         if crew.last_fix_at is not None and crew.last_lat is not None and crew.last_lon is not None:
             self.index.set_position(

@@ -59,28 +59,41 @@ SELECT (SELECT value FROM n), (SELECT count(*) FROM e)
 """
 )
 
-_AUDIT_THEN_EVENTS = (
-    """
-WITH o AS (
-  SELECT head FROM audit_chain WHERE name = :chain FOR UPDATE
-), h AS (
+
+def audit_then_events_ctes(gate: str = "TRUE") -> str:
+    """The CTEs `chain_old, chain_new, audit, n, e` (for after a `WITH`): the audit row
+    chained and stored, then the counter taken and the events stored. `gate`: an SQL
+    condition that must hold before the chain's head is locked at all (an earlier CTE's
+    outcome, so that its locks are taken first: the core's order is crews, alert, audit
+    chain, counter)."""
+    return (
+        f"""chain_old AS (
+  SELECT head FROM audit_chain WHERE name = :chain AND ({gate}) FOR UPDATE
+), chain_new AS (
   UPDATE audit_chain AS c
   SET seq = c.seq + 1,
-      head = encode(sha256(:pre || convert_to(o.head, 'UTF8') || :post), 'hex')
-  FROM o WHERE c.name = :chain
-  RETURNING c.seq, c.head, o.head AS prev
-), a AS (
+      head = encode(sha256(:pre || convert_to(chain_old.head, 'UTF8') || :post), 'hex')
+  FROM chain_old WHERE c.name = :chain
+  RETURNING c.seq, c.head, chain_old.head AS prev
+), audit AS (
   INSERT INTO audit_row (seq, at, actor, role, action, object_type, object_id, reason,
                          detail, prev_hash, hash)
-  SELECT h.seq, :at, :actor, :role, :action, :object_type, :object_id, :reason, :detail,
-         h.prev, h.head
-  FROM h RETURNING seq
+  SELECT chain_new.seq, :at, :actor, :role, :action, :object_type, :object_id, :reason,
+         :detail, chain_new.prev, chain_new.head
+  FROM chain_new RETURNING seq
 ), n AS (
   UPDATE counter SET value = value + :count
-  WHERE name = :counter AND EXISTS (SELECT 1 FROM a) RETURNING value
+  WHERE name = :counter AND EXISTS (SELECT 1 FROM audit) RETURNING value
 ), e AS ("""
-    + _EVENTS_FROM_ARRAYS
-    + """ RETURNING 1)
+        + _EVENTS_FROM_ARRAYS
+        + " RETURNING 1)"
+    )
+
+
+_AUDIT_THEN_EVENTS = (
+    "WITH "
+    + audit_then_events_ctes()
+    + """
 SELECT (SELECT value FROM n), (SELECT count(*) FROM e)
 """
 )
@@ -90,13 +103,14 @@ _TYPES: list[BindParameter[Any]] = [bindparam(name, type_=ARRAY(Text)) for name 
     bindparam("count", type_=BigInteger),
     bindparam("now", type_=UtcDateTime()),
 ]
-NUMBER_EVENTS = text(_NUMBER_EVENTS).bindparams(*_TYPES)
-AUDIT_THEN_EVENTS = text(_AUDIT_THEN_EVENTS).bindparams(
+AUDIT_TYPES: list[BindParameter[Any]] = [
     *_TYPES,
     bindparam("at", type_=UtcDateTime()),
     bindparam("pre", type_=LargeBinary),
     bindparam("post", type_=LargeBinary),
-)
+]
+NUMBER_EVENTS = text(_NUMBER_EVENTS).bindparams(*_TYPES)
+AUDIT_THEN_EVENTS = text(_AUDIT_THEN_EVENTS).bindparams(*AUDIT_TYPES)
 
 
 def numbered(pending: Sequence[PendingEvent], last: int) -> list[StoredEvent]:
@@ -124,6 +138,22 @@ def _arrays(pending: Sequence[PendingEvent]) -> dict[str, list[str | None]]:
     }
 
 
+def tail_params(
+    now: Any, audit: Mapping[str, Any] | None, pending: Sequence[PendingEvent]
+) -> dict[str, Any]:
+    """The parameters of `NUMBER_EVENTS`, or with `audit` of `audit_then_events_ctes`."""
+    params: dict[str, Any] = {
+        "count": len(pending),
+        "counter": EVENT_SEQ,
+        "now": now,
+        **_arrays(pending),
+    }
+    if audit is not None:
+        pre, post = spliced(audit)
+        params.update(audit, chain=CHAIN, pre=pre, post=post)
+    return params
+
+
 def finish(
     conn: Connection,
     *,
@@ -137,15 +167,8 @@ def finish(
     numbered events ([] with none pending)."""
     one_statement = conn.dialect.name == "postgresql" and pending and len(audits) <= 1
     if one_statement:
-        params: dict[str, Any] = {
-            "count": len(pending),
-            "counter": EVENT_SEQ,
-            "now": now,
-            **_arrays(pending),
-        }
+        params = tail_params(now, audits[0] if audits else None, pending)
         if audits:
-            pre, post = spliced(audits[0])
-            params.update(audits[0], chain=CHAIN, pre=pre, post=post)
             row = conn.execute(AUDIT_THEN_EVENTS, params).one()
         else:
             row = conn.execute(NUMBER_EVENTS, params).one()

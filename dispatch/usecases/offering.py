@@ -12,10 +12,12 @@ import asyncio
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from dispatch.core.lifecycle import (
@@ -29,7 +31,10 @@ from dispatch.core.lifecycle import (
 from dispatch.core.matching import Candidate
 from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
+from dispatch.storage.store import RETRYABLE, PostgresStore
+from dispatch.usecases import raise_statement
 from dispatch.usecases.context import Context
+from dispatch.usecases.numbering import numbered
 from dispatch.usecases.statements import (
     CLAIM_CREW,
     INSERT_OFFER,
@@ -38,7 +43,7 @@ from dispatch.usecases.statements import (
     offer_values,
 )
 from dispatch.usecases.views import POSITION_UNKNOWN
-from dispatch.usecases.work import Tx, assignment_of, is_active_assignment
+from dispatch.usecases.work import Changes, Tx, assignment_of, is_active_assignment
 from schemas.common import CrewMode
 from schemas.views import AlertState, AssignmentStatus, CrewState, CrewView, OfferState
 
@@ -69,6 +74,8 @@ class Offering:
         self._lacking: dict[str, int] = {}
         self._offers_open: dict[str, set[str]] = {}
         self._dirty: set[str] = set()
+        self._claiming: set[str] = set()  # crews a raise at once is claiming right now
+        self.at_once = {"stored": 0, "handed_on": 0}  # raises tried in one statement
         ctx.on_crew_ready = self.kick
         ctx.on_resync = self._resync
         ctx.observers.append(self.observe)
@@ -276,9 +283,87 @@ class Offering:
         self._settle(tx, alert, target, missing=missing, emit=True, attached=[])
         return True
 
+    async def first_step_at_once(
+        self, changes: Changes, alert: Alert, audit: Callable[[Changes], None]
+    ) -> bool:
+        """`first_step` in one statement (PostgreSQL; `raise_statement`), decided from
+        memory: the best `crews_needed` ready crews, named as this process knows them.
+        True once it has committed (its effects and events then follow, as after a
+        transaction); False, with nothing changed, when memory cannot decide it (too
+        few ready crews, no position, a crew not known by name) or the database no
+        longer agrees (the id is stored, a crew was taken or renamed): the caller takes
+        the statement-by-statement path. `audit` adds the raise's audit row."""
+        store = self.ctx.store
+        if not isinstance(store, PostgresStore) or alert.position_source == POSITION_UNKNOWN:
+            return False
+        spared = {alert.help_crew_id} if alert.help_crew_id else set()
+        claims = self._claims_from_memory(alert, changes.now, spared | self._claiming)
+        if claims is None:
+            return False
+        target = settle_alert(
+            AlertState(alert.state), crews_attached=0, crews_on_scene=0, open_offers=len(claims)
+        )
+        offers = self._offers(changes, alert, claims)
+        self._settle(changes, alert, target, missing=0, emit=True, attached=[])
+        audit(changes)
+        crews = [c.candidate.crew_id for c in claims]
+        values = raise_statement.params(
+            now=changes.now,
+            alert=alert_values(alert),
+            offers=[offer_values(o) for o in offers],
+            names=[(c.crew.callsign, c.crew.mode) for c in claims],
+            audit=changes.audits[0],
+            pending=changes.pending,
+        )
+        self._claiming.update(crews)  # not ranked for another raise meanwhile
+        try:
+            row = await store.at_once(raise_statement.statement(len(claims)), values)
+        except DBAPIError as exc:
+            code = getattr(exc.orig, "sqlstate", None)
+            if code in (raise_statement.GUARD_FAILED, *RETRYABLE):
+                self.at_once["handed_on"] += 1
+                return False  # nothing was kept
+            raise
+        finally:
+            self._claiming.difference_update(crews)
+        self.at_once["stored"] += 1
+        changes.events = numbered(changes.pending, int(row[0]))
+        return True
+
+    def _claims_from_memory(
+        self, alert: Alert, now: datetime, passed: set[str]
+    ) -> list[Claim] | None:
+        want = alert.crews_needed
+        candidates = self.ctx.index.rank(
+            alert.lat,
+            alert.lon,
+            now=now.timestamp(),
+            rules=self.ctx.rules,
+            limit=want,
+            exclude=passed,
+        )
+        if len(candidates) < want:
+            return None
+        claims = []
+        for cand in candidates:
+            name = self.ctx.crews.names.get(cand.crew_id)
+            if name is None:
+                return None
+            offer_id = uuid.uuid4().hex
+            view = CrewView(
+                id=cand.crew_id,
+                callsign=name[0],
+                mode=name[1],
+                state=CrewState.OFFERED,
+                alert_id=None,
+                offer_id=offer_id,
+            )
+            claims.append(Claim(cand, offer_id, view))
+        return claims
+
     def _settle(
         self,
-        tx: Tx,
+        tx: Changes,
         alert: Alert,
         target: AlertState,
         *,
@@ -294,8 +379,13 @@ class Offering:
         if target == current and not emit:
             return
         alert.state, alert.updated_at = target, tx.now
-        tx.emit_alert(alert, attached=attached)
+        if attached is not None:
+            tx.emit_alert_with(alert, attached)
+        else:
+            assert isinstance(tx, Tx)  # reads them
+            tx.emit_alert(alert)
         if target == AlertState.UNASSIGNED and target != current:
+            assert isinstance(tx, Tx)  # never at once: that needs every crew claimed
             tx.session.add(
                 AlertNote(
                     alert_id=alert.id,
@@ -374,7 +464,13 @@ class Offering:
 
     def _offer(self, tx: Tx, alert: Alert, claims: list[Claim]) -> None:
         """Store the offers of claimed crews, with their deadlines."""
+        for offer in self._offers(tx, alert, claims):
+            tx.conn.execute(INSERT_OFFER, offer_values(offer))
+
+    def _offers(self, tx: Changes, alert: Alert, claims: list[Claim]) -> list[Offer]:
+        """The offers of claimed crews, with their deadlines: their events and timers."""
         deadline = tx.now + timedelta(seconds=self.ctx.settings.dispatch.offer_timeout_s)
+        offers = []
         for claim in claims:
             offer = Offer(
                 id=claim.offer_id,
@@ -386,10 +482,11 @@ class Offering:
                 distance_m=claim.candidate.distance_m,
                 eta_s=claim.candidate.eta_s,
             )
-            tx.conn.execute(INSERT_OFFER, offer_values(offer))
             tx.emit_offer(offer, alert)
             tx.emit_crew_view(claim.crew)
             tx.after_commit.append(partial(self.arm, claim.offer_id, deadline))
+            offers.append(offer)
+        return offers
 
     def close_offer(self, tx: Tx, offer: Offer, state: OfferState, reason: str) -> None:
         """Decline, expiry or withdrawal: free the crew and move the alert on."""

@@ -92,6 +92,18 @@ class Changes:
             PendingEvent(KIND_OFFER, offer.id, view.model_dump_json(), None, (offer.crew_id,))
         )
 
+    def emit_alert_with(
+        self, alert: Alert, attached: list[tuple[Offer, Crew]], also_crews: tuple[str, ...] = ()
+    ) -> None:
+        """The alert's event, to her, its attached crews, `also_crews` and the crew it
+        is a call for help from."""
+        helped = [alert.help_crew_id] if alert.help_crew_id else []  # its call for help
+        crews = tuple(dict.fromkeys([c.id for _, c in attached] + list(also_crews) + helped))
+        view = alert_view(alert, attached)
+        self.pending.append(
+            PendingEvent(KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, crews)
+        )
+
     def emit_crew(self, crew: Crew) -> None:
         self.emit_crew_view(crew_view(crew))
 
@@ -130,12 +142,7 @@ class Tx(Changes):
     ) -> None:
         """The alert's event; `attached` when the caller knows them (a new alert: none)."""
         attached = self.attached(alert.id) if attached is None else attached
-        helped = [alert.help_crew_id] if alert.help_crew_id else []  # its call for help
-        crews = tuple(dict.fromkeys([c.id for _, c in attached] + list(also_crews) + helped))
-        view = alert_view(alert, attached)
-        self.pending.append(
-            PendingEvent(KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, crews)
-        )
+        self.emit_alert_with(alert, attached, also_crews)
 
     def number_events(self) -> None:
         """The last statements before the commit: take the numbers, store the events."""

@@ -16,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import socket
 import tempfile
 import uuid
+from collections import Counter
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+import asyncpg
+import pytest
 from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
@@ -39,7 +43,7 @@ from dispatch.usecases.work import is_active_assignment
 from schemas.client import AlertCancel, AlertClose, AlertRaise, AssignmentUpdate
 from schemas.common import CrewMode, Outcome, Position, Role
 from schemas.views import OPEN_ALERT_STATES, AlertState, CrewState, OfferState
-from tests.support import CENTRE, ManualClock, north_of, settings_for
+from tests.support import CENTRE, IN_CI, PG_ADMIN, ManualClock, north_of, settings_for
 
 T = TypeVar("T")
 
@@ -75,11 +79,17 @@ class _Errors(logging.Handler):
 
 
 class DispatchMachine(RuleBasedStateMachine):
+    postgres = False  # a fresh PostgreSQL database per example instead of a SQLite file
+
     def __init__(self) -> None:
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.tmp = tempfile.mkdtemp(prefix="dispatch-machine-")
+        self.pg_name = f"dispatch_machine_{uuid.uuid4().hex[:12]}" if self.postgres else ""
         url = f"sqlite+aiosqlite:///{self.tmp}/dispatch.db"
+        if self.pg_name:
+            self.loop.run_until_complete(self._admin(f'CREATE DATABASE "{self.pg_name}"'))
+            url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.pg_name}"
         self.settings = settings_for(url, **OVERRIDES)
         self.clock = ManualClock()
         self.db = Database(url)
@@ -96,8 +106,17 @@ class DispatchMachine(RuleBasedStateMachine):
         self.closed: set[str] = set()  # alerts this test closed (cancel, resolve)
         self.count = 0
         self.steps = 0
+        self.at_once: Counter[str] = Counter()  # raises stored in one statement, or not
 
     # -- plumbing ---------------------------------------------------------------------
+
+    @staticmethod
+    async def _admin(sql: str) -> None:
+        conn = await asyncpg.connect(PG_ADMIN, timeout=10)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         result = self.loop.run_until_complete(coro)
@@ -144,6 +163,8 @@ class DispatchMachine(RuleBasedStateMachine):
         return f"{prefix}{self.count}"
 
     async def _boot(self) -> None:
+        if self.d is not None:  # a restart: keep the old process's counts
+            self.at_once.update(self.d.offering.at_once)
         self.d = Dispatcher.build(
             db=self.db, hub=self.hub, settings=self.settings, clock=self.clock
         )
@@ -244,9 +265,15 @@ class DispatchMachine(RuleBasedStateMachine):
                     event(f"offers {state.value}: {min(n, 3)}{'+' if n >= 3 else ''}")
                 event(f"alerts raised: {min(len(self.raised), 3)}")
                 event(f"steps: {self.steps // 10 * 10}+")
+                self.at_once.update(self.d.offering.at_once)
+                for outcome, n in self.at_once.items():  # PostgreSQL's raises
+                    event(f"raises at once {outcome}: {min(n, 3)}{'+' if n >= 3 else ''}")
                 self.loop.run_until_complete(self.d.stop())
             self.loop.run_until_complete(self.hub.disconnect())
             self.loop.run_until_complete(self.db.close())
+            if self.pg_name:
+                drop = f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'
+                self.loop.run_until_complete(self._admin(drop))
             self.loop.run_until_complete(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
@@ -478,3 +505,31 @@ DispatchMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestDispatchMachine = DispatchMachine.TestCase
+
+
+def _postgres_listening() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+class PostgresDispatchMachine(DispatchMachine):
+    """The same rules on PostgreSQL, where a new alert with a crew for it is stored in
+    one statement decided from memory (`raise_statement`), and the rest statement by
+    statement, with the row locks of concurrent transactions."""
+
+    postgres = True
+
+
+PostgresDispatchMachine.TestCase.settings = settings(
+    max_examples=15,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestPostgresDispatchMachine = pytest.mark.skipif(
+    not IN_CI and not _postgres_listening(),
+    reason="PostgreSQL is not reachable on 127.0.0.1:5432",
+)(PostgresDispatchMachine.TestCase)
