@@ -84,7 +84,9 @@ class Services:
         metrics.store_busy.set_function(lambda: dispatcher.ctx.store.busy)
         at_once = dispatcher.offering.at_once
         for outcome in at_once:
-            metrics.raised_at_once.labels(outcome).set_function(partial(at_once.get, outcome, 0))
+            metrics.raised_at_once.labels(outcome).set_function(
+                partial(at_once.__getitem__, outcome)
+            )
         dispatcher.ctx.event_committed = metrics.committed
         dispatcher.ctx.observers.append(metrics.delivered)
         cap = CapWebhook(settings.cap, db=db, clock=clock)
