@@ -75,3 +75,49 @@ def test_a_phone_is_replayed_from_its_own_index() -> None:
     assert [e.seq for e in seq.since(1, "u:officer-1") or []] == [3]
     assert seq.since(0, "c:nobody") == []
     assert [e.seq for e in seq.since(0) or []] == [1, 2, 3]
+
+
+def test_a_phone_that_had_its_last_dropped_event_is_replayed_past_the_rings_reach() -> None:
+    """An officer's or a crew's index reaches back as far as what it lost to the ring:
+    a phone at or past its newest dropped event needs no snapshot."""
+    seq = Sequencer(lambda e: None, Table([]).fill, ring=3, gap_wait_s=1)
+    seq.start(0, [])
+    crews = ["c1", "c2", "c2", "c2", "c1", "c2", "c2"]  # seq 1..7
+    for n, crew in enumerate(crews, start=1):
+        seq.offer(StoredEvent(n, KIND_CREW, crew, "{}", None, (crew,)))
+    # The ring holds 5-7. c1's event 1 has left it; its event 5 is still in.
+    assert [e.seq for e in seq.since(1, "c:c1") or []] == [5]
+    assert [e.seq for e in seq.since(3, "c:c1") or []] == [5]
+    assert seq.since(0, "c:c1") is None  # it never had event 1
+    # c2 lost 2, 3, 4: a phone that had 4 gets 6 and 7; one at 2 needs a snapshot.
+    assert [e.seq for e in seq.since(4, "c:c2") or []] == [6, 7]
+    assert seq.since(2, "c:c2") is None
+    # Nobody sent anything since the ring began: nothing to replay, from any point.
+    assert seq.since(0, "u:quiet") == []
+    # Supervisors see everything: the whole ring must reach back.
+    assert seq.since(3) is None
+    assert [e.seq for e in seq.since(4) or []] == [5, 6, 7]
+
+
+def test_the_ring_knows_nothing_from_before_it_began() -> None:
+    seq = Sequencer(lambda e: None, Table([]).fill, ring=3, gap_wait_s=1)
+    seq.start(10, [])  # a restart: the table's head is 10, nothing read back
+    seq.offer(StoredEvent(11, KIND_CREW, "c1", "{}", None, ("c1",)))
+    assert seq.since(9, "u:quiet") is None  # event 10 may have been hers
+    assert seq.since(10, "u:quiet") == []
+    assert [e.seq for e in seq.since(10, "c:c1") or []] == [11]
+
+
+async def test_a_hole_in_the_sequence_forgets_what_the_ring_knew() -> None:
+    table = Table([4, 5])  # 2 and 3 were pruned from the table
+    seq = Sequencer(lambda e: None, table.fill, ring=10, gap_wait_s=0.01)
+    seq.start(0, [])
+    seq.offer(StoredEvent(1, KIND_CREW, "c1", "{}", None, ("c1",)))
+    seq.offer(StoredEvent(4, KIND_CREW, "c1", "{}", None, ("c1",)))
+    for _ in range(3000):  # on a busy machine the filler may take a while
+        if seq.head == 4:
+            break
+        await asyncio.sleep(0.01)
+    assert seq.head == 4
+    assert seq.since(1, "c:c1") is None  # across the hole: a snapshot
+    assert seq.since(3, "u:quiet") == []
