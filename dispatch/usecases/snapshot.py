@@ -3,6 +3,7 @@ memory (no database read), or everything it may see, read in one consistent pass
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import or_
@@ -38,10 +39,15 @@ from schemas.views import (
 )
 from schemas.welfare import WarningView
 
+# Snapshots read at the same time, at most: in a storm of reconnects they wait here, in
+# memory, rather than take every pooled connection and leave an alert waiting for one.
+SNAPSHOT_READERS = 4
+
 
 class Snapshots:
     def __init__(self, ctx: Context, positions: Positions) -> None:
         self.ctx, self.positions = ctx, positions
+        self._readers = asyncio.Semaphore(SNAPSHOT_READERS)
 
     def missed(self, viewer: Viewer, last_seq: int) -> list[StoredEvent] | None:
         """The events after `last_seq` this viewer may see, from memory, or None when a
@@ -49,9 +55,11 @@ class Snapshots:
         return self.ctx.sequencer.since(last_seq, audience_key(viewer))
 
     async def snapshot(self, viewer: Viewer) -> Snapshot:
-        seq, alerts, offers, crews, deployments, messages, warnings = await self.ctx.store.read(
-            lambda s: (*self._read(s, viewer), _warnings(s, viewer))
-        )
+        async with self._readers:
+            read = await self.ctx.store.read(
+                lambda s: (*self._read(s, viewer), _warnings(s, viewer))
+            )
+        seq, alerts, offers, crews, deployments, messages, warnings = read
         return Snapshot(
             seq=seq,
             alerts=alerts,
