@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import logging
 import ssl
-from functools import partial
 from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
 
 from dispatch.config import ConfigError, ServerSettings, Settings
-from dispatch.realtime.handshake_gate import GatedHttpProtocol, HandshakeGate
 
 
 class _DenialIsNotAnError(logging.Filter):
@@ -60,9 +58,6 @@ def uvicorn_config(app: FastAPI, settings: Settings, **kwargs: object) -> uvicor
     options: dict[str, object] = {
         "host": settings.server.host,
         "port": settings.server.port,
-        "http": partial(
-            GatedHttpProtocol, gate=HandshakeGate(settings.realtime.handshakes_per_turn)
-        ),
         "ws": "websockets-sansio",
         "ws_max_size": settings.realtime.max_message_bytes,
         "ws_per_message_deflate": False,
