@@ -67,18 +67,22 @@ class ReplayRing:
         self._dropped.clear()
         self._from = None
 
-    def since(self, last_seq: int, head: int, key: str | None) -> list[StoredEvent] | None:
+    def since(
+        self, last_seq: int, head: int, key: str | None, *, past_ring: bool = True
+    ) -> list[StoredEvent] | None:
         """Events after `last_seq` that `key` may see (every event for None), or None
-        when the ring cannot say which they are (a snapshot is needed)."""
+        when the ring cannot say which they are (a snapshot is needed). `past_ring`:
+        whether `key`'s own index may be trusted further back than the ring reaches
+        (the caller knows the phone's `last_seq` was given to it as `key`)."""
         if last_seq > head:
             return None
         if last_seq == head:
             return []
         if self._from is None or last_seq < self._from - 1:
             return None  # from before this ring began
+        if (key is None or not past_ring) and self._all[0].seq > last_seq + 1:
+            return None  # the whole ring must reach back
         if key is None:
-            if self._all[0].seq > last_seq + 1:
-                return None
             source: deque[StoredEvent] | tuple[()] = self._all
         else:
             if last_seq < self._dropped.get(key, 0):

@@ -87,11 +87,13 @@ class Sequencer:
         finally:
             self._filler = None
 
-    def since(self, last_seq: int, audience: str | None = None) -> list[StoredEvent] | None:
+    def since(
+        self, last_seq: int, audience: str | None = None, *, past_ring: bool = True
+    ) -> list[StoredEvent] | None:
         """The delivered events after `last_seq` (those `audience` may see, or all), or
         None when the ring no longer holds them all (or the number is ahead of what was
-        delivered)."""
-        return self._ring.since(last_seq, self.head, audience)
+        delivered). `past_ring`: `ReplayRing.since`'s."""
+        return self._ring.since(last_seq, self.head, audience, past_ring=past_ring)
 
     async def stop(self) -> None:
         if self._filler is not None:

@@ -28,6 +28,7 @@ async def sync(d: Dispatcher, conn: Connection, last_seq: int | None) -> dict[st
                 upto = events[-1].seq if events else last_seq
                 trailer = Synced(seq=upto, replayed=len(frames)).model_dump_json()
                 conn.complete_sync(frames, upto, trailer)
+                d.snapshots.synced(conn.viewer, upto)
                 return {"mode": "replay", "seq": upto, "replayed": len(frames)}
     for _ in range(SNAPSHOT_TRIES):
         conn.held_overflow = False
@@ -36,6 +37,7 @@ async def sync(d: Dispatcher, conn: Connection, last_seq: int | None) -> dict[st
             continue  # events were dropped while reading: read again
         trailer = Synced(seq=snap.seq, replayed=0).model_dump_json()
         conn.complete_sync([snap.model_dump_json()], snap.seq, trailer)
+        d.snapshots.synced(conn.viewer, snap.seq)
         return {"mode": "snapshot", "seq": snap.seq}
     conn.close(CloseCode.TRY_AGAIN, "too many changes to sync: reconnect")
     return {"mode": "none"}

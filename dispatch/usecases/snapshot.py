@@ -39,26 +39,44 @@ from schemas.views import (
 )
 from schemas.welfare import WarningView
 
-# Snapshots read at the same time, at most: in a storm of reconnects they wait here, in
-# memory, rather than take every pooled connection and leave an alert waiting for one.
+# Crews' and supervisors' snapshots read at the same time, at most: in a storm of
+# reconnects they wait here, in memory, rather than take every pooled connection and
+# leave an alert waiting for one. Officers' (small, and an alert may follow) never wait.
 SNAPSHOT_READERS = 4
+MAX_SESSIONS_KEPT = 100_000
 
 
 class Snapshots:
     def __init__(self, ctx: Context, positions: Positions) -> None:
         self.ctx, self.positions = ctx, positions
         self._readers = asyncio.Semaphore(SNAPSHOT_READERS)
+        self._first_sync: dict[str, int] = {}  # session -> seq of its first sync here
 
     def missed(self, viewer: Viewer, last_seq: int) -> list[StoredEvent] | None:
         """The events after `last_seq` this viewer may see, from memory, or None when a
-        snapshot is needed."""
-        return self.ctx.sequencer.since(last_seq, audience_key(viewer))
+        snapshot is needed. A phone's own index is trusted further back than the ring
+        reaches only for a session that synced here before, at or below `last_seq`: a
+        number the phone kept from another sign-in (another crew) gets a snapshot."""
+        first = self._first_sync.get(viewer.session_hash)
+        past_ring = first is not None and last_seq >= first
+        return self.ctx.sequencer.since(last_seq, audience_key(viewer), past_ring=past_ring)
+
+    def synced(self, viewer: Viewer, seq: int) -> None:
+        """The session's sync was answered up to `seq` (its first here is kept)."""
+        if viewer.session_hash not in self._first_sync:
+            if len(self._first_sync) >= MAX_SESSIONS_KEPT:
+                self._first_sync.pop(next(iter(self._first_sync)))
+            self._first_sync[viewer.session_hash] = seq
 
     async def snapshot(self, viewer: Viewer) -> Snapshot:
-        async with self._readers:
-            read = await self.ctx.store.read(
-                lambda s: (*self._read(s, viewer), _warnings(s, viewer))
-            )
+        def read_all(s: Session) -> tuple[Any, ...]:
+            return (*self._read(s, viewer), _warnings(s, viewer))
+
+        if viewer.role == Role.OFFICER:  # her next message may be an alert: no queue
+            read = await self.ctx.store.read(read_all)
+        else:
+            async with self._readers:
+                read = await self.ctx.store.read(read_all)
         seq, alerts, offers, crews, deployments, messages, warnings = read
         return Snapshot(
             seq=seq,

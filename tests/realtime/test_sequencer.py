@@ -88,6 +88,8 @@ def test_a_phone_that_had_its_last_dropped_event_is_replayed_past_the_rings_reac
     # The ring holds 5-7. c1's event 1 has left it; its event 5 is still in.
     assert [e.seq for e in seq.since(1, "c:c1") or []] == [5]
     assert [e.seq for e in seq.since(3, "c:c1") or []] == [5]
+    assert seq.since(3, "c:c1", past_ring=False) is None  # a number from another sign-in
+    assert [e.seq for e in seq.since(4, "c:c1", past_ring=False) or []] == [5]
     assert seq.since(0, "c:c1") is None  # it never had event 1
     # c2 lost 2, 3, 4: a phone that had 4 gets 6 and 7; one at 2 needs a snapshot.
     assert [e.seq for e in seq.since(4, "c:c2") or []] == [6, 7]
