@@ -136,8 +136,10 @@ class PostgresStore:
 
     async def at_once(self, statement: Executable, params: dict[str, Any]) -> Row[Any]:
         """One statement as its own transaction (autocommit): one round trip, its row
-        locks held only while PostgreSQL runs it. It commits when it returns; an error
-        leaves nothing changed. Returns its first row."""
+        locks held only while PostgreSQL runs it. Returns its first row once committed.
+        An error PostgreSQL raised (the statement's own check, a deadlock) leaves nothing
+        changed; a connection lost while it ran leaves the outcome unknown, as a lost
+        COMMIT would (the caller resyncs memory from the database)."""
         async with self._autocommit.connect() as conn:
             return (await conn.execute(statement, params)).one()
 

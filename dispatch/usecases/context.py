@@ -31,12 +31,12 @@ from dispatch.realtime.events import KIND_CREW, StoredEvent
 from dispatch.realtime.hub import Hub
 from dispatch.realtime.sequencer import Sequencer
 from dispatch.storage.db import Database
-from dispatch.storage.models import Crew, Event
+from dispatch.storage.models import EVENT_SEQ, Counter, Crew, Event
 from dispatch.storage.store import Store
 from dispatch.usecases.work import Changes, Tx, Work
 from schemas.common import CrewMode
 from schemas.errors import ErrorCode
-from schemas.views import CrewState
+from schemas.views import CrewState, CrewView
 
 log = logging.getLogger("dispatch")
 
@@ -261,6 +261,12 @@ class Context:
         if ready and not was:
             self.on_crew_ready()
 
+    def taken(self, crew: CrewView) -> None:
+        """A claim on the crew has committed: its state as the claim left it, at once
+        (its event follows, in sequence, and says the same)."""
+        self.crews.states[crew.id] = crew.state
+        self.refresh_ready(crew.id)
+
     def track_crew(self, crew: Crew) -> None:
         self.crews.states[crew.id] = CrewState(crew.state)
         self.crews.names[crew.id] = (crew.callsign, CrewMode(crew.mode))
@@ -272,12 +278,20 @@ class Context:
         self.refresh_ready(crew.id)
 
     async def resync_after_failure(self) -> None:
-        """After a failed transaction, make memory agree with the database again."""
+        """After a failed transaction, make memory agree with the database again. A
+        failure may have come after the commit (a connection lost while PostgreSQL
+        answered): its events are then read back here rather than wait for a later
+        event to show the gap."""
         try:
             async with self.db.session() as s:
                 for crew in (await s.exec(select(Crew))).all():
                     self.crews.states[crew.id] = CrewState(crew.state)
                     self.refresh_ready(crew.id)
+                counter = await s.get(Counter, EVENT_SEQ)
+            head = counter.value if counter else 0
+            if head > self.sequencer.head:
+                for event in await self._fill(self.sequencer.head + 1, head):
+                    self.sequencer.offer(event)
             if self.on_resync is not None:
                 await self.on_resync()
         except Exception:

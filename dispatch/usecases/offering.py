@@ -112,7 +112,11 @@ class Offering:
     async def _resync(self) -> None:
         async with self.ctx.db.session() as s:
             ids = (await s.exec(select(Alert.id).where(col(Alert.state).in_(OPEN)))).all()
+            offers = (await s.exec(select(Offer).where(Offer.state == OfferState.OFFERED))).all()
         self.waiting.update(ids)  # retries drop the ones that are covered
+        for offer in offers:  # one committed by the failed call has no timer yet
+            if offer.id not in self._timers:
+                self.arm(offer.id, offer.deadline)
 
     # -- alerts waiting, from the events (this process's and its peers') ----------------
 
@@ -485,6 +489,8 @@ class Offering:
             tx.emit_offer(offer, alert)
             tx.emit_crew_view(claim.crew)
             tx.after_commit.append(partial(self.arm, claim.offer_id, deadline))
+            # Not ranked again before its event arrives (it may wait behind another's).
+            tx.after_commit.append(partial(self.ctx.taken, claim.crew))
             offers.append(offer)
         return offers
 

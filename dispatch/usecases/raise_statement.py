@@ -16,8 +16,12 @@ statement that runs as its own transaction:
 5. the final row: the events' last number, and a division by zero unless every event
    was stored, which aborts the statement: nothing is kept.
 
-Each step reads the one before, so the locks are taken in the core's order (crews,
-alert, audit chain, counter) and a lost claim touches nothing after it. The caller
+Each step reads the one before, so the locks are taken in the core's order (the
+officer's row, crews, alert, audit chain, counter) and a lost claim touches nothing
+after it. The officer's row is share-locked first, as the statement-by-statement
+path's alert insert does by its foreign key: checked at the end of this statement, the
+key's lock would come after the counter's, against a supervisor's edit of her account
+(her row, then the audit chain). The caller
 then takes the statement-by-statement path, which answers a stored id, passes over a
 crew another process took, and escalates when no crew is free.
 """
@@ -53,12 +57,15 @@ def statement(claims: int) -> TextClause:
         "(" + ", ".join(f":o{i}_{c}" for c in offer_cols) + ")" for i in range(claims)
     )
     sql = f"""
-WITH wanted (crew_id, offer_id, callsign, mode) AS (VALUES {wanted}),
+WITH officer AS (
+  SELECT 1 FROM "user" WHERE id = :a_officer_id FOR KEY SHARE
+), wanted (crew_id, offer_id, callsign, mode) AS (VALUES {wanted}),
 claimed AS (
   UPDATE crew SET state = :offered, offer_id = wanted.offer_id, updated_at = :now
   FROM wanted
   WHERE crew.id = wanted.crew_id AND crew.state = :available AND crew.alert_id IS NULL
     AND crew.callsign = wanted.callsign AND crew.mode = wanted.mode
+    AND EXISTS (SELECT 1 FROM officer)
   RETURNING crew.id
 ), new_alert AS (
   INSERT INTO alert ({", ".join(alert_cols)})
