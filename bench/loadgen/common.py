@@ -232,8 +232,15 @@ def server_metrics(
     server_ms = None
     if None not in (s0, n0, s1, n1) and n1 > n0:  # type: ignore[operator]
         server_ms = round((s1 - s0) / (n1 - n0) * 1000, 2)  # type: ignore[operator]
+    at_once = {}  # PostgreSQL: new alerts stored in one statement, or handed on
+    for outcome in ("stored", "handed_on"):
+        a0 = metric_value(before, "dispatch_raises_at_once", outcome=outcome)
+        a1 = metric_value(after, "dispatch_raises_at_once", outcome=outcome)
+        if a0 is not None and a1 is not None:
+            at_once[outcome] = int(a1 - a0)
     return {
         "alert_stored_and_offered_mean_ms": server_ms,
+        "raises_at_once": at_once or None,
         "loop_stall_longest": highest_grown_bucket(before, after, "dispatch_loop_stall_seconds"),
         "loop_stall_max_since_start_s": metric_value(after, "dispatch_loop_stall_max_seconds"),
         "gc_full_collections": None if full0 is None or full1 is None else int(full1 - full0),

@@ -24,7 +24,9 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"hide_parameters": True}  # no personal data in logs
         if not self.is_sqlite:
-            kwargs.update(pool_size=10, max_overflow=10)
+            # LIFO: the connection just given back goes out next, so a busy pool uses a
+            # few hot connections (no idle ping) and the rest stay idle.
+            kwargs.update(pool_size=10, max_overflow=10, pool_use_lifo=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if not self.is_sqlite:
             ping_when_idle(self.engine)
