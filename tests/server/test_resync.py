@@ -127,6 +127,32 @@ async def test_reconnect_with_a_number_too_old_gets_a_snapshot(db_url: str) -> N
         await server.stop()
 
 
+async def test_an_officer_sent_nothing_lately_is_replayed_from_memory_past_the_ring(
+    db_url: str,
+) -> None:
+    """Her own index reaches back past the ring: nothing of hers left it, so her phone
+    is replayed (nothing) rather than sent a snapshot; the same number from another
+    sign-in gets a snapshot."""
+    server = await start_server(settings_for(db_url, **{"realtime.replay_limit": 5}))
+    try:
+        quiet = await server.officer()  # the sign-in's first sync, here
+        seen, session = quiet.state.seq, quiet.session
+        await quiet.close()
+        officer = await server.officer()
+        crews = await make_crews(server)
+        await busy_night(server, officer, crews)  # far more than 5 events, none hers
+
+        back = await Client.open(server.ws_url, session)  # the same sign-in
+        ack = await back.sync(last_seq=seen)
+        assert (ack["result"]["mode"], ack["result"]["replayed"]) == ("replay", 0)
+
+        again = await server.connect(session["username"], sync=False)  # a new sign-in
+        ack = await again.sync(last_seq=seen)
+        assert ack["result"]["mode"] == "snapshot"
+    finally:
+        await server.stop()
+
+
 async def test_a_number_from_the_future_gets_a_snapshot(server: RunningServer) -> None:
     supervisor = await server.supervisor()
     ack = await supervisor.sync(last_seq=10**9)
