@@ -59,6 +59,17 @@ def settings_for(db_url: str, **overrides: Any) -> Settings:
     return load_settings(env={}, overrides=base)
 
 
+async def eventually(condition: Callable[[], bool], within_s: float = 30) -> None:
+    """Wait until `condition` holds, checking every 10 ms; fail after `within_s`, a bound
+    for a loaded machine, not a deadline the behaviour under test races against."""
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within_s
+    while not condition():
+        if loop.time() > give_up:
+            raise AssertionError(f"the condition did not hold within {within_s} s")
+        await asyncio.sleep(0.01)
+
+
 async def postgres_available() -> bool:
     try:
         conn = await asyncpg.connect(PG_ADMIN, timeout=2)
