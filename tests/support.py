@@ -142,6 +142,18 @@ class Builders:
             await db.close()
         return callsign
 
+    async def rows_once(
+        self, model: Any, enough: Callable[[list[Any]], bool], within_s: float = 30
+    ) -> list[Any]:
+        """The table's rows once `enough` says they are there (written by a periodic
+        flush, say); fails after `within_s`, a bound for a loaded machine."""
+        give_up = asyncio.get_running_loop().time() + within_s
+        while not enough(rows := await self.rows(model)):
+            if asyncio.get_running_loop().time() > give_up:
+                raise AssertionError(f"{model.__name__}: not there in {within_s} s: {rows}")
+            await asyncio.sleep(0.05)
+        return rows
+
     async def rows(self, model: Any) -> list[Any]:
         """Every stored row of a table, read straight from the server's database."""
         db = Database(self.settings.database.url)

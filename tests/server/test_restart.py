@@ -23,7 +23,7 @@ from sqlalchemy import update
 
 from dispatch.config import Settings
 from dispatch.storage.db import Database
-from dispatch.storage.models import Offer
+from dispatch.storage.models import Crew, Offer
 from schemas.common import CrewMode
 from tests.support import CENTRE, Builders, north_of, settings_for
 
@@ -124,7 +124,10 @@ async def test_offer_whose_deadline_passed_while_down_moves_on_after_restart(
     officer = await process_server.officer()
     alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
     await first.offer()
-    await asyncio.sleep(0.3)  # positions reach the database (flushed every 0.1 s)
+    # The crews' positions reach the database (flushed every 0.1 s).
+    await process_server.rows_once(
+        Crew, lambda rows: sum(c.last_fix_at is not None for c in rows) == 2
+    )
 
     process_server.kill()
     await lapse_open_offers(process_server)  # the deadline passes while no server runs

@@ -3,7 +3,6 @@ events for replay, pruned to the retention."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -24,16 +23,15 @@ async def test_positions_reach_the_database_and_the_officers_track_is_kept_with_
     for metres in (10, 20, 30):
         await officer.position(*north_of(CENTRE, metres))
     await crew.position(*north_of(CENTRE, 90))
-    await asyncio.sleep(0.5)  # flushed every 0.2 s here
-
-    track = await server.rows(AlertTrack)  # where she raised it, then each fix
+    # Flushed every 0.2 s here: where she raised it, then each fix.
+    track = await server.rows_once(AlertTrack, lambda rows: len(rows) >= 4)
     assert [t.alert_id for t in track] == [alert_id] * 4
     assert [round(t.lat, 6) for t in track] == [
         round(north_of(CENTRE, m)[0], 6) for m in (0, 10, 20, 30)
     ]
     assert all(t.at.tzinfo is not None for t in track)
-    (stored,) = await server.rows(Crew)
-    assert stored.last_lat == pytest.approx(north_of(CENTRE, 90)[0])
+    there = north_of(CENTRE, 90)[0]
+    (stored,) = await server.rows_once(Crew, lambda rows: rows[0].last_lat == pytest.approx(there))
     assert stored.last_fix_at is not None and stored.last_fix_at.tzinfo is not None
 
 
