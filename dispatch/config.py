@@ -146,6 +146,7 @@ class DispatchSettings(_Section):
     reoffer_after_s: float = Field(120, ge=0)
     disconnect_grace_s: float = Field(3.0, ge=0)
     urgent_crews: int = Field(2, ge=1, le=10)
+    routine_wait_max_s: float = Field(1.0, ge=0, le=10)
     sweep_interval_s: float = Field(1.0, gt=0)
     speed_mps: SpeedSettings = SpeedSettings()
 

@@ -80,6 +80,12 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.routine_waited = Gauge(
+            "dispatch_routine_waited",
+            "Crews' accepts, declines and status updates that waited for a new alert "
+            "in flight to be stored and offered first.",
+            registry=r,
+        )
         self.events_filled = Gauge(
             "dispatch_events_gap_filled", "Events read from the table to fill a gap.", registry=r
         )

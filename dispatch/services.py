@@ -87,6 +87,7 @@ class Services:
             metrics.raised_at_once.labels(outcome).set_function(
                 partial(at_once.__getitem__, outcome)
             )
+        metrics.routine_waited.set_function(lambda: dispatcher.ctx.priority.waited)
         dispatcher.ctx.event_committed = metrics.committed
         dispatcher.ctx.observers.append(metrics.delivered)
         cap = CapWebhook(settings.cap, db=db, clock=clock)

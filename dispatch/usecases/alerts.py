@@ -110,19 +110,20 @@ class Alerts:
         """Store the alert and make its first offers in one transaction (the caller acks
         once this returns). A resend of one that has no crew yet is offered again."""
         started = time.perf_counter()
-        async with self.ctx.locks.hold(msg.alert_id):
-            try:
-                stored = await self._store_at_once(viewer, msg)
-                if stored is None:
-                    stored = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
-                view, created = stored
-                self.ctx.alert_stored(time.perf_counter() - started)
-            except (AlreadyRaised, IntegrityError):
-                # A resend, or the same id raised at the same moment through another
-                # process: it is stored, and this raise is answered with it.
-                view, created = await self.ctx.transact(
-                    lambda tx: self._known(tx, viewer, msg.alert_id)
-                )
+        with self.ctx.priority.urgent():  # routine work waits for this
+            async with self.ctx.locks.hold(msg.alert_id):
+                try:
+                    stored = await self._store_at_once(viewer, msg)
+                    if stored is None:
+                        stored = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
+                    view, created = stored
+                    self.ctx.alert_stored(time.perf_counter() - started)
+                except (AlreadyRaised, IntegrityError):
+                    # A resend, or the same id raised at the same moment through another
+                    # process: it is stored, and this raise is answered with it.
+                    view, created = await self.ctx.transact(
+                        lambda tx: self._known(tx, viewer, msg.alert_id)
+                    )
         if created:
             if msg.position is not None:
                 await self.positions.officer_position(viewer, msg.position)  # where she is
@@ -563,5 +564,6 @@ class Alerts:
                 self.offering.step(tx, alert, emit=True)
             return alert_view(alert, tx.attached(alert.id))
 
+        await self.ctx.priority.routine()
         async with self.ctx.locks.hold(msg.alert_id):
             return await self.ctx.transact(update)

@@ -33,6 +33,7 @@ from dispatch.realtime.sequencer import Sequencer
 from dispatch.storage.db import Database
 from dispatch.storage.models import EVENT_SEQ, Counter, Crew, Event
 from dispatch.storage.store import Store
+from dispatch.usecases.priority import Priority
 from dispatch.usecases.work import Changes, Tx, Work
 from schemas.common import CrewMode
 from schemas.errors import ErrorCode
@@ -126,6 +127,7 @@ class Context:
         self.index = CrewIndex()
         self.crews = CrewBook()
         self.locks = KeyedLocks()
+        self.priority = Priority(settings.dispatch.routine_wait_max_s)
         self.observers: list[Callable[[StoredEvent], None]] = []
         self.on_crew_ready: Callable[[], None] = lambda: None  # the offering part's kick
         # A crew's first member connected here (True) or its last left (False): the cluster's

@@ -115,6 +115,7 @@ class Crews:
             self.offering.step(tx, alert, emit=True)
             return offer_view(offer, alert)
 
+        await self.ctx.priority.routine()
         view = await self.ctx.transact(accept)
         if expired:
             raise UseCaseError(
@@ -128,6 +129,7 @@ class Crews:
             self.offering.close_offer(tx, offer, OfferState.DECLINED, reason or "declined")
             return offer_view(offer, alert)
 
+        await self.ctx.priority.routine()
         return await self.ctx.transact(decline)
 
     # -- connections (memory only: no database read) --------------------------------------

@@ -1,0 +1,51 @@
+"""New alerts before routine work.
+
+An alert's first offer is the figure that matters on a bad night. In a burst (fifty
+alerts within a second) each raise's statement waits for the one before it on the
+audit chain's and the event counter's row locks, and every accept and resolve that
+starts meanwhile takes the same locks and the same event loop, one ORM round trip at
+a time. So while any raise is in flight, routine work (a crew's accept, decline and
+assignment updates) waits for the raises to be done before it starts its
+transaction, for at most `max_wait_s`: a steady stream of raises delays it, never
+starves it. Nothing waits at all while no raise is in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+
+
+class Priority:
+    def __init__(self, max_wait_s: float) -> None:
+        self.max_wait_s = max_wait_s
+        self._urgent = 0
+        self._calm = asyncio.Event()
+        self._calm.set()
+        self.waited = 0  # routine steps that found a raise in flight (a metric)
+
+    @property
+    def urgent_in_flight(self) -> int:
+        return self._urgent
+
+    @contextlib.contextmanager
+    def urgent(self) -> Iterator[None]:
+        """Around a raise: routine work that starts meanwhile waits for it."""
+        self._urgent += 1
+        self._calm.clear()
+        try:
+            yield
+        finally:
+            self._urgent -= 1
+            if self._urgent == 0:
+                self._calm.set()
+
+    async def routine(self) -> None:
+        """Before routine work: returns at once unless a raise is in flight, else once
+        none is (or after `max_wait_s`)."""
+        if self._urgent == 0:
+            return
+        self.waited += 1
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._calm.wait(), self.max_wait_s)
