@@ -83,6 +83,7 @@ class ServerSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///dispatch.db"
     sqlite_synchronous: Literal["normal", "full"] = "normal"
+    raises_at_once: int = Field(3, ge=1, le=50)
 
 
 class PubSubSettings(_Section):

@@ -112,9 +112,12 @@ class SqliteStore:
 
 
 class PostgresStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, at_once: int = 3) -> None:
         self.engine = engine
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # `at_once` statements in flight at a time (`database.raises_at_once`): they
+        # queue on the same rows (audit chain, counter) in PostgreSQL anyway.
+        self._at_once = asyncio.Semaphore(at_once)
         self.busy = 0  # transactions run again after a deadlock (a metric)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
@@ -139,8 +142,9 @@ class PostgresStore:
         locks held only while PostgreSQL runs it. Returns its first row once committed.
         An error PostgreSQL raised (the statement's own check, a deadlock) leaves nothing
         changed; a connection lost while it ran leaves the outcome unknown, as a lost
-        COMMIT would (the caller resyncs memory from the database)."""
-        async with self._autocommit.connect() as conn:
+        COMMIT would (the caller resyncs memory from the database). Waits its turn
+        behind the statements already in flight beyond `at_once`."""
+        async with self._at_once, self._autocommit.connect() as conn:
             return (await conn.execute(statement, params)).one()
 
     async def read(self, fn: Callable[[Session], T]) -> T:
@@ -162,7 +166,9 @@ class PostgresStore:
 Store = SqliteStore | PostgresStore
 
 
-def make_store(url: str, engine: AsyncEngine, *, synchronous: str = "normal") -> Store:
+def make_store(
+    url: str, engine: AsyncEngine, *, synchronous: str = "normal", raises_at_once: int = 3
+) -> Store:
     if url.startswith("sqlite"):
         return SqliteStore(url, synchronous=synchronous)
-    return PostgresStore(engine)
+    return PostgresStore(engine, at_once=raises_at_once)

@@ -287,15 +287,16 @@ class Alerts:
             )
             return alert_view(open_one, tx.attached(open_one.id)), False
 
-        async with self.ctx.locks.hold(alert_id):
-            try:
-                view, created = await self.ctx.transact(store)
-            except NotRaised:
-                return None
-            except (AlreadyRaised, IntegrityError):
-                view, created = await self.ctx.transact(
-                    lambda tx: self._known(tx, viewer, alert_id)
-                )
+        with self.ctx.priority.urgent():
+            async with self.ctx.locks.hold(alert_id):
+                try:
+                    view, created = await self.ctx.transact(store)
+                except NotRaised:
+                    return None
+                except (AlreadyRaised, IntegrityError):
+                    view, created = await self.ctx.transact(
+                        lambda tx: self._known(tx, viewer, alert_id)
+                    )
         if view.id == alert_id and not created:
             if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
                 self.ctx.spawn(self.offering.dispatch(view.id))
@@ -307,13 +308,14 @@ class Alerts:
         """ "Crew needs help": an urgent alert at the crew's position (this one, else its
         last fix), offered to the nearest other crews; its officer_id is the member who
         pressed, so no officer ever sees it. Idempotent on the id, like `raise_alert`."""
-        async with self.ctx.locks.hold(msg.alert_id):
-            try:
-                return await self.ctx.transact(lambda tx: self._store_help(tx, viewer, msg))
-            except (AlreadyRaised, IntegrityError):
-                return await self.ctx.transact(
-                    lambda tx: self._known_help(tx, viewer, msg.alert_id)
-                )
+        with self.ctx.priority.urgent():
+            async with self.ctx.locks.hold(msg.alert_id):
+                try:
+                    return await self.ctx.transact(lambda tx: self._store_help(tx, viewer, msg))
+                except (AlreadyRaised, IntegrityError):
+                    return await self.ctx.transact(
+                        lambda tx: self._known_help(tx, viewer, msg.alert_id)
+                    )
 
     def _store_help(self, tx: Tx, viewer: Viewer, msg: CrewHelp) -> tuple[AlertView, bool]:
         crew = tx.session.get(Crew, viewer.crew_id) if viewer.crew_id else None

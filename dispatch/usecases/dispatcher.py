@@ -69,7 +69,10 @@ class Dispatcher:
         cls, *, db: Database, hub: Hub, settings: Settings, clock: Clock = utc_now
     ) -> Dispatcher:
         store = make_store(
-            settings.database.url, db.engine, synchronous=settings.database.sqlite_synchronous
+            settings.database.url,
+            db.engine,
+            synchronous=settings.database.sqlite_synchronous,
+            raises_at_once=settings.database.raises_at_once,
         )
         return cls(Context(db=db, store=store, hub=hub, settings=settings, clock=clock))
 

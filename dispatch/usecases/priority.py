@@ -4,7 +4,8 @@ An alert's first offer is the figure that matters on a bad night. In a burst (fi
 alerts within a second) each raise's statement waits for the one before it on the
 audit chain's and the event counter's row locks, and every accept and resolve that
 starts meanwhile takes the same locks and the same event loop, one ORM round trip at
-a time. So while any raise is in flight, routine work (a crew's accept, decline and
+a time. So while any raise is in flight (an officer's, one raised on her behalf, a
+crew's call for help), routine work (a crew's accept, decline and
 assignment updates) waits for the raises to be done before it starts its
 transaction, for at most `max_wait_s`: a steady stream of raises delays it, never
 starves it. Nothing waits at all while no raise is in flight.

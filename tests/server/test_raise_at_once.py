@@ -207,3 +207,48 @@ async def test_a_resend_of_a_stored_id_is_answered_as_stored_and_changes_nothing
     assert len([o for o in await server.rows(Offer) if o.alert_id == alert_id]) == 1
     assert len(await server.rows(Event)) == events_before
     assert sum(c.state == "offered" for c in (await crew_rows(server)).values()) == 1
+
+
+class TestStatementsInFlight:
+    """`database.raises_at_once`: how many one-statement raises a process sends at a time.
+    A raise whose claim waits for another transaction's lock on its crew holds its turn."""
+
+    @staticmethod
+    async def two_raises_one_held(server: RunningServer) -> tuple[str, str]:
+        """The first raise's crew row is locked by another transaction; the second raise,
+        elsewhere, has its own crew. Returns the alert ids in the order they committed."""
+        held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+        await server.crew(CrewMode.FOOT, north_of(CENTRE, 1600))
+        first, second = await server.officer(), await server.officer()
+        conn = await raw(server)
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
+            one = asyncio.create_task(first.raise_alert(CENTRE, timeout=30))
+            await wait_until_blocked(conn)
+            two = asyncio.create_task(second.raise_alert(north_of(CENTRE, 1500), timeout=30))
+            if server.settings.database.raises_at_once > 1:
+                await two  # goes by the one that waits
+            await tx.rollback()
+            acks = [await one, await two]
+        finally:
+            await conn.close()
+        ids = [ack["result"]["alert_id"] for ack in acks]
+        assert at_once(server) == {"stored": 2, "handed_on": 0}
+        seq = {e.entity_id: e.seq for e in await server.rows(Event) if e.kind == "alert"}
+        return (ids[0], ids[1]) if seq[ids[0]] < seq[ids[1]] else (ids[1], ids[0])
+
+    @pytest.mark.parametrize("server_settings", [{"database.raises_at_once": 1}])
+    async def test_one_at_a_time_a_raise_waits_its_turn(self, server: RunningServer) -> None:
+        first_raised, _ = await self.two_raises_one_held(server)
+        alerts = {a.id: a for a in await server.rows(Alert)}
+        assert alerts[first_raised].lat == pytest.approx(CENTRE[0])  # the held one first
+
+    @pytest.mark.parametrize("server_settings", [{"database.raises_at_once": 2}])
+    async def test_two_at_a_time_a_raise_goes_by_one_that_waits(
+        self, server: RunningServer
+    ) -> None:
+        first_raised, _ = await self.two_raises_one_held(server)
+        alerts = {a.id: a for a in await server.rows(Alert)}
+        assert alerts[first_raised].lat == pytest.approx(north_of(CENTRE, 1500)[0])
