@@ -84,6 +84,7 @@ class DatabaseSettings(_Section):
     url: str = "sqlite+aiosqlite:///dispatch.db"
     sqlite_synchronous: Literal["normal", "full"] = "normal"
     raises_at_once: int = Field(3, ge=1, le=50)
+    raise_turn_wait_s: float = Field(1.0, gt=0, le=30)
 
 
 class PubSubSettings(_Section):

@@ -82,8 +82,8 @@ class Metrics:
         )
         self.routine_waited = Gauge(
             "dispatch_routine_waited",
-            "Crews' accepts, declines and status updates that waited for a new alert "
-            "in flight to be stored and offered first.",
+            "Crews' assignment updates that waited for a new alert in flight to be stored "
+            "and offered first.",
             registry=r,
         )
         self.events_filled = Gauge(

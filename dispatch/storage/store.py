@@ -111,13 +111,21 @@ class SqliteStore:
         self.engine.dispose()
 
 
+class NoTurn(Exception):
+    """No turn to send a one-statement raise came in time; nothing was sent."""
+
+
 class PostgresStore:
-    def __init__(self, engine: AsyncEngine, *, at_once: int = 3) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, max_raises: int = 3, turn_wait_s: float = 1.0
+    ) -> None:
         self.engine = engine
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
-        # `at_once` statements in flight at a time (`database.raises_at_once`): they
+        # `max_raises` statements in flight at a time (`database.raises_at_once`): they
         # queue on the same rows (audit chain, counter) in PostgreSQL anyway.
-        self._at_once = asyncio.Semaphore(at_once)
+        self._turns = asyncio.Semaphore(max_raises)
+        self.turn_wait_s = turn_wait_s
+        self.queued = 0  # statements waiting for a turn
         self.busy = 0  # transactions run again after a deadlock (a metric)
 
     async def run(self, fn: Callable[[Session], T]) -> T:
@@ -142,10 +150,24 @@ class PostgresStore:
         locks held only while PostgreSQL runs it. Returns its first row once committed.
         An error PostgreSQL raised (the statement's own check, a deadlock) leaves nothing
         changed; a connection lost while it ran leaves the outcome unknown, as a lost
-        COMMIT would (the caller resyncs memory from the database). Waits its turn
-        behind the statements already in flight beyond `at_once`."""
-        async with self._at_once, self._autocommit.connect() as conn:
-            return (await conn.execute(statement, params)).one()
+        COMMIT would (the caller resyncs memory from the database).
+
+        Waits its turn behind the statements already in flight beyond `max_raises`;
+        `NoTurn`, with nothing sent, if none comes within `turn_wait_s` (statements
+        stuck on other transactions' row locks: the caller takes another path)."""
+        self.queued += 1
+        try:
+            async with asyncio.timeout(self.turn_wait_s):
+                await self._turns.acquire()
+        except TimeoutError:
+            raise NoTurn from None
+        finally:
+            self.queued -= 1
+        try:
+            async with self._autocommit.connect() as conn:
+                return (await conn.execute(statement, params)).one()
+        finally:
+            self._turns.release()
 
     async def read(self, fn: Callable[[Session], T]) -> T:
         """A consistent read: every statement sees the same committed state."""
@@ -167,8 +189,13 @@ Store = SqliteStore | PostgresStore
 
 
 def make_store(
-    url: str, engine: AsyncEngine, *, synchronous: str = "normal", raises_at_once: int = 3
+    url: str,
+    engine: AsyncEngine,
+    *,
+    synchronous: str = "normal",
+    raises_at_once: int = 3,
+    raise_turn_wait_s: float = 1.0,
 ) -> Store:
     if url.startswith("sqlite"):
         return SqliteStore(url, synchronous=synchronous)
-    return PostgresStore(engine, at_once=raises_at_once)
+    return PostgresStore(engine, max_raises=raises_at_once, turn_wait_s=raise_turn_wait_s)

@@ -115,7 +115,6 @@ class Crews:
             self.offering.step(tx, alert, emit=True)
             return offer_view(offer, alert)
 
-        await self.ctx.priority.routine()
         view = await self.ctx.transact(accept)
         if expired:
             raise UseCaseError(
@@ -129,7 +128,6 @@ class Crews:
             self.offering.close_offer(tx, offer, OfferState.DECLINED, reason or "declined")
             return offer_view(offer, alert)
 
-        await self.ctx.priority.routine()
         return await self.ctx.transact(decline)
 
     # -- connections (memory only: no database read) --------------------------------------

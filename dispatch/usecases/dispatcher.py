@@ -73,6 +73,7 @@ class Dispatcher:
             db.engine,
             synchronous=settings.database.sqlite_synchronous,
             raises_at_once=settings.database.raises_at_once,
+            raise_turn_wait_s=settings.database.raise_turn_wait_s,
         )
         return cls(Context(db=db, store=store, hub=hub, settings=settings, clock=clock))
 

@@ -31,7 +31,7 @@ from dispatch.core.lifecycle import (
 from dispatch.core.matching import Candidate
 from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
-from dispatch.storage.store import RETRYABLE, PostgresStore
+from dispatch.storage.store import RETRYABLE, NoTurn, PostgresStore
 from dispatch.usecases import raise_statement
 from dispatch.usecases.context import Context
 from dispatch.usecases.numbering import numbered
@@ -322,6 +322,9 @@ class Offering:
         self._claiming.update(crews)  # not ranked for another raise meanwhile
         try:
             row = await store.at_once(raise_statement.statement(len(claims)), values)
+        except NoTurn:
+            self.at_once["handed_on"] += 1
+            return False  # nothing was sent
         except DBAPIError as exc:
             code = getattr(exc.orig, "sqlstate", None)
             if code in (raise_statement.GUARD_FAILED, *RETRYABLE):

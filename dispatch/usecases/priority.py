@@ -2,13 +2,15 @@
 
 An alert's first offer is the figure that matters on a bad night. In a burst (fifty
 alerts within a second) each raise's statement waits for the one before it on the
-audit chain's and the event counter's row locks, and every accept and resolve that
-starts meanwhile takes the same locks and the same event loop, one ORM round trip at
-a time. So while any raise is in flight (an officer's, one raised on her behalf, a
-crew's call for help), routine work (a crew's accept, decline and
-assignment updates) waits for the raises to be done before it starts its
-transaction, for at most `max_wait_s`: a steady stream of raises delays it, never
-starves it. Nothing waits at all while no raise is in flight.
+audit chain's and the event counter's row locks, and every resolve or status update
+that starts meanwhile takes the same locks and the same event loop, one ORM round
+trip at a time. So while any raise is in flight in this process (an officer's, one
+raised on her behalf, a crew's call for help), a crew's assignment updates wait for
+the raises to be done before they start their transaction, for at most `max_wait_s`:
+a steady stream of raises delays them, never starves them. Nothing waits while no
+raise is in flight. Accepts and declines never wait: an accept races its offer's
+deadline, and a decline moves its own alert on. This is per process: in a cluster
+each process puts its own raises first.
 """
 
 from __future__ import annotations
@@ -44,9 +46,10 @@ class Priority:
 
     async def routine(self) -> None:
         """Before routine work: returns at once unless a raise is in flight, else once
-        none is (or after `max_wait_s`)."""
-        if self._urgent == 0:
+        none is (or after `max_wait_s`; 0 turns the wait off)."""
+        if self._urgent == 0 or self.max_wait_s <= 0:
             return
         self.waited += 1
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._calm.wait(), self.max_wait_s)
+            async with asyncio.timeout(self.max_wait_s):
+                await self._calm.wait()

@@ -10,14 +10,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
+import httpx
 import pytest
 
 from dispatch.audit.job import verify
 from dispatch.audit.models import AuditRow
 from dispatch.storage.db import Database
 from dispatch.storage.models import Alert, Crew, Event, Offer
+from dispatch.storage.store import PostgresStore
 from schemas.common import CrewMode
-from tests.support import CENTRE, RunningServer, fresh_database, north_of
+from tests.support import CENTRE, RunningServer, eventually, fresh_database, north_of
 
 
 @pytest.fixture
@@ -211,12 +213,16 @@ async def test_a_resend_of_a_stored_id_is_answered_as_stored_and_changes_nothing
 
 class TestStatementsInFlight:
     """`database.raises_at_once`: how many one-statement raises a process sends at a time.
-    A raise whose claim waits for another transaction's lock on its crew holds its turn."""
+    A raise whose claim waits for another transaction's lock on its crew holds its turn;
+    one that gets no turn within `database.raise_turn_wait_s` goes statement by
+    statement."""
 
     @staticmethod
     async def two_raises_one_held(server: RunningServer) -> tuple[str, str]:
         """The first raise's crew row is locked by another transaction; the second raise,
         elsewhere, has its own crew. Returns the alert ids in the order they committed."""
+        store = server.services.dispatcher.ctx.store
+        assert isinstance(store, PostgresStore)
         held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
         await server.crew(CrewMode.FOOT, north_of(CENTRE, 1600))
         first, second = await server.officer(), await server.officer()
@@ -230,6 +236,8 @@ class TestStatementsInFlight:
             two = asyncio.create_task(second.raise_alert(north_of(CENTRE, 1500), timeout=30))
             if server.settings.database.raises_at_once > 1:
                 await two  # goes by the one that waits
+            else:
+                await eventually(lambda: store.queued == 1)  # waits for its turn
             await tx.rollback()
             acks = [await one, await two]
         finally:
@@ -239,7 +247,10 @@ class TestStatementsInFlight:
         seq = {e.entity_id: e.seq for e in await server.rows(Event) if e.kind == "alert"}
         return (ids[0], ids[1]) if seq[ids[0]] < seq[ids[1]] else (ids[1], ids[0])
 
-    @pytest.mark.parametrize("server_settings", [{"database.raises_at_once": 1}])
+    @pytest.mark.parametrize(
+        "server_settings",
+        [{"database.raises_at_once": 1, "database.raise_turn_wait_s": 30}],
+    )
     async def test_one_at_a_time_a_raise_waits_its_turn(self, server: RunningServer) -> None:
         first_raised, _ = await self.two_raises_one_held(server)
         alerts = {a.id: a for a in await server.rows(Alert)}
@@ -252,3 +263,67 @@ class TestStatementsInFlight:
         first_raised, _ = await self.two_raises_one_held(server)
         alerts = {a.id: a for a in await server.rows(Alert)}
         assert alerts[first_raised].lat == pytest.approx(north_of(CENTRE, 1500)[0])
+
+    @pytest.mark.parametrize(
+        "server_settings",
+        [{"database.raises_at_once": 1, "database.raise_turn_wait_s": 0.2}],
+    )
+    async def test_a_raise_with_no_turn_in_time_is_stored_statement_by_statement(
+        self, server: RunningServer
+    ) -> None:
+        held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+        other = await server.crew(CrewMode.FOOT, north_of(CENTRE, 1600))
+        first, second = await server.officer(), await server.officer()
+        conn = await raw(server)
+        try:
+            tx = conn.transaction()
+            await tx.start()
+            await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
+            one = asyncio.create_task(first.raise_alert(CENTRE, timeout=30))
+            await wait_until_blocked(conn)
+            # The only turn is taken by a statement that waits for the held row.
+            ack = await second.raise_alert(north_of(CENTRE, 1500), timeout=30)
+            assert at_once(server) == {"stored": 0, "handed_on": 1}
+            assert (await other.offer())["alert_id"] == ack["result"]["alert_id"]
+            await tx.rollback()
+            await one
+        finally:
+            await conn.close()
+        assert at_once(server) == {"stored": 1, "handed_on": 1}
+        await held.offer()
+        await audit_is_whole(server)
+
+
+async def test_a_crews_update_waits_for_a_raise_in_flight_and_metrics_count_it(
+    server: RunningServer,
+) -> None:
+    """New alerts first: a crew's assignment update that arrives while a raise is in
+    flight (here held on another crew's row) starts once the raise is done."""
+    busy = await server.crew(CrewMode.FOOT, north_of(CENTRE, 5000))
+    officer = await server.officer()
+    alert_id = (await officer.raise_alert(north_of(CENTRE, 5000)))["result"]["alert_id"]
+    offer = await busy.offer()
+    assert (await busy.request("offer.accept", offer_id=offer["id"]))["type"] == "ack"
+    held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+    second = await server.officer()
+    priority = server.services.dispatcher.ctx.priority
+    conn = await raw(server)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
+        raising = asyncio.create_task(second.raise_alert(CENTRE, timeout=30))
+        await wait_until_blocked(conn)
+        update = asyncio.create_task(
+            busy.request("assignment.status", alert_id=alert_id, status="on_scene", timeout=30)
+        )
+        await eventually(lambda: priority.waited == 1)
+        assert not update.done()
+        await tx.rollback()
+        await raising
+        assert (await update)["type"] == "ack"
+    finally:
+        await conn.close()
+    async with httpx.AsyncClient(base_url=server.base) as http:
+        metrics = (await http.get("/metrics")).text
+    assert "dispatch_routine_waited 1.0" in metrics
