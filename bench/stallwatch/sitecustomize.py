@@ -58,10 +58,14 @@ LOOP_FRAMES = {  # where the loop itself runs: the frames under it run one callb
     ("base_events.py", "_run_once"),
     ("events.py", "_run"),
 }
+IDLE_FRAMES = {("selectors.py", "select")}  # the standard loop waiting: not a stall
 
 
 def _busy(frames: list[FrameType]) -> list[FrameType] | None:
     """The frames above the loop's own, or None before the loop runs."""
+    inner = frames[-1].f_code if frames else None
+    if inner is not None and (inner.co_filename.rsplit("/", 1)[-1], inner.co_name) in IDLE_FRAMES:
+        return []
     for i in range(len(frames) - 1, -1, -1):
         code = frames[i].f_code
         if (code.co_filename.rsplit("/", 1)[-1], code.co_name) in LOOP_FRAMES:
@@ -92,7 +96,7 @@ def _watch(main: int) -> None:
 
 
 def _report(seconds: float, stacks: Counter[tuple[str, ...]]) -> None:
-    lines = [f"--- {time.strftime('%H:%M:%S')} stall of {seconds * 1000:.0f} ms"]
+    lines = [f"--- {time.strftime('%H:%M:%S')} pid {os.getpid()}: stall of {seconds * 1000:.0f} ms"]
     for stack, n in stacks.most_common(4):
         lines.append(f"  {n} samples:")
         lines.extend(f"    {where}" for where in stack)

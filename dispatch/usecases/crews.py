@@ -162,9 +162,10 @@ class Crews:
         self.ctx.refresh_ready(crew_id)
         self.withdraw_after(crew_id, self.ctx.settings.dispatch.disconnect_grace_s)
 
-    def withdrawing(self, crew_id: str) -> bool:
-        """Whether the crew is gone and its open offer waits out the grace period."""
-        return crew_id in self._withdrawals
+    def withdrawal(self, crew_id: str) -> asyncio.Task[None] | None:
+        """The crew is gone and its open offer waits out the grace period in this task
+        (cancelled if it comes back in time)."""
+        return self._withdrawals.get(crew_id)
 
     def withdraw_after(self, crew_id: str, delay_s: float, *, known: bool = True) -> None:
         """Withdraw the crew's open offer unless it is connected again (to any process)

@@ -45,10 +45,13 @@ class TestWithinTheGrace:
         await officer.raise_alert(CENTRE)
         offer = await crew.offer()
         await crew.close()  # a tunnel, a lift: the phone loses signal for a moment
-        await eventually(lambda: crews.withdrawing(offer["crew_id"]))
+        await eventually(lambda: crews.withdrawal(offer["crew_id"]) is not None)
+        grace = crews.withdrawal(offer["crew_id"])
+        assert grace is not None
         back = await server.connect(crew.session["username"])
         assert list(back.state.offers) == [offer["id"]]
-        assert not crews.withdrawing(offer["crew_id"])  # the grace is called off
+        await eventually(grace.done)
+        assert grace.cancelled()  # the grace is called off: nothing will withdraw it
         assert (await back.request("offer.accept", offer_id=offer["id"]))["type"] == "ack"
         assert other.offers_received() == []
 
