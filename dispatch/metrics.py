@@ -82,8 +82,8 @@ class Metrics:
         )
         self.routine_waited = Gauge(
             "dispatch_routine_waited",
-            "Crews' assignment updates that waited for a new alert in flight to be stored "
-            "and offered first.",
+            "Crews' accepts and assignment updates that waited for a new alert in flight to "
+            "be stored and offered first.",
             registry=r,
         )
         self.events_filled = Gauge(

@@ -18,6 +18,9 @@ from schemas.errors import ErrorCode
 from schemas.views import AssignmentStatus, CrewState, CrewView, OfferState, OfferView
 
 NO_SUCH_OFFER = "No such offer."
+# An accept waits for raises in flight only while its offer has this much more time
+# left than the longest wait: an accept in time is never refused for the wait.
+ACCEPT_MARGIN_S = 2.0
 
 
 def crew_of(tx: Tx, viewer: Viewer) -> Crew:
@@ -115,6 +118,9 @@ class Crews:
             self.offering.step(tx, alert, emit=True)
             return offer_view(offer, alert)
 
+        left = self.offering.seconds_left(offer_id)
+        if left is not None and left > self.ctx.priority.max_wait_s + ACCEPT_MARGIN_S:
+            await self.ctx.priority.routine()  # far from its deadline: a raise first
         view = await self.ctx.transact(accept)
         if expired:
             raise UseCaseError(

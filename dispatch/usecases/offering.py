@@ -164,6 +164,14 @@ class Offering:
             delay, lambda: self.ctx.spawn(self.expire(offer_id))
         )
 
+    def seconds_left(self, offer_id: str) -> float | None:
+        """How long before this process expires the offer; None if it has no timer
+        for it here (answered, or not heard of yet)."""
+        handle = self._timers.get(offer_id)
+        if handle is None:
+            return None
+        return handle.when() - asyncio.get_running_loop().time()
+
     def disarm(self, offer_id: str) -> None:
         handle = self._timers.pop(offer_id, None)
         if handle is not None:

@@ -2,15 +2,16 @@
 
 An alert's first offer is the figure that matters on a bad night. In a burst (fifty
 alerts within a second) each raise's statement waits for the one before it on the
-audit chain's and the event counter's row locks, and every resolve or status update
-that starts meanwhile takes the same locks and the same event loop, one ORM round
+audit chain's and the event counter's row locks, and every accept, resolve or status
+update that starts meanwhile takes the same locks and the same event loop, one ORM round
 trip at a time. So while any raise is in flight in this process (an officer's, one
 raised on her behalf, a crew's call for help), a crew's assignment updates wait for
 the raises to be done before they start their transaction, for at most `max_wait_s`:
 a steady stream of raises delays them, never starves them. Nothing waits while no
-raise is in flight. Accepts and declines never wait: an accept races its offer's
-deadline, and a decline moves its own alert on. This is per process: in a cluster
-each process puts its own raises first.
+raise is in flight. An accept waits too, but only while its offer has well over
+`max_wait_s` left (an accept in time is never refused for the wait); a decline never
+waits, since it moves its own alert on. This is per process: in a cluster each
+process puts its own raises first.
 """
 
 from __future__ import annotations

@@ -327,3 +327,32 @@ async def test_a_crews_update_waits_for_a_raise_in_flight_and_metrics_count_it(
     async with httpx.AsyncClient(base_url=server.base) as http:
         metrics = (await http.get("/metrics")).text
     assert "dispatch_routine_waited 1.0" in metrics
+
+
+@pytest.mark.parametrize(
+    "server_settings", [{"dispatch.routine_wait_max_s": 10, "dispatch.offer_timeout_s": 11.5}]
+)
+async def test_an_accept_with_less_time_left_than_the_wait_never_waits_for_a_raise(
+    server: RunningServer,
+) -> None:
+    """Its offer would expire during the wait: the accept goes by the raise in flight."""
+    crew = await server.crew(CrewMode.FOOT, north_of(CENTRE, 5000))
+    held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+    officer, second = await server.officer(), await server.officer()
+    await officer.raise_alert(north_of(CENTRE, 5000))
+    offer = await crew.offer()
+    priority = server.services.dispatcher.ctx.priority
+    conn = await raw(server)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
+        raising = asyncio.create_task(second.raise_alert(CENTRE, timeout=60))
+        await wait_until_blocked(conn)
+        ack = await crew.request("offer.accept", offer_id=offer["id"], timeout=9)  # < the wait
+        assert ack["type"] == "ack" and priority.waited == 0
+        assert not raising.done()
+        await tx.rollback()
+        await raising
+    finally:
+        await conn.close()
