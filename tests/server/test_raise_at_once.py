@@ -6,8 +6,10 @@ statement-by-statement path answers. Real server, real PostgreSQL, real websocke
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -19,7 +21,14 @@ from dispatch.storage.db import Database
 from dispatch.storage.models import Alert, Crew, Event, Offer
 from dispatch.storage.store import PostgresStore
 from schemas.common import CrewMode
-from tests.support import CENTRE, RunningServer, eventually, fresh_database, north_of
+from tests.support import (
+    CENTRE,
+    Client,
+    RunningServer,
+    eventually,
+    fresh_database,
+    north_of,
+)
 
 
 @pytest.fixture
@@ -191,6 +200,25 @@ async def wait_until_blocked(conn: asyncpg.Connection) -> None:
     raise AssertionError("the raise never waited for the crew's row")
 
 
+@contextlib.asynccontextmanager
+async def a_raise_held(
+    server: RunningServer, crew: Client, officer: Client, at: tuple[float, float]
+) -> AsyncIterator[asyncio.Task[dict[str, Any]]]:
+    """`officer` raises at `at`; its statement waits for `crew`'s row, which another
+    transaction holds until the block ends (then the raise goes on)."""
+    conn = await raw(server)
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", crew.callsign)
+        raising = asyncio.create_task(officer.raise_alert(at, timeout=60))
+        await wait_until_blocked(conn)
+        yield raising
+        await tx.rollback()
+    finally:
+        await conn.close()
+
+
 async def test_a_resend_of_a_stored_id_is_answered_as_stored_and_changes_nothing(
     server: RunningServer,
 ) -> None:
@@ -226,22 +254,13 @@ class TestStatementsInFlight:
         held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
         await server.crew(CrewMode.FOOT, north_of(CENTRE, 1600))
         first, second = await server.officer(), await server.officer()
-        conn = await raw(server)
-        try:
-            tx = conn.transaction()
-            await tx.start()
-            await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
-            one = asyncio.create_task(first.raise_alert(CENTRE, timeout=30))
-            await wait_until_blocked(conn)
+        async with a_raise_held(server, held, first, CENTRE) as one:
             two = asyncio.create_task(second.raise_alert(north_of(CENTRE, 1500), timeout=30))
             if server.settings.database.raises_at_once > 1:
                 await two  # goes by the one that waits
             else:
                 await eventually(lambda: store.queued == 1)  # waits for its turn
-            await tx.rollback()
-            acks = [await one, await two]
-        finally:
-            await conn.close()
+        acks = [await one, await two]
         ids = [ack["result"]["alert_id"] for ack in acks]
         assert at_once(server) == {"stored": 2, "handed_on": 0}
         seq = {e.entity_id: e.seq for e in await server.rows(Event) if e.kind == "alert"}
@@ -274,21 +293,12 @@ class TestStatementsInFlight:
         held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
         other = await server.crew(CrewMode.FOOT, north_of(CENTRE, 1600))
         first, second = await server.officer(), await server.officer()
-        conn = await raw(server)
-        try:
-            tx = conn.transaction()
-            await tx.start()
-            await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
-            one = asyncio.create_task(first.raise_alert(CENTRE, timeout=30))
-            await wait_until_blocked(conn)
+        async with a_raise_held(server, held, first, CENTRE) as one:
             # The only turn is taken by a statement that waits for the held row.
             ack = await second.raise_alert(north_of(CENTRE, 1500), timeout=30)
             assert at_once(server) == {"stored": 0, "handed_on": 1}
             assert (await other.offer())["alert_id"] == ack["result"]["alert_id"]
-            await tx.rollback()
-            await one
-        finally:
-            await conn.close()
+        await one
         assert at_once(server) == {"stored": 1, "handed_on": 1}
         await held.offer()
         await audit_is_whole(server)
@@ -307,23 +317,14 @@ async def test_a_crews_update_waits_for_a_raise_in_flight_and_metrics_count_it(
     held = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
     second = await server.officer()
     priority = server.services.dispatcher.ctx.priority
-    conn = await raw(server)
-    try:
-        tx = conn.transaction()
-        await tx.start()
-        await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
-        raising = asyncio.create_task(second.raise_alert(CENTRE, timeout=30))
-        await wait_until_blocked(conn)
+    async with a_raise_held(server, held, second, CENTRE) as raising:
         update = asyncio.create_task(
             busy.request("assignment.status", alert_id=alert_id, status="on_scene", timeout=30)
         )
         await eventually(lambda: priority.waited == 1)
         assert not update.done()
-        await tx.rollback()
-        await raising
-        assert (await update)["type"] == "ack"
-    finally:
-        await conn.close()
+    await raising
+    assert (await update)["type"] == "ack"
     async with httpx.AsyncClient(base_url=server.base) as http:
         metrics = (await http.get("/metrics")).text
     assert "dispatch_routine_waited 1.0" in metrics
@@ -342,17 +343,8 @@ async def test_an_accept_with_less_time_left_than_the_wait_never_waits_for_a_rai
     await officer.raise_alert(north_of(CENTRE, 5000))
     offer = await crew.offer()
     priority = server.services.dispatcher.ctx.priority
-    conn = await raw(server)
-    try:
-        tx = conn.transaction()
-        await tx.start()
-        await conn.execute("SELECT 1 FROM crew WHERE callsign = $1 FOR UPDATE", held.callsign)
-        raising = asyncio.create_task(second.raise_alert(CENTRE, timeout=60))
-        await wait_until_blocked(conn)
+    async with a_raise_held(server, held, second, CENTRE) as raising:
         ack = await crew.request("offer.accept", offer_id=offer["id"], timeout=9)  # < the wait
         assert ack["type"] == "ack" and priority.waited == 0
         assert not raising.done()
-        await tx.rollback()
-        await raising
-    finally:
-        await conn.close()
+    await raising
