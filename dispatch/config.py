@@ -177,7 +177,7 @@ class ClusterSettings(_Section):
 class LoggingSettings(_Section):
     json_lines: bool = False
     level: Literal["debug", "info", "warning", "error"] = "info"
-    connections: bool = False  # a line (with the client's address) per websocket opened
+    connections: bool = False  # two lines (one with the client's address) per websocket
 
 
 class MetricsSettings(_Section):
