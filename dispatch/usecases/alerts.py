@@ -4,10 +4,11 @@ the crews' status updates on it."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -106,24 +107,30 @@ class Alerts:
 
     # -- raise ------------------------------------------------------------------------
 
+    @contextlib.asynccontextmanager
+    async def _raising(self, alert_id: str) -> AsyncIterator[None]:
+        """Around every raise: one at a time per alert id, and routine work waits."""
+        with self.ctx.priority.urgent():
+            async with self.ctx.locks.hold(alert_id):
+                yield
+
     async def raise_alert(self, viewer: Viewer, msg: AlertRaise) -> tuple[AlertView, bool]:
         """Store the alert and make its first offers in one transaction (the caller acks
         once this returns). A resend of one that has no crew yet is offered again."""
         started = time.perf_counter()
-        with self.ctx.priority.urgent():  # routine work waits for this
-            async with self.ctx.locks.hold(msg.alert_id):
-                try:
-                    stored = await self._store_at_once(viewer, msg)
-                    if stored is None:
-                        stored = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
-                    view, created = stored
-                    self.ctx.alert_stored(time.perf_counter() - started)
-                except (AlreadyRaised, IntegrityError):
-                    # A resend, or the same id raised at the same moment through another
-                    # process: it is stored, and this raise is answered with it.
-                    view, created = await self.ctx.transact(
-                        lambda tx: self._known(tx, viewer, msg.alert_id)
-                    )
+        async with self._raising(msg.alert_id):
+            try:
+                stored = await self._store_at_once(viewer, msg)
+                if stored is None:
+                    stored = await self.ctx.transact(lambda tx: self._store(tx, viewer, msg))
+                view, created = stored
+                self.ctx.alert_stored(time.perf_counter() - started)
+            except (AlreadyRaised, IntegrityError):
+                # A resend, or the same id raised at the same moment through another
+                # process: it is stored, and this raise is answered with it.
+                view, created = await self.ctx.transact(
+                    lambda tx: self._known(tx, viewer, msg.alert_id)
+                )
         if created:
             if msg.position is not None:
                 await self.positions.officer_position(viewer, msg.position)  # where she is
@@ -287,16 +294,15 @@ class Alerts:
             )
             return alert_view(open_one, tx.attached(open_one.id)), False
 
-        with self.ctx.priority.urgent():
-            async with self.ctx.locks.hold(alert_id):
-                try:
-                    view, created = await self.ctx.transact(store)
-                except NotRaised:
-                    return None
-                except (AlreadyRaised, IntegrityError):
-                    view, created = await self.ctx.transact(
-                        lambda tx: self._known(tx, viewer, alert_id)
-                    )
+        async with self._raising(alert_id):
+            try:
+                view, created = await self.ctx.transact(store)
+            except NotRaised:
+                return None
+            except (AlreadyRaised, IntegrityError):
+                view, created = await self.ctx.transact(
+                    lambda tx: self._known(tx, viewer, alert_id)
+                )
         if view.id == alert_id and not created:
             if view.state in (AlertState.RAISED, AlertState.UNASSIGNED):
                 self.ctx.spawn(self.offering.dispatch(view.id))
@@ -308,14 +314,13 @@ class Alerts:
         """ "Crew needs help": an urgent alert at the crew's position (this one, else its
         last fix), offered to the nearest other crews; its officer_id is the member who
         pressed, so no officer ever sees it. Idempotent on the id, like `raise_alert`."""
-        with self.ctx.priority.urgent():
-            async with self.ctx.locks.hold(msg.alert_id):
-                try:
-                    return await self.ctx.transact(lambda tx: self._store_help(tx, viewer, msg))
-                except (AlreadyRaised, IntegrityError):
-                    return await self.ctx.transact(
-                        lambda tx: self._known_help(tx, viewer, msg.alert_id)
-                    )
+        async with self._raising(msg.alert_id):
+            try:
+                return await self.ctx.transact(lambda tx: self._store_help(tx, viewer, msg))
+            except (AlreadyRaised, IntegrityError):
+                return await self.ctx.transact(
+                    lambda tx: self._known_help(tx, viewer, msg.alert_id)
+                )
 
     def _store_help(self, tx: Tx, viewer: Viewer, msg: CrewHelp) -> tuple[AlertView, bool]:
         crew = tx.session.get(Crew, viewer.crew_id) if viewer.crew_id else None
