@@ -22,7 +22,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Executable, Row, create_engine, event
+from sqlalchemy import Executable, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +31,7 @@ from sqlmodel import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.storage.db import sqlite_pragmas
+from dispatch.storage.direct import DirectConnections, NotSent
 
 log = logging.getLogger("dispatch.store")
 
@@ -112,7 +113,8 @@ class SqliteStore:
 
 
 class NoTurn(Exception):
-    """No turn to send a one-statement raise came in time; nothing was sent."""
+    """No turn to send a one-statement raise came in time, or no connection to send it
+    on; nothing was sent."""
 
 
 class PostgresStore:
@@ -120,7 +122,7 @@ class PostgresStore:
         self, engine: AsyncEngine, *, max_raises: int = 3, turn_wait_s: float = 1.0
     ) -> None:
         self.engine = engine
-        self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.direct = DirectConnections(engine.url, engine.dialect)
         # `max_raises` statements in flight at a time (`database.raises_at_once`): they
         # queue on the same rows (audit chain, counter) in PostgreSQL anyway.
         self._turns = asyncio.Semaphore(max_raises)
@@ -145,12 +147,13 @@ class PostgresStore:
                 log.warning("transaction broken off by PostgreSQL (%s): running it again", code)
         raise AssertionError("unreachable")
 
-    async def at_once(self, statement: Executable, params: dict[str, Any]) -> Row[Any]:
-        """One statement as its own transaction (autocommit): one round trip, its row
-        locks held only while PostgreSQL runs it. Returns its first row once committed.
-        An error PostgreSQL raised (the statement's own check, a deadlock) leaves nothing
-        changed; a connection lost while it ran leaves the outcome unknown, as a lost
-        COMMIT would (the caller resyncs memory from the database).
+    async def at_once(self, statement: Executable, params: dict[str, Any]) -> Any:
+        """One statement as its own transaction (autocommit), straight over asyncpg
+        (`direct`): one round trip, its row locks held only while PostgreSQL runs it.
+        Returns its first row once committed. `StatementRefused`: PostgreSQL raised an
+        error (the statement's own check, a deadlock) and nothing changed; a connection
+        lost while it ran leaves the outcome unknown, as a lost COMMIT would (the caller
+        resyncs memory from the database).
 
         Waits its turn behind the statements already in flight beyond `max_raises`;
         `NoTurn`, with nothing sent, if none comes within `turn_wait_s` (statements
@@ -164,8 +167,9 @@ class PostgresStore:
         finally:
             self.queued -= 1
         try:
-            async with self._autocommit.connect() as conn:
-                return (await conn.execute(statement, params)).one()
+            return await self.direct.fetchrow(statement, params)
+        except NotSent:
+            raise NoTurn from None
         finally:
             self._turns.release()
 
@@ -182,7 +186,7 @@ class PostgresStore:
         return None
 
     async def close(self) -> None:
-        return None  # the engine belongs to the Database
+        await self.direct.close()  # the engine belongs to the Database
 
 
 Store = SqliteStore | PostgresStore

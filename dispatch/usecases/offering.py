@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from dispatch.core.lifecycle import (
@@ -30,6 +29,7 @@ from dispatch.core.lifecycle import (
 )
 from dispatch.core.matching import Candidate
 from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
+from dispatch.storage.direct import StatementRefused
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
 from dispatch.storage.store import RETRYABLE, NoTurn, PostgresStore
 from dispatch.usecases import raise_statement
@@ -333,9 +333,8 @@ class Offering:
         except NoTurn:
             self.at_once["handed_on"] += 1
             return False  # nothing was sent
-        except DBAPIError as exc:
-            code = getattr(exc.orig, "sqlstate", None)
-            if code in (raise_statement.GUARD_FAILED, *RETRYABLE):
+        except StatementRefused as exc:
+            if exc.sqlstate in (raise_statement.GUARD_FAILED, *RETRYABLE):
                 self.at_once["handed_on"] += 1
                 return False  # nothing was kept
             raise
