@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.audit.models import CHAIN, GENESIS, AuditChain, AuditRow
+from dispatch.storage import driver_sql
 
 
 class Action(StrEnum):
@@ -155,15 +156,15 @@ def record_in(
         detail=detail,
     )
     conn = target.connection() if isinstance(target, Session) else target
-    taken = conn.execute(TAKE_HEAD).first()
+    taken = driver_sql.execute(conn, TAKE_HEAD, {}).first()
     if taken is None:
         ensure_chain(conn)
         taken = conn.execute(TAKE_HEAD).first()
         assert taken is not None
     seq, prev = int(taken[0]), str(taken[1])
     hashed = digest(fields, prev)
-    conn.execute(ADD_ROW, {"seq": seq, "prev_hash": prev, "hash": hashed, **fields})
-    conn.execute(SET_HEAD, {"b_head": hashed})
+    driver_sql.execute(conn, ADD_ROW, {"seq": seq, "prev_hash": prev, "hash": hashed, **fields})
+    driver_sql.execute(conn, SET_HEAD, {"b_head": hashed})
     return seq
 
 

@@ -3,8 +3,9 @@
 A statement sent through SQLAlchemy's async engine costs, besides its round trip, a pool
 checkout and check-in, a cache key, the parameters processed by name and the result
 wrapped: under 5,000 phones about 1.5 ms of a loop that the round trip itself does not
-need. Here a statement is compiled once by SQLAlchemy for the engine's dialect (its SQL
-with `$n` placeholders, each parameter's position and type processor) and sent with
+need. Here a statement is compiled once by SQLAlchemy for the engine's dialect
+(`driver_sql.compiled_for`: its SQL with `$n` placeholders, each parameter's position
+and bind processor) and sent with
 asyncpg's own prepared-statement cache, over connections that nothing else uses: one per
 statement in flight, so none is ever waited for.
 
@@ -16,8 +17,7 @@ dropped, and the error goes to the caller: the outcome is then unknown.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import asyncpg
@@ -26,6 +26,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.engine.url import URL
 
 from dispatch.storage.db import IDLE_PING_S
+from dispatch.storage.driver_sql import compiled_for
 
 
 class NotSent(Exception):
@@ -38,31 +39,6 @@ class StatementRefused(Exception):
     def __init__(self, sqlstate: str, message: str) -> None:
         super().__init__(f"{sqlstate}: {message}")
         self.sqlstate = sqlstate
-
-
-@dataclass(frozen=True)
-class Compiled:
-    """A statement as asyncpg takes it: SQL, and its parameters in order, processed."""
-
-    sql: str
-    names: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
-
-    @classmethod
-    def of(cls, statement: Executable, dialect: Dialect) -> Compiled:
-        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
-        names = tuple(compiled.positiontup or ())
-        processors = tuple(
-            compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            for name in names
-        )
-        return cls(compiled.string, names, processors)
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        return [
-            params[name] if process is None else process(params[name])
-            for name, process in zip(self.names, self.processors, strict=True)
-        ]
 
 
 def driver_dsn(url: URL) -> str:
@@ -79,21 +55,13 @@ class DirectConnections:
         self._idle_ping_s = idle_ping_s
         self._dialect = dialect
         self._idle: list[tuple[asyncpg.Connection, float]] = []  # last used on top
-        self._compiled: dict[int, tuple[Executable, Compiled]] = {}
         self._closed = False
-
-    def compiled(self, statement: Executable) -> Compiled:
-        # Keyed by identity, the statement kept alive beside it: callers pass statements
-        # built once (module constants, `functools.cache`).
-        known = self._compiled.get(id(statement))
-        if known is None or known[0] is not statement:
-            known = (statement, Compiled.of(statement, self._dialect))
-            self._compiled[id(statement)] = known
-        return known[1]
 
     async def fetchrow(self, statement: Executable, params: Mapping[str, Any]) -> Any:
         """Run `statement` as its own transaction; its first row once committed."""
-        compiled = self.compiled(statement)
+        compiled = compiled_for(statement, self._dialect, tuple(params))
+        if compiled is None:
+            raise ValueError("a statement sent directly returns what asyncpg decodes itself")
         args = compiled.args(params)
         conn = await self._take()
         try:

@@ -38,6 +38,7 @@ from sqlalchemy import (
 from dispatch.audit.chain import canonical, record_in
 from dispatch.audit.models import CHAIN
 from dispatch.realtime.events import PendingEvent, StoredEvent
+from dispatch.storage import driver_sql
 from dispatch.storage.models import EVENT_SEQ, UtcDateTime
 
 _EVENTS_FROM_ARRAYS = """
@@ -179,7 +180,7 @@ def finish(
         record_in(conn, **audit)
     if not pending:
         return []
-    last = int(conn.execute(take_numbers, {"b_n": len(pending)}).scalar_one())
+    last = int(driver_sql.execute(conn, take_numbers, {"b_n": len(pending)}).scalar_one())
     events = numbered(pending, last)
-    conn.execute(store_events, [e.row_values(now) for e in events])
+    driver_sql.executemany(conn, store_events, [e.row_values(now) for e in events])
     return events

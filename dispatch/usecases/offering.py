@@ -29,6 +29,7 @@ from dispatch.core.lifecycle import (
 )
 from dispatch.core.matching import Candidate
 from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
+from dispatch.storage import driver_sql
 from dispatch.storage.direct import StatementRefused
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
 from dispatch.storage.store import RETRYABLE, NoTurn, PostgresStore
@@ -462,7 +463,7 @@ class Offering:
                 tried.add(cand.crew_id)
                 offer_id = uuid.uuid4().hex
                 params = {"b_crew": cand.crew_id, "b_offer": offer_id, "b_now": tx.now}
-                crew = tx.conn.execute(CLAIM_CREW, params).first()
+                crew = driver_sql.execute(tx.conn, CLAIM_CREW, params).first()
                 if crew is None:
                     continue  # taken meanwhile (another process): try the next one
                 view = CrewView(
@@ -479,7 +480,7 @@ class Offering:
     def _offer(self, tx: Tx, alert: Alert, claims: list[Claim]) -> None:
         """Store the offers of claimed crews, with their deadlines."""
         for offer in self._offers(tx, alert, claims):
-            tx.conn.execute(INSERT_OFFER, offer_values(offer))
+            driver_sql.execute(tx.conn, INSERT_OFFER, offer_values(offer))
 
     def _offers(self, tx: Changes, alert: Alert, claims: list[Claim]) -> list[Offer]:
         """The offers of claimed crews, with their deadlines: their events and timers."""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from dispatch.storage import driver_sql
 from dispatch.storage.models import Alert, Crew, Deployment, DeploymentMember, Offer
 from schemas.views import CrewState
 
@@ -36,8 +37,7 @@ _NEW_ALERT = {
 def insert_new_alert(conn: Connection, values: dict[str, Any]) -> bool:
     """Insert the alert unless its id is taken (a resend, or the same raise through
     another process at the same moment). True when this call stored it."""
-    result = conn.execute(_NEW_ALERT[conn.dialect.name], values)
-    return result.rowcount == 1
+    return driver_sql.execute(conn, _NEW_ALERT[conn.dialect.name], values).rowcount == 1
 
 
 def alert_values(alert: Alert) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from sqlalchemy import Boolean, String, bindparam, text
 
 from dispatch.storage.db import Database
 from dispatch.storage.direct import DirectConnections, NotSent, StatementRefused
+from dispatch.storage.driver_sql import compiled_for
 from dispatch.storage.models import UtcDateTime
 from tests.support import fresh_database
 
@@ -56,13 +57,14 @@ async def _kill(database: Database, pid: int) -> None:
 
 
 async def test_named_parameters_go_in_order_through_their_types(
-    direct: DirectConnections,
+    database: Database, direct: DirectConnections
 ) -> None:
     at = datetime(2026, 11, 29, 1, 2, 3, tzinfo=UTC)
     row = await direct.fetchrow(ECHO, {"name": "Oscar 1", "flag": True, "at": at})
     assert (row["at"], row["flag"], row["name"], row["again"]) == (at, True, "Oscar 1", "Oscar 1!")
     assert row["at"].utcoffset() is not None
-    assert "$1" in direct.compiled(ECHO).sql  # compiled once, positional
+    compiled = compiled_for(ECHO, database.engine.dialect, ("name", "flag", "at"))
+    assert compiled is not None and "$1" in compiled.sql  # positional, for asyncpg
 
 
 async def test_an_error_postgresql_raised_is_refused_with_its_sqlstate(
