@@ -17,6 +17,7 @@ PostgreSQL's one-statement raise).
 
 from __future__ import annotations
 
+import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, StatementError
 
 
 class NeedsProcessing(Exception):
@@ -46,6 +48,13 @@ class Compiled:
         compiled = statement.compile(  # type: ignore[attr-defined]
             dialect=dialect, column_keys=list(keys)
         )
+        if (
+            not compiled.positional
+            or compiled.post_compile_params
+            or compiled.literal_execute_params
+            or compiled.escaped_bind_names
+        ):
+            raise NeedsProcessing("parameters SQLAlchemy renders at execution")
         names = tuple(compiled.positiontup or ())
         fixed: dict[str, Any] = {}
         for name in names:
@@ -64,7 +73,7 @@ class Compiled:
             if column.type.dialect_impl(dialect).result_processor(dialect, None) is not None:
                 raise NeedsProcessing(str(column))
         returned = [c.key for c in columns]
-        row = namedtuple("Row", returned) if returned else None
+        row = namedtuple("Row", returned, rename=True) if returned else None
         return cls(compiled.string, names, processors, fixed, row)
 
     def args(self, params: Mapping[str, Any]) -> list[Any]:
@@ -76,23 +85,27 @@ class Compiled:
         ]
 
 
-_compiled: dict[tuple[int, str, tuple[str, ...]], tuple[Executable, Compiled | None]] = {}
+_compiled: dict[tuple[int, int, tuple[str, ...]], tuple[Executable, Dialect, Compiled | None]] = {}
+CACHE_LIMIT = 1_000  # statements are built once: more means one is built per call
 
 
 def compiled_for(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> Compiled | None:
-    """`statement` compiled for parameters named `keys`; None where the driver's own
-    cursor cannot run it. Keyed by identity, the statement kept alive beside it: for
-    statements built once (module constants, `functools.cache`)."""
-    key = (id(statement), dialect.name, keys)
+    """`statement` compiled for `dialect` and parameters named `keys`; None where the
+    driver's own cursor cannot run it. Keyed by identity, the statement and dialect
+    kept alive beside it: for statements built once (module constants,
+    `functools.cache`)."""
+    key = (id(statement), id(dialect), keys)
     known = _compiled.get(key)
-    if known is None or known[0] is not statement:
+    if known is None or known[0] is not statement or known[1] is not dialect:
         try:
             compiled: Compiled | None = Compiled.of(statement, dialect, keys)
         except NeedsProcessing:
             compiled = None
-        known = (statement, compiled)
+        if len(_compiled) >= CACHE_LIMIT:
+            raise RuntimeError("driver_sql: statements must be built once, not per call")
+        known = (statement, dialect, compiled)
         _compiled[key] = known
-    return known[1]
+    return known[2]
 
 
 @dataclass(frozen=True)
@@ -110,8 +123,18 @@ class Outcome:
 
 
 def _plain_sqlite(conn: Connection) -> bool:
-    """The core's own SQLite connection (pysqlite, synchronous); not aiosqlite's."""
-    return conn.dialect.name == "sqlite" and conn.dialect.driver == "pysqlite"
+    """The core's own SQLite connection (pysqlite, synchronous; not aiosqlite's), in a
+    transaction (the driver's cursor does not begin one as SQLAlchemy would)."""
+    return (
+        conn.dialect.name == "sqlite"
+        and conn.dialect.driver == "pysqlite"
+        and conn.in_transaction()
+    )
+
+
+def _wrapped(exc: sqlite3.Error, sql: str) -> StatementError:
+    """The driver's error as SQLAlchemy would have raised it (IntegrityError, ...)."""
+    return DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True)
 
 
 def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) -> Outcome:
@@ -123,10 +146,14 @@ def execute(conn: Connection, statement: Executable, params: Mapping[str, Any]) 
         result = conn.execute(statement, dict(params))
         rows = list(result.all()) if result.returns_rows else []
         return Outcome(rows, result.rowcount)
-    cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-        compiled.sql, compiled.args(params)
-    )
-    raw = cursor.fetchall() if cursor.description else []
+    args = compiled.args(params)
+    try:
+        cursor = conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            compiled.sql, args
+        )
+        raw = cursor.fetchall() if cursor.description else []
+    except sqlite3.Error as exc:
+        raise _wrapped(exc, compiled.sql) from exc
     row = compiled.row
     return Outcome([row(*r) for r in raw] if row else raw, cursor.rowcount)
 
@@ -143,6 +170,10 @@ def executemany(
     if compiled is None:
         conn.execute(statement, [dict(p) for p in params])
         return
-    conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
-        compiled.sql, [compiled.args(p) for p in params]
-    )
+    rows = [compiled.args(p) for p in params]
+    try:
+        conn.connection.driver_connection.executemany(  # type: ignore[union-attr]
+            compiled.sql, rows
+        )
+    except sqlite3.Error as exc:
+        raise _wrapped(exc, compiled.sql) from exc

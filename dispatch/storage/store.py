@@ -96,6 +96,9 @@ class SqliteStore:
         """A consistent read (one transaction: SQLite is one writer at a time anyway)."""
         return await self.run(fn)
 
+    async def start(self) -> None:
+        return None
+
     async def checkpoint(self) -> None:
         """Copy the WAL back into the database, in a worker thread (it may fsync)."""
         await asyncio.to_thread(self._checkpoint)
@@ -122,7 +125,7 @@ class PostgresStore:
         self, engine: AsyncEngine, *, max_raises: int = 3, turn_wait_s: float = 1.0
     ) -> None:
         self.engine = engine
-        self.direct = DirectConnections(engine.url, engine.dialect)
+        self.direct = DirectConnections(engine)
         # `max_raises` statements in flight at a time (`database.raises_at_once`): they
         # queue on the same rows (audit chain, counter) in PostgreSQL anyway.
         self._turns = asyncio.Semaphore(max_raises)
@@ -181,6 +184,9 @@ class PostgresStore:
                 result: T = await session.run_sync(lambda s: fn(cast(Session, s)))
                 await session.commit()
                 return result
+
+    async def start(self) -> None:
+        await self.direct.warm()  # the first raise does not wait for a connection
 
     async def checkpoint(self) -> None:
         return None

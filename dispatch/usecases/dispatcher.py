@@ -124,6 +124,7 @@ class Dispatcher:
                     StoredEvent(0, KIND_DEPLOYMENT, dep.id, brief.model_dump_json(), None, ())
                 )
         self.ctx.sequencer.start(head, await self.ctx.recent_events(head))
+        await self.ctx.store.start()
         await self.offering.start()
         await self.cluster.start()
 

@@ -32,7 +32,7 @@ from dispatch.realtime.events import KIND_ALERT, KIND_OFFER, StoredEvent
 from dispatch.storage import driver_sql
 from dispatch.storage.direct import StatementRefused
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
-from dispatch.storage.store import RETRYABLE, NoTurn, PostgresStore
+from dispatch.storage.store import NoTurn, PostgresStore
 from dispatch.usecases import raise_statement
 from dispatch.usecases.context import Context
 from dispatch.usecases.numbering import numbered
@@ -334,11 +334,11 @@ class Offering:
         except NoTurn:
             self.at_once["handed_on"] += 1
             return False  # nothing was sent
-        except StatementRefused as exc:
-            if exc.sqlstate in (raise_statement.GUARD_FAILED, *RETRYABLE):
-                self.at_once["handed_on"] += 1
-                return False  # nothing was kept
-            raise
+        except StatementRefused:
+            # PostgreSQL refused it (its own check, a deadlock, a key): nothing was kept,
+            # and the statement-by-statement path answers whatever it was.
+            self.at_once["handed_on"] += 1
+            return False
         finally:
             self._claiming.difference_update(crews)
         self.at_once["stored"] += 1

@@ -28,7 +28,7 @@ CLAIM_CREW = (
 
 INSERT_OFFER = insert(OFFERS)
 
-_NEW_ALERT = {
+NEW_ALERT = {
     "sqlite": sqlite.insert(ALERTS).on_conflict_do_nothing(index_elements=["id"]),
     "postgresql": postgresql.insert(ALERTS).on_conflict_do_nothing(index_elements=["id"]),
 }
@@ -37,7 +37,7 @@ _NEW_ALERT = {
 def insert_new_alert(conn: Connection, values: dict[str, Any]) -> bool:
     """Insert the alert unless its id is taken (a resend, or the same raise through
     another process at the same moment). True when this call stored it."""
-    return driver_sql.execute(conn, _NEW_ALERT[conn.dialect.name], values).rowcount == 1
+    return driver_sql.execute(conn, NEW_ALERT[conn.dialect.name], values).rowcount == 1
 
 
 def alert_values(alert: Alert) -> dict[str, Any]:

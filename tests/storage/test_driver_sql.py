@@ -4,6 +4,7 @@ they cannot run themselves. Synchronous, on a real SQLite file: no event loop.""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import (
     Column,
     Connection,
+    Executable,
     Integer,
     MetaData,
     String,
@@ -22,9 +24,15 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 
+from dispatch.audit.chain import ADD_ROW, HASHED, SET_HEAD, TAKE_HEAD
 from dispatch.storage import driver_sql
 from dispatch.storage.models import UtcDateTime
+from dispatch.storage.store import SqliteStore
+from dispatch.usecases.statements import ALERTS, CLAIM_CREW, INSERT_OFFER, NEW_ALERT, OFFERS
+from dispatch.usecases.work import STORE_EVENTS, TAKE_NUMBERS
 
 META = MetaData()
 THING = Table(
@@ -73,6 +81,8 @@ def test_an_update_returns_named_rows_and_counts_them(conn: Connection) -> None:
 
 
 def test_it_stores_what_sqlalchemy_stores(conn: Connection, tmp_path: Path) -> None:
+    keys = ("id", "state", "at", "n")
+    assert driver_sql.compiled_for(ADD, conn.dialect, keys) is not None  # the driver's path
     driver_sql.execute(conn, ADD, {"id": "a", "state": "free", "at": AT, "n": 2})
     conn.execute(ADD, {"id": "b", "state": "free", "at": AT, "n": 2})
     stored = conn.exec_driver_sql("SELECT id, state, at, n FROM thing ORDER BY id").all()
@@ -89,6 +99,84 @@ def test_what_it_cannot_run_goes_through_sqlalchemy(conn: Connection) -> None:
     driver_sql.execute(conn, ADD, {"id": "b", "state": "free", "at": AT, "n": 1})
     assert driver_sql.compiled_for(TAKE_WITH_TIME, conn.dialect, ("b_id",)) is None
     assert driver_sql.execute(conn, TAKE_WITH_TIME, {"b_id": "b"}).scalar_one() == AT
+
+
+def test_many_rows_with_every_kind_of_value_go_in_together(conn: Connection) -> None:
+    rows = [
+        {"id": "a", "state": "free", "at": AT, "n": 1},
+        {"id": "b", "state": "taken", "at": None, "n": 0},
+    ]
+    driver_sql.executemany(conn, ADD, rows)
+    assert _rows(conn) == [("a", "free", AT, 1), ("b", "taken", None, 0)]
+
+
+def test_its_errors_are_sqlalchemys(conn: Connection) -> None:
+    """A duplicate key is an IntegrityError, as the callers expect."""
+    row = {"id": "a", "state": "free", "at": None, "n": 1}
+    driver_sql.execute(conn, ADD, row)
+    with pytest.raises(IntegrityError):
+        driver_sql.execute(conn, ADD, row)
+
+
+def test_what_it_wrote_is_rolled_back_with_the_transaction(tmp_path: Path) -> None:
+    """On the core's own SQLite store: the driver's writes are part of its transaction."""
+    store = SqliteStore(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    META.create_all(store.engine)
+
+    def write_then_fail(session: Session) -> None:
+        driver_sql.execute(
+            session.connection(), ADD, {"id": "a", "state": "free", "at": AT, "n": 1}
+        )
+        raise RuntimeError("changed my mind")
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(store.run(write_then_fail))
+    with store.engine.connect() as conn:
+        assert _rows(conn) == []
+    asyncio.run(
+        store.run(
+            lambda s: driver_sql.execute(
+                s.connection(), ADD, {"id": "b", "state": "free", "at": AT, "n": 1}
+            )
+        )
+    )
+    with store.engine.connect() as conn:
+        assert _rows(conn) == [("b", "free", AT, 1)]
+    store.engine.dispose()
+
+
+def test_outside_a_transaction_it_leaves_the_statement_to_sqlalchemy(tmp_path: Path) -> None:
+    """The store's connection runs in the driver's autocommit mode: a statement sent on
+    its cursor outside a transaction would be committed on its own."""
+    store = SqliteStore(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")
+    META.create_all(store.engine)
+    with store.engine.connect() as conn:
+        assert not conn.in_transaction()
+        driver_sql.execute(conn, ADD, {"id": "a", "state": "free", "at": AT, "n": 1})
+        conn.rollback()  # SQLAlchemy began one: nothing was committed on its own
+        assert _rows(conn) == []
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("statement", "keys"),
+    [
+        (CLAIM_CREW, ("b_crew", "b_offer", "b_now")),
+        (INSERT_OFFER, tuple(c.name for c in OFFERS.columns)),
+        (NEW_ALERT["sqlite"], tuple(c.name for c in ALERTS.columns)),
+        (TAKE_HEAD, ()),
+        (ADD_ROW, ("seq", "prev_hash", "hash", *HASHED)),
+        (SET_HEAD, ("b_head",)),
+        (TAKE_NUMBERS, ("b_n",)),
+        (STORE_EVENTS, tuple(c.name for c in STORE_EVENTS.table.columns)),
+    ],
+)
+def test_every_hot_statement_of_the_core_runs_on_the_driver(
+    statement: Executable, keys: tuple[str, ...]
+) -> None:
+    """Otherwise it would quietly go back through SQLAlchemy (and cost what it did)."""
+    dialect = create_engine("sqlite+pysqlite://").dialect
+    assert driver_sql.compiled_for(statement, dialect, keys) is not None
 
 
 def test_a_naive_time_is_refused_as_sqlalchemy_refuses_it(conn: Connection) -> None:
