@@ -19,6 +19,7 @@ caller: the outcome is then unknown. PostgreSQL's own error on a live connection
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Mapping
@@ -139,12 +140,16 @@ class DirectConnections:
         """The connections waiting for a statement, the next one to go last."""
         return [conn for conn, _since in self._idle]
 
-    async def warm(self) -> None:
-        """Open one connection now, so that the first raise does not pay for it."""
-        try:
-            self._give_back(await self._take())
-        except NotSent as exc:
-            log.warning("no direct connection to PostgreSQL yet: %s", exc)
+    async def warm(self, count: int) -> None:
+        """Open `count` connections now, so that no raise pays for one."""
+        taken = await asyncio.gather(*(self._take() for _ in range(count)), return_exceptions=True)
+        for conn in taken:
+            if isinstance(conn, asyncpg.Connection):
+                self._give_back(conn)
+            elif isinstance(conn, NotSent):
+                log.warning("no direct connection to PostgreSQL yet: %s", conn)
+            elif isinstance(conn, BaseException):
+                raise conn
 
     def _give_back(self, conn: asyncpg.Connection) -> None:
         if self._closed:

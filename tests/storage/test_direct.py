@@ -227,3 +227,13 @@ async def test_no_database_to_connect_to_is_not_sent(database: Database) -> None
     finally:
         await direct.close()
         await engine.dispose()
+
+
+async def test_warming_opens_a_connection_for_each_statement_in_flight(
+    direct: DirectConnections,
+) -> None:
+    await direct.warm(3)
+    idle = direct.idle()
+    assert len(idle) == 3 and len({c.get_server_pid() for c in idle}) == 3
+    await asyncio.gather(*(direct.fetchrow(PID, {}) for _ in range(3)))
+    assert {c.get_server_pid() for c in direct.idle()} == {c.get_server_pid() for c in idle}
