@@ -17,6 +17,7 @@ PostgreSQL's one-statement raise).
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
@@ -26,6 +27,8 @@ from typing import Any
 from sqlalchemy import Connection, Executable
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
+
+log = logging.getLogger("dispatch.store")
 
 
 class NeedsProcessing(Exception):
@@ -85,27 +88,33 @@ class Compiled:
         ]
 
 
-_compiled: dict[tuple[int, int, tuple[str, ...]], tuple[Executable, Dialect, Compiled | None]] = {}
+# Per kind of dialect (its class, paramstyle and server version: engines of one kind
+# compile alike), statement and parameter names. Not per dialect object: processors
+# hold on to the dialect they were made for, and a test run makes hundreds of engines.
+_Key = tuple[type, str, Any, int, tuple[str, ...]]
+_compiled: dict[_Key, tuple[Executable, Compiled | None]] = {}
 CACHE_LIMIT = 1_000  # statements are built once: more means one is built per call
 
 
 def compiled_for(statement: Executable, dialect: Dialect, keys: tuple[str, ...]) -> Compiled | None:
     """`statement` compiled for `dialect` and parameters named `keys`; None where the
-    driver's own cursor cannot run it. Keyed by identity, the statement and dialect
-    kept alive beside it: for statements built once (module constants,
-    `functools.cache`)."""
-    key = (id(statement), id(dialect), keys)
+    driver's own cursor cannot run it. Keyed by identity, the statement kept alive
+    beside it: for statements built once (module constants, `functools.cache`)."""
+    key = (type(dialect), dialect.paramstyle, dialect.server_version_info, id(statement), keys)
     known = _compiled.get(key)
-    if known is None or known[0] is not statement or known[1] is not dialect:
+    if known is None or known[0] is not statement:
         try:
             compiled: Compiled | None = Compiled.of(statement, dialect, keys)
         except NeedsProcessing:
             compiled = None
         if len(_compiled) >= CACHE_LIMIT:
-            raise RuntimeError("driver_sql: statements must be built once, not per call")
-        known = (statement, dialect, compiled)
+            log.warning(
+                "driver_sql: over %d statements compiled: one is built per call", CACHE_LIMIT
+            )
+            _compiled.clear()
+        known = (statement, compiled)
         _compiled[key] = known
-    return known[2]
+    return known[1]
 
 
 @dataclass(frozen=True)

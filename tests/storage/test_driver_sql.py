@@ -5,6 +5,7 @@ they cannot run themselves. Synchronous, on a real SQLite file: no event loop.""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -185,3 +186,16 @@ def test_a_naive_time_is_refused_as_sqlalchemy_refuses_it(conn: Connection) -> N
             conn, ADD, {"id": "a", "state": "free", "at": AT.replace(tzinfo=None), "n": 1}
         )
     assert _rows(conn) == []
+
+
+def test_many_engines_in_one_process_share_their_compiled_statements() -> None:
+    """A test run makes hundreds of engines of one kind: they compile alike."""
+    keys = ("id", "state", "at", "n")
+    for _ in range(300):
+        engine = create_engine("sqlite+pysqlite://")
+        for statement in (ADD, TAKE, CLAIM_CREW, TAKE_HEAD):
+            driver_sql.compiled_for(statement, engine.dialect, keys if statement is ADD else ())
+        engine.dispose()
+        del engine
+    gc.collect()
+    assert len(driver_sql._compiled) < 50  # one entry per statement, not per engine
