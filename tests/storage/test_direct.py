@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
 import asyncpg
@@ -19,7 +18,7 @@ from dispatch.storage.db import Database
 from dispatch.storage.direct import DirectConnections, NotSent, StatementRefused, connect_args
 from dispatch.storage.driver_sql import compiled_for
 from dispatch.storage.models import UtcDateTime
-from tests.support import eventually, fresh_database
+from tests.support import eventually
 
 ECHO = text("SELECT :at AS at, :flag AS flag, :name AS name, :name || '!' AS again").bindparams(
     bindparam("at", type_=UtcDateTime()),
@@ -33,13 +32,8 @@ REFUSED = text("SELECT 1 / (:n)::int").bindparams(bindparam("n", type_=String())
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with fresh_database("postgres", tmp_path) as url:
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            await db.close()
+def database(pg_database: Database) -> Database:
+    return pg_database
 
 
 @pytest.fixture

@@ -4,26 +4,17 @@ runs; under load (a connection back in the pool moments ago) no ping is spent.""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from dispatch.storage import db as db_module
 from dispatch.storage.db import Database
-from tests.support import fresh_database
 
 
 @pytest.fixture
-async def database(tmp_path: Path) -> AsyncIterator[Database]:
-    async with fresh_database("postgres", tmp_path) as url:
-        db = Database(url)
-        try:
-            yield db
-        finally:
-            await db.close()
+def database(pg_database: Database) -> Database:
+    return pg_database
 
 
 async def _backend_pid(db: Database) -> int:
