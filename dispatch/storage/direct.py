@@ -5,9 +5,9 @@ checkout and check-in, a cache key, the parameters processed by name and the res
 wrapped: under 5,000 phones about 1.5 ms of a loop that the round trip itself does not
 need. Here a statement is compiled once by SQLAlchemy for the engine's dialect
 (`driver_sql.compiled_for`: its SQL with `$n` placeholders, each parameter's position
-and bind processor) and sent with
-asyncpg's own prepared-statement cache, over connections that nothing else uses: one per
-statement in flight, so none is ever waited for.
+and bind processor) and sent with asyncpg's own prepared-statement cache, over
+connections that nothing else uses: one per statement in flight (warmed at start), so
+none is ever waited for.
 
 Connections are made from the engine's dialect's own connect arguments (TLS, several
 hosts, the target session as for the pool's). One idle for over `IDLE_PING_S` is pinged
