@@ -41,8 +41,6 @@ from dispatch.usecases.statements import ALERTS, OFFERS
 from schemas.common import CrewMode
 from schemas.views import CrewState
 
-GUARD_FAILED = "22012"  # division_by_zero: the statement's own "something had changed"
-
 
 @cache
 def statement(claims: int) -> TextClause:
