@@ -23,6 +23,7 @@ from dispatch.core.press_time import press_time
 from dispatch.realtime.events import KIND_COVER, KIND_DEPLOYMENT, PendingEvent, StoredEvent
 from dispatch.realtime.visibility import officer_alert
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer, User
+from dispatch.storage.transient import build
 from dispatch.usecases.context import Context, Refusal, UseCaseError
 from dispatch.usecases.offering import Offering
 from dispatch.usecases.positions import Fix, Positions
@@ -187,7 +188,8 @@ class Alerts:
         if msg.pressed_at is not None:
             max_age_s = self.ctx.settings.pages.max_press_age_s
             press = press_time(msg.pressed_at, msg.clock_offset_ms, now, max_age_s=max_age_s)
-        return Alert(
+        return build(
+            Alert,
             id=msg.alert_id,
             officer_id=viewer.user_id,
             state=AlertState.RAISED,
@@ -339,7 +341,8 @@ class Alerts:
                 ErrorCode.INVALID, "position: no position of your crew is known yet; send one."
             )
         words = f"Crew {crew.callsign} needs help" + (f": {msg.note}" if msg.note else ".")
-        alert = Alert(
+        alert = build(
+            Alert,
             id=msg.alert_id,
             officer_id=viewer.user_id,
             state=AlertState.RAISED,

@@ -33,6 +33,7 @@ from dispatch.storage import driver_sql
 from dispatch.storage.direct import StatementRefused
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
 from dispatch.storage.store import NoTurn, PostgresStore
+from dispatch.storage.transient import build
 from dispatch.usecases import raise_statement
 from dispatch.usecases.context import Context
 from dispatch.usecases.numbering import numbered
@@ -487,7 +488,8 @@ class Offering:
         deadline = tx.now + timedelta(seconds=self.ctx.settings.dispatch.offer_timeout_s)
         offers = []
         for claim in claims:
-            offer = Offer(
+            offer = build(
+                Offer,
                 id=claim.offer_id,
                 alert_id=alert.id,
                 crew_id=claim.candidate.crew_id,
