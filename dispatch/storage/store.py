@@ -22,6 +22,7 @@ import logging
 import sqlite3
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Executable, create_engine, event
@@ -45,6 +46,12 @@ BUSY_GIVE_UP_S = 10.0
 SYNCHRONOUS = {"normal": "NORMAL", "full": "FULL"}
 RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 PG_RETRIES = 3
+
+
+# Set around a raise (`usecases.priority.Priority.urgent`): its SQLite transaction takes
+# the next turn of the loop before routine ones that wait for theirs. Timers the raise
+# arms (its offers' deadlines) inherit it: an expiry moves an alert on, as urgent.
+first_in_line: ContextVar[bool] = ContextVar("first_in_line", default=False)
 
 
 def sqlite_path_url(url: str) -> str:
@@ -81,6 +88,7 @@ class SqliteStore:
         self.busy = 0  # transactions that found the database busy (a metric)
         self._turn_taken = False  # a transaction ran in this turn of the event loop
         self._waiting: deque[asyncio.Future[None]] = deque()  # for a turn, in order
+        self._first: deque[asyncio.Future[None]] = deque()  # raises: served before them
         self._turn_loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self, fn: Callable[[Session], T]) -> T:
@@ -103,13 +111,14 @@ class SqliteStore:
         loop while it runs: fifty alerts raised at once would otherwise be fifty
         transactions in one turn (75 ms here with 5,000 phones connected), every socket
         waiting; now they take fifty short turns, the sockets served between them, in
-        the order they came."""
+        the order they came: raises (`first_in_line`) before routine transactions."""
         if self._turn_loop is not loop:  # a new loop (a test's): nothing of the old one
             self._turn_loop, self._turn_taken = loop, False
             self._waiting.clear()
+            self._first.clear()
         if self._turn_taken:
             waiter = loop.create_future()
-            self._waiting.append(waiter)
+            (self._first if first_in_line.get() else self._waiting).append(waiter)
             try:
                 await waiter  # handed the turn by `_next_turn`
             except asyncio.CancelledError:
@@ -121,11 +130,12 @@ class SqliteStore:
         loop.call_soon(self._next_turn)
 
     def _next_turn(self) -> None:
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():  # not cancelled meanwhile
-                waiter.set_result(None)  # the turn goes to it, still taken
-                return
+        for line in (self._first, self._waiting):
+            while line:
+                waiter = line.popleft()
+                if not waiter.done():  # not cancelled meanwhile
+                    waiter.set_result(None)  # the turn goes to it, still taken
+                    return
         self._turn_taken = False
 
     async def read(self, fn: Callable[[Session], T]) -> T:

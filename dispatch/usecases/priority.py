@@ -20,6 +20,8 @@ import asyncio
 import contextlib
 from collections.abc import Iterator
 
+from dispatch.storage.store import first_in_line
+
 
 class Priority:
     def __init__(self, max_wait_s: float) -> None:
@@ -35,12 +37,15 @@ class Priority:
 
     @contextlib.contextmanager
     def urgent(self) -> Iterator[None]:
-        """Around a raise: routine work that starts meanwhile waits for it."""
+        """Around a raise: routine work that starts meanwhile waits for it, and the
+        raise's SQLite transaction goes before routine ones waiting for a turn."""
         self._urgent += 1
         self._calm.clear()
+        token = first_in_line.set(True)
         try:
             yield
         finally:
+            first_in_line.reset(token)
             self._urgent -= 1
             if self._urgent == 0:
                 self._calm.set()

@@ -1,7 +1,7 @@
 """The core's SQLite store runs at most one transaction per turn of the event loop, in
-the order they came: a burst of transactions takes many short turns instead of one long
-one. A real SQLite file; the loop's turns are counted by a callback that runs once in
-each."""
+the order they came (a raise's before routine ones): a burst of transactions takes many
+short turns instead of one long one. A real SQLite file; the loop's turns are counted by
+a callback that runs once in each."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from dispatch.storage.store import SqliteStore
+from dispatch.storage.store import SqliteStore, first_in_line
+from dispatch.usecases.priority import Priority
 
 
 @pytest.fixture
@@ -105,3 +106,26 @@ async def test_one_cancelled_just_as_its_turn_came_passes_the_turn_on(
     assert results[0] == "a" and results[2] == "c"
     assert isinstance(results[1], asyncio.CancelledError)
     assert [name for name, _turn in log] == ["a", "c"]
+
+
+async def test_a_raise_waiting_for_a_turn_goes_before_routine_transactions(
+    store: SqliteStore,
+) -> None:
+    """ "a" holds this turn; "b" and "c" wait; then two raises come: they run next, in
+    the order they came, and the routine ones after them."""
+    turns = TurnCounter()
+    log: list[tuple[str, int]] = []
+
+    async def raising(name: str) -> str:
+        with Priority(max_wait_s=0.0).urgent():  # what sets `first_in_line`
+            return await store.run(noting(name, log, turns))
+
+    try:
+        routine = [asyncio.create_task(store.run(noting(n, log, turns))) for n in "abc"]
+        raises = [asyncio.create_task(raising(n)) for n in ("r1", "r2")]
+        await asyncio.gather(*routine, *raises)
+    finally:
+        turns.stop()
+    assert [name for name, _turn in log] == ["a", "r1", "r2", "b", "c"]
+    assert len({turn for _name, turn in log}) == 5
+    assert not first_in_line.get()  # only inside the raise
