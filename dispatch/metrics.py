@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -137,7 +136,7 @@ class Metrics:
         self.events.labels("committed", event.kind).inc()
         if event.kind not in (KIND_ALERT, KIND_OFFER):
             return
-        view = json.loads(event.payload)
+        view = event.view()
         (self.alerts if event.kind == KIND_ALERT else self.offers).labels(view["state"]).inc()
         if event.kind == KIND_OFFER and view["state"] == "accepted":  # committed just now
             took = datetime.now(UTC) - datetime.fromisoformat(view["created_at"])

@@ -8,7 +8,7 @@ the change (so that a crew that loses sight of an alert is told to drop it).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +35,15 @@ class StoredEvent:
     officer_id: str | None
     crew_ids: tuple[str, ...]
     user_ids: tuple[str, ...] = ()  # further users who see it (a deployment's officers)
+    _view: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def view(self) -> dict[str, Any]:
+        """The payload parsed, once per event however many observers and sockets read
+        it (each parsed it again). Shared between them: never change it."""
+        if self._view is None:
+            object.__setattr__(self, "_view", json.loads(self.payload))
+        assert self._view is not None
+        return self._view
 
     def to_json(self) -> str:
         return json.dumps(

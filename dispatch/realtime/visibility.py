@@ -32,12 +32,12 @@ def frame_for(viewer: Viewer, event: StoredEvent) -> str | None:
         if viewer.role == Role.SUPERVISOR:
             return _wrap("alert", event.seq, "alert", event.payload)
         if viewer.role == Role.OFFICER and event.officer_id == viewer.user_id:
-            view = json.loads(event.payload)
+            view = event.view()
             if view.get("duress"):
                 return None  # she was shown a cancel (KIND_COVER): nothing follows one
             return _wrap("alert", event.seq, "alert", json.dumps(officer_alert(view)))
         if viewer.role == Role.CREW and viewer.crew_id in event.crew_ids:
-            view = json.loads(event.payload)
+            view = event.view()
             if any(c["crew_id"] == viewer.crew_id for c in view["crews"]) or (
                 view.get("help_crew_id") == viewer.crew_id  # its own call for help
             ):

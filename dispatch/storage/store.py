@@ -1,18 +1,20 @@
 """The dispatch core's transactions: a synchronous function over a session, run as one
 transaction, with no thread hand-off per statement.
 
-- SQLite: on the event loop's own thread, over one pysqlite connection that takes the
-  write lock at BEGIN (`BEGIN IMMEDIATE`) and never waits for it (`busy_timeout=0`): a
-  busy database is retried after a short sleep, so the loop is never blocked behind
-  another connection. A transaction is a few hundred microseconds of the loop's time,
-  and at most one runs per turn of the loop.
+- SQLite: on the event loop's own thread, over one pysqlite connection, kept open, that
+  takes the write lock at BEGIN (`BEGIN IMMEDIATE`) and never waits for it
+  (`busy_timeout=0`): a busy database is retried after a short sleep, so the loop is
+  never blocked behind another connection. A step gets the connection for Core
+  statements and an ORM session only if it asks for one (`ConnectionUnit`): a raise
+  needs none. A transaction is a few hundred microseconds of the loop's time, and at
+  most one runs per turn of the loop.
   The WAL is checkpointed in a worker thread, never inside a commit on the loop.
 - PostgreSQL: in a greenlet over asyncpg (`AsyncSession.run_sync`): each statement is
   awaited, so the loop serves others meanwhile. A step that fits one statement (a new
   alert with its offers) runs `at_once`: one round trip, no BEGIN or COMMIT.
 
 The function may run more than once (a busy SQLite database): it must not change
-anything outside the session; what it returns is kept from the attempt that committed.
+anything outside the transaction; what it returns is kept from the attempt that committed.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ import sqlite3
 from collections import deque
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
-from sqlalchemy import Executable, create_engine, event
+from sqlalchemy import Connection, Executable, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -54,6 +56,59 @@ PG_RETRIES = 3
 first_in_line: ContextVar[bool] = ContextVar("first_in_line", default=False)
 
 
+class Unit(Protocol):
+    """A transaction as the core's steps see it: its connection for Core statements, and
+    a session for the ORM."""
+
+    @property
+    def conn(self) -> Connection: ...
+
+    @property
+    def session(self) -> Session: ...
+
+
+class SessionUnit:
+    """A transaction that is a session's (PostgreSQL's greenlet, the slower paths')."""
+
+    __slots__ = ("session",)
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    @property
+    def conn(self) -> Connection:
+        return self.session.connection()
+
+
+class ConnectionUnit:
+    """A transaction begun on a connection (SQLite's): the session is made on first use,
+    joined to it; `flush` before the commit writes what the session holds."""
+
+    __slots__ = ("_session", "conn")
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            # "rollback_only": the session never commits or ends the connection's
+            # transaction; the store does.
+            self._session = Session(
+                bind=self.conn, join_transaction_mode="rollback_only", expire_on_commit=False
+            )
+        return self._session
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
 def sqlite_path_url(url: str) -> str:
     """The same SQLite database for the synchronous driver."""
     return url.replace("sqlite+aiosqlite:", "sqlite+pysqlite:", 1)
@@ -80,8 +135,15 @@ class SqliteStore:
             # Never wait for the lock on the loop; checkpoints run off the loop.
             sqlite_pragmas(dbapi_conn, level, "busy_timeout=0", "wal_autocheckpoint=0")
 
-        def on_begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        def on_begin(conn: Connection) -> None:
+            # On the driver's connection: through SQLAlchemy's execute this statement
+            # alone cost more than the rest of an empty transaction (30 us of 45).
+            driver = conn.connection.driver_connection
+            assert driver is not None
+            try:
+                driver.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # "database is locked": retried
+                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
 
         event.listen(self.engine, "connect", on_connect)
         event.listen(self.engine, "begin", on_begin)
@@ -90,15 +152,38 @@ class SqliteStore:
         self._waiting: deque[asyncio.Future[None]] = deque()  # for a turn, in order
         self._first: deque[asyncio.Future[None]] = deque()  # raises: served before them
         self._turn_loop: asyncio.AbstractEventLoop | None = None
+        self._conn: Connection | None = None
+
+    def _connection(self) -> Connection:
+        """The store's one connection, kept open between transactions (a checkout from
+        the pool and its reset on return cost more than a raise's statements)."""
+        conn = self._conn
+        if conn is None or conn.closed or conn.invalidated:
+            if conn is not None:
+                conn.close()  # invalidated (a disk error): its pool slot back, then anew
+            conn = self._conn = self.engine.connect()
+        return conn
 
     async def run(self, fn: Callable[[Session], T]) -> T:
+        return await self.run_unit(lambda unit: fn(unit.session))
+
+    async def run_unit(self, fn: Callable[[Unit], T]) -> T:
+        """One transaction on the store's own connection; a session only if `fn` asks
+        for one (a raise's Core statements need none)."""
         loop = asyncio.get_running_loop()
         wait, give_up = BUSY_RETRY_S, loop.time() + BUSY_GIVE_UP_S
         while True:
             await self._own_turn(loop)
             try:
-                with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                    return fn(session)
+                conn = self._connection()
+                with conn.begin():
+                    unit = ConnectionUnit(conn)
+                    try:
+                        result = fn(unit)
+                        unit.flush()
+                    finally:
+                        unit.close()
+                    return result
             except OperationalError as exc:
                 if not _is_busy(exc) or loop.time() > give_up:
                     raise
@@ -158,6 +243,9 @@ class SqliteStore:
             conn.close()
 
     async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
         self.engine.dispose()
 
 
@@ -196,6 +284,9 @@ class PostgresStore:
                 self.busy += 1
                 log.warning("transaction broken off by PostgreSQL (%s): running it again", code)
         raise AssertionError("unreachable")
+
+    async def run_unit(self, fn: Callable[[Unit], T]) -> T:
+        return await self.run(lambda session: fn(SessionUnit(session)))
 
     async def at_once(self, statement: Executable, params: dict[str, Any]) -> Any:
         """One statement as its own transaction (autocommit), straight over asyncpg

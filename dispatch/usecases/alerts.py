@@ -5,7 +5,6 @@ the crews' status updates on it."""
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -89,7 +88,7 @@ class Alerts:
     def observe(self, event: StoredEvent) -> None:
         if event.kind != KIND_DEPLOYMENT:
             return
-        brief = json.loads(event.payload)
+        brief = event.view()
         for officer in [o for o, (dep, _) in self.live_of.items() if dep == event.entity_id]:
             del self.live_of[officer]
         self.place_of.pop(event.entity_id, None)

@@ -13,7 +13,6 @@ rows locked for update on PostgreSQL, one writer at a time on SQLite).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import uuid
@@ -22,7 +21,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
 from dispatch.config import Settings
 from dispatch.core.matching import CrewIndex, RankingRules
@@ -32,7 +31,7 @@ from dispatch.realtime.hub import Hub
 from dispatch.realtime.sequencer import Sequencer
 from dispatch.storage.db import Database
 from dispatch.storage.models import EVENT_SEQ, Counter, Crew, Event
-from dispatch.storage.store import Store
+from dispatch.storage.store import Store, Unit
 from dispatch.usecases.priority import Priority
 from dispatch.usecases.work import Changes, Tx, Work
 from schemas.common import CrewMode
@@ -172,15 +171,15 @@ class Context:
         """Run a core step as one transaction; then its effects and its events."""
         box: list[Tx] = []
 
-        def unit(session: Session) -> T:
-            tx = Tx(self.clock(), session=session)
+        def unit(u: Unit) -> T:
+            tx = Tx(self.clock(), unit=u)
             box[:] = [tx]
             result = fn(tx)
             tx.number_events()
             return result
 
         try:
-            result = await self.store.run(unit)
+            result = await self.store.run_unit(unit)
         except (UseCaseError, Refusal):
             raise  # refusals change nothing
         except BaseException:
@@ -244,7 +243,7 @@ class Context:
         return await self._fill(max(1, head - keep + 1), head)
 
     def _observe_crew(self, event: StoredEvent) -> None:
-        view = json.loads(event.payload)
+        view = event.view()
         crew_id = event.entity_id
         self.crews.states[crew_id] = CrewState(view["state"])
         self.crews.names[crew_id] = (view["callsign"], CrewMode(view["mode"]))

@@ -9,7 +9,6 @@ conditional update in the database, so no process ever gives one crew two alerts
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -124,7 +123,7 @@ class Offering:
 
     def observe(self, event: StoredEvent) -> None:
         if event.kind == KIND_ALERT:
-            view = json.loads(event.payload)
+            view = event.view()
             if is_open_alert(AlertState(view["state"])):
                 attached = sum(c["status"] in ACTIVE_ASSIGNMENT for c in view["crews"])
                 self._lacking[event.entity_id] = view["crews_needed"] - attached
@@ -135,7 +134,7 @@ class Offering:
                 return
             alert_id = event.entity_id
         elif event.kind == KIND_OFFER:
-            view = json.loads(event.payload)
+            view = event.view()
             alert_id = view["alert_id"]
             offers = self._offers_open.setdefault(alert_id, set())
             if view["state"] == OfferState.OFFERED:

@@ -95,7 +95,7 @@ class Positions:
         """Follow which crews may see which officer, from the alert events (in order)."""
         if event.kind != KIND_ALERT or event.officer_id is None:
             return
-        view = json.loads(event.payload)
+        view = event.view()
         self._follow_crews(event.entity_id, view)
         alerts = self.officer_alerts.setdefault(event.officer_id, {})
         is_open = AlertState(view["state"]) in OPEN_ALERT_STATES

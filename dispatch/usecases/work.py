@@ -25,6 +25,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from dispatch.audit.chain import record_in, row_fields
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, PendingEvent, StoredEvent
 from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Event, Offer
+from dispatch.storage.store import SessionUnit, Unit
 from dispatch.usecases.numbering import finish, numbered
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from schemas.views import AssignmentStatus, CrewView, OfferState
@@ -117,12 +118,17 @@ class Changes:
 class Tx(Changes):
     """A synchronous transaction of the dispatch core."""
 
-    session: Session = field(default=None)  # type: ignore[assignment]
+    unit: Unit = field(default=None)  # type: ignore[assignment]
+
+    @property
+    def session(self) -> Session:
+        """The transaction's ORM session (on SQLite, made on first use)."""
+        return self.unit.session
 
     @property
     def conn(self) -> Connection:
         """The transaction's connection, for Core statements (no ORM unit of work)."""
-        return self.session.connection()
+        return self.unit.conn
 
     def attached(self, alert_id: str) -> list[tuple[Offer, Crew]]:
         return attached_crews(self.session, alert_id)
@@ -168,7 +174,8 @@ class Work(Changes):
         """A dispatch-core step inside this transaction, sharing its events and effects."""
 
         def step(session: Any) -> T:
-            tx = Tx(self.now, self.pending, self.after_commit, audits=self.audits, session=session)
+            unit = SessionUnit(session)
+            tx = Tx(self.now, self.pending, self.after_commit, audits=self.audits, unit=unit)
             return fn(tx)
 
         return await self.session.run_sync(step)
