@@ -118,7 +118,7 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
     lag.start()
     result: dict[str, Any] = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git": git_commit(),
+        "git": git_commit(args.server_root),  # the server's checkout (--server-root)
         "server_root": str(args.server_root),
         "machine": {
             "cpu_count": os.cpu_count(),

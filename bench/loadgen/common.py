@@ -79,11 +79,13 @@ def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def git_commit() -> str:
+def git_commit(root: Path | None = None) -> str:
+    """The commit of `root` (default: this checkout), "+dirty" with changes not in it."""
+    where = root or ROOT
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, text=True,
                               capture_output=True, timeout=10).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, text=True,
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=where, text=True,
                                capture_output=True, timeout=10).stdout.strip()  # fmt: skip
     except (OSError, subprocess.SubprocessError):
         return "unknown"
