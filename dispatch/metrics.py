@@ -126,6 +126,9 @@ class Metrics:
         self.cluster_takeovers = Gauge(
             "dispatch_cluster_takeovers", "Silent processes this one took over.", registry=r
         )
+        # Labelled children looked up once: `labels()` costs three times the `inc()`,
+        # and every event is counted (kinds and states: a handful of keys).
+        self._children: dict[tuple[object, ...], Any] = {}
         self._max_stall = 0.0
         self._max_gc = [0.0, 0.0, 0.0]
         self._gc_started = 0.0
@@ -133,17 +136,24 @@ class Metrics:
 
     def committed(self, event: StoredEvent) -> None:
         """An event this process stored (counted once in a cluster)."""
-        self.events.labels("committed", event.kind).inc()
+        self._child(self.events, "committed", event.kind).inc()
         if event.kind not in (KIND_ALERT, KIND_OFFER):
             return
         view = event.view()
-        (self.alerts if event.kind == KIND_ALERT else self.offers).labels(view["state"]).inc()
+        self._child(self.alerts if event.kind == KIND_ALERT else self.offers, view["state"]).inc()
         if event.kind == KIND_OFFER and view["state"] == "accepted":  # committed just now
             took = datetime.now(UTC) - datetime.fromisoformat(view["created_at"])
             self.offer_to_accept.observe(max(0.0, took.total_seconds()))
 
     def delivered(self, event: StoredEvent) -> None:
-        self.events.labels("delivered", event.kind).inc()
+        self._child(self.events, "delivered", event.kind).inc()
+
+    def _child(self, metric: Counter, *values: str) -> Any:
+        key = (metric, *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
