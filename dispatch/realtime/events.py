@@ -35,7 +35,7 @@ class StoredEvent:
     officer_id: str | None
     crew_ids: tuple[str, ...]
     user_ids: tuple[str, ...] = ()  # further users who see it (a deployment's officers)
-    _view: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    _view: dict[str, Any] | None = field(default=None, init=False, compare=False, repr=False)
 
     def view(self) -> dict[str, Any]:
         """The payload parsed, once per event however many observers and sockets read

@@ -20,6 +20,7 @@ anything outside the transaction; what it returns is kept from the attempt that 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 from collections import deque
@@ -51,8 +52,8 @@ PG_RETRIES = 3
 
 
 # Set around a raise (`usecases.priority.Priority.urgent`): its SQLite transaction takes
-# the next turn of the loop before routine ones that wait for theirs. Timers the raise
-# arms (its offers' deadlines) inherit it: an expiry moves an alert on, as urgent.
+# the next turn of the loop before routine ones that wait for theirs. The tasks it sets
+# going do not inherit it (`Context.spawn`), so urgent work cannot breed more of itself.
 first_in_line: ContextVar[bool] = ContextVar("first_in_line", default=False)
 
 
@@ -142,8 +143,8 @@ class SqliteStore:
             assert driver is not None
             try:
                 driver.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:  # "database is locked": retried
-                raise OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            except sqlite3.Error as exc:  # as SQLAlchemy's: "database is locked" is retried
+                raise DBAPIError.instance("BEGIN IMMEDIATE", None, exc, sqlite3.Error) from exc
 
         event.listen(self.engine, "connect", on_connect)
         event.listen(self.engine, "begin", on_begin)
@@ -153,6 +154,21 @@ class SqliteStore:
         self._first: deque[asyncio.Future[None]] = deque()  # raises: served before them
         self._turn_loop: asyncio.AbstractEventLoop | None = None
         self._conn: Connection | None = None
+
+    def _drop(self, conn: Connection) -> None:
+        """After any failure (a busy BEGIN, a step's error, a failed COMMIT): the
+        connection goes back to the pool, whose reset rolls back whatever SQLite still
+        holds open (after a failed COMMIT SQLAlchemy sends no ROLLBACK, and the kept
+        connection would hold the write lock), and the next transaction takes a clean
+        one. Costs a checkout, on failures only."""
+        if self._conn is conn:
+            self._conn = None
+        try:
+            conn.close()
+        except Exception:  # the pool could not reset it: a new one next time
+            log.exception("SQLite connection could not be reset; it is replaced")
+            with contextlib.suppress(Exception):
+                conn.invalidate()
 
     def _connection(self) -> Connection:
         """The store's one connection, kept open between transactions (a checkout from
@@ -176,14 +192,18 @@ class SqliteStore:
             await self._own_turn(loop)
             try:
                 conn = self._connection()
-                with conn.begin():
-                    unit = ConnectionUnit(conn)
-                    try:
-                        result = fn(unit)
-                        unit.flush()
-                    finally:
-                        unit.close()
-                    return result
+                try:
+                    with conn.begin():
+                        unit = ConnectionUnit(conn)
+                        try:
+                            result = fn(unit)
+                            unit.flush()
+                        finally:
+                            unit.close()
+                        return result
+                except BaseException:
+                    self._drop(conn)
+                    raise
             except OperationalError as exc:
                 if not _is_busy(exc) or loop.time() > give_up:
                     raise

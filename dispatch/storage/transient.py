@@ -30,6 +30,16 @@ class _Shape:
         self.manager: Any = getattr(cls, "_sa_class_manager", None)
         if self.manager is None:
             raise TypeError(f"{cls.__name__} is not a table class")
+        # What the constructor does and `build` does not: refused rather than skipped.
+        if any(f.alias for f in fields.values()) or cls.__private_attributes__:
+            raise TypeError(f"{cls.__name__}: aliases or private attributes: use the class")
+        # SQLAlchemy's own init listener configures the mappers and sets a polymorphic
+        # identity: done here once, or refused; any other listener is refused.
+        mapper = self.manager.mapper
+        mapper._check_configure()
+        others = [f for f in self.manager.dispatch.init if f.__name__ != "_event_on_init"]
+        if cls.__pydantic_post_init__ or others or mapper._set_polymorphic_identity:
+            raise TypeError(f"{cls.__name__}: init hooks: use the class")
 
 
 _shapes: dict[type[SQLModel], _Shape] = {}

@@ -13,6 +13,7 @@ rows locked for update on PostgreSQL, one writer at a time on SQLite).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import uuid
@@ -31,7 +32,7 @@ from dispatch.realtime.hub import Hub
 from dispatch.realtime.sequencer import Sequencer
 from dispatch.storage.db import Database
 from dispatch.storage.models import EVENT_SEQ, Counter, Crew, Event
-from dispatch.storage.store import Store, Unit
+from dispatch.storage.store import Store, Unit, first_in_line
 from dispatch.usecases.priority import Priority
 from dispatch.usecases.work import Changes, Tx, Work
 from schemas.common import CrewMode
@@ -148,7 +149,16 @@ class Context:
     # -- background tasks ---------------------------------------------------------
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
-        task = asyncio.get_running_loop().create_task(coro)
+        """A background task, in this process's care (cancelled at stop, failures
+        logged). One set going by a raise does not inherit its place first in line
+        for the database (`first_in_line`): only the raise itself goes first."""
+        loop = asyncio.get_running_loop()
+        if first_in_line.get():
+            context = contextvars.copy_context()
+            context.run(first_in_line.set, False)
+            task = loop.create_task(coro, context=context)
+        else:
+            task = loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
         return task

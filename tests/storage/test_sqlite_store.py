@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import String, func, insert, select
+from sqlalchemy import ForeignKey, String, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -104,3 +104,33 @@ async def test_a_database_another_connection_holds_is_waited_for(
         other.close()
     await asyncio.wait_for(task, 60)
     assert await store.run_unit(_ids) == ["o1"]
+
+
+class Child(Base):
+    """Its parent is checked at COMMIT (a deferred foreign key): a way to fail a COMMIT."""
+
+    __tablename__ = "child"
+    id: Mapped[str] = mapped_column(String(8), primary_key=True)
+    parent: Mapped[str] = mapped_column(
+        String(8), ForeignKey("note.id", deferrable=True, initially="DEFERRED")
+    )
+
+
+async def test_a_commit_that_fails_leaves_nothing_and_the_next_transaction_runs(
+    store: SqliteStore, tmp_path: Path
+) -> None:
+    def orphan(unit: Unit) -> None:
+        unit.conn.execute(insert(Note), _core("n1"))
+        unit.conn.execute(insert(Child), {"id": "k1", "parent": "nobody"})
+
+    with pytest.raises(IntegrityError):  # at COMMIT
+        await store.run_unit(orphan)
+    # Nothing of it kept, and SQLite's transaction is over: another connection can write.
+    other = sqlite3.connect(tmp_path / "store.db", isolation_level=None, timeout=0)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    await store.run_unit(lambda unit: unit.session.add(_note("n2")))
+    assert await store.run_unit(_ids) == ["n2"]

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session
 
-from dispatch.storage.store import SqliteStore, first_in_line
+from dispatch.storage.store import SqliteStore
 from dispatch.usecases.priority import Priority
 
 
@@ -128,4 +128,3 @@ async def test_a_raise_waiting_for_a_turn_goes_before_routine_transactions(
         turns.stop()
     assert [name for name, _turn in log] == ["a", "r1", "r2", "b", "c"]
     assert len({turn for _name, turn in log}) == 5
-    assert not first_in_line.get()  # only inside the raise

@@ -1,10 +1,19 @@
-"""New alerts first: routine work waits while a raise is in flight, never for long."""
+"""New alerts first: routine work waits while a raise is in flight, never for long, and
+the raise itself goes first in line for the database."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
+import pytest
+
+from dispatch.realtime.hub import MemoryHub
+from dispatch.storage.db import Database
+from dispatch.storage.store import SqliteStore, first_in_line
+from dispatch.usecases.context import Context
 from dispatch.usecases.priority import Priority
+from tests.support import settings_for
 
 
 async def turns(n: int = 5) -> None:
@@ -65,3 +74,33 @@ async def test_routine_work_is_delayed_never_starved() -> None:
     assert priority.waited == 1 and priority.urgent_in_flight == 1
     forever.set()
     await stuck
+
+
+def test_a_raise_is_first_in_line_for_the_database_only_while_it_runs() -> None:
+    priority = Priority(max_wait_s=60)
+    assert not first_in_line.get()
+    with priority.urgent():
+        assert first_in_line.get()
+    assert not first_in_line.get()
+    with pytest.raises(RuntimeError), priority.urgent():
+        raise RuntimeError("the raise failed")
+    assert not first_in_line.get()
+
+
+async def test_a_task_a_raise_sets_going_is_not_first_in_line(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'spawn.db'}"
+    db, store = Database(url), SqliteStore(url)
+    ctx = Context(db=db, store=store, hub=MemoryHub(), settings=settings_for(url))
+    seen: list[bool] = []
+
+    async def background() -> None:
+        seen.append(first_in_line.get())
+
+    try:
+        with ctx.priority.urgent():
+            spawned = ctx.spawn(background())
+        await asyncio.wait_for(spawned, 30)
+    finally:
+        await store.close()
+        await db.engine.dispose()
+    assert seen == [False]
