@@ -1,5 +1,6 @@
-"""The dispatch core's transactions: a synchronous function over a session, run as one
-transaction, with no thread hand-off per statement.
+"""The dispatch core's transactions: a synchronous function over a `Unit` (the
+transaction's connection, and a session if it asks), run as one transaction, with no
+thread hand-off per statement.
 
 - SQLite: on the event loop's own thread, over one pysqlite connection, kept open, that
   takes the write lock at BEGIN (`BEGIN IMMEDIATE`) and never waits for it
