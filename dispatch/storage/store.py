@@ -68,6 +68,9 @@ class Unit(Protocol):
     @property
     def session(self) -> Session: ...
 
+    def flush(self) -> None:
+        """Write what the session holds (if it has one), so Core statements see it."""
+
 
 class SessionUnit:
     """A transaction that is a session's (PostgreSQL's greenlet, the slower paths')."""
@@ -80,6 +83,9 @@ class SessionUnit:
     @property
     def conn(self) -> Connection:
         return self.session.connection()
+
+    def flush(self) -> None:
+        self.session.flush()
 
 
 class ConnectionUnit:

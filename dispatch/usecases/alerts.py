@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -53,6 +54,13 @@ class AlreadyRaised(Refusal):
 class NotRaised(Refusal):
     """A raise for her that no longer applies (her escort timer was stopped)."""
 
+
+# The crew's accepted offer on the alert (its assignment), built once.
+ACCEPTED_BY = select(Offer).where(
+    Offer.alert_id == bindparam("b_alert"),
+    Offer.crew_id == bindparam("b_crew"),
+    Offer.state == OfferState.ACCEPTED,
+)
 
 DURESS_NOTE = "DURESS: cancelled under duress (duress PIN): treat as urgent. "
 
@@ -550,26 +558,22 @@ class Alerts:
             alert = tx.session.get(Alert, msg.alert_id, with_for_update=True)
             offer = None
             if alert is not None and viewer.crew_id is not None:
-                offer = tx.session.exec(
-                    select(Offer).where(
-                        Offer.alert_id == alert.id,
-                        Offer.crew_id == viewer.crew_id,
-                        Offer.state == OfferState.ACCEPTED,
-                    )
-                ).first()
+                accepted = {"b_alert": alert.id, "b_crew": viewer.crew_id}
+                offer = tx.session.exec(ACCEPTED_BY, params=accepted).first()
             if alert is None or offer is None or not is_active_assignment(offer):
                 raise UseCaseError(ErrorCode.NOT_FOUND, "You are not assigned to this alert.")
             current = assignment_of(offer)
             if msg.status == "resolved":
                 if msg.outcome is None:
                     raise UseCaseError(ErrorCode.INVALID, "Resolving needs an outcome.")
-                alert.outcome, alert.outcome_note = msg.outcome, msg.note
+                tx.write(alert, outcome=msg.outcome, outcome_note=msg.note)
                 self.offering.close_alert(tx, alert, AlertState.RESOLVED, reason="resolved by crew")
             elif msg.status != current:
-                offer.assignment_status = move_assignment(current, AssignmentStatus(msg.status))
-                if offer.assignment_status == AssignmentStatus.ON_SCENE:
-                    offer.on_scene_at = tx.now
-                tx.session.add(offer)
+                status = move_assignment(current, AssignmentStatus(msg.status))
+                if status == AssignmentStatus.ON_SCENE:
+                    tx.write(offer, assignment_status=status, on_scene_at=tx.now)
+                else:
+                    tx.write(offer, assignment_status=status)
                 self.offering.step(tx, alert, emit=True)
             return alert_view(alert, tx.attached(alert.id))
 

@@ -95,16 +95,23 @@ class Crews:
                 )
                 expired = True
                 return offer_view(offer, alert)
-            offer.state = move_offer(OfferState(offer.state), OfferState.ACCEPTED)
-            offer.accepted_at, offer.closed_at = tx.now, tx.now
-            offer.assignment_status = AssignmentStatus.EN_ROUTE
-            tx.session.add(offer)
+            tx.write(
+                offer,
+                state=move_offer(OfferState(offer.state), OfferState.ACCEPTED),
+                accepted_at=tx.now,
+                closed_at=tx.now,
+                assignment_status=AssignmentStatus.EN_ROUTE,
+            )
             tx.after_commit.append(lambda: self.offering.disarm(offer_id))
             crew = tx.session.get(Crew, offer.crew_id)
             assert crew is not None
-            crew.state = move_crew(CrewState(crew.state), CrewState.ASSIGNED)
-            crew.alert_id, crew.offer_id, crew.updated_at = alert.id, None, tx.now
-            tx.session.add(crew)
+            tx.write(
+                crew,
+                state=move_crew(CrewState(crew.state), CrewState.ASSIGNED),
+                alert_id=alert.id,
+                offer_id=None,
+                updated_at=tx.now,
+            )
             tx.audit(
                 at=tx.now,
                 action=Action.DISCLOSURE,

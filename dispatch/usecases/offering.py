@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 
+from sqlalchemy import inspect
 from sqlmodel import col, select
 
 from dispatch.core.lifecycle import (
@@ -33,7 +34,7 @@ from dispatch.storage.direct import StatementRefused
 from dispatch.storage.models import Alert, AlertNote, Crew, Offer
 from dispatch.storage.store import NoTurn, PostgresStore
 from dispatch.storage.transient import build
-from dispatch.usecases import raise_statement
+from dispatch.usecases import raise_statement, reads
 from dispatch.usecases.context import Context
 from dispatch.usecases.numbering import numbered
 from dispatch.usecases.statements import (
@@ -261,13 +262,14 @@ class Offering:
     def step(self, tx: Tx, alert: Alert, *, emit: bool = False) -> None:
         """Offer the alert to as many of the best crews as it still needs, then settle its
         state. `emit` sends the alert's event even when its state stays."""
-        attached = [o for o, _ in tx.attached(alert.id) if is_active_assignment(o)]
+        pairs = tx.attached(alert.id)
+        attached = [o for o, _ in pairs if is_active_assignment(o)]
         open_offers = tx.open_offers(alert.id)
         want = alert.crews_needed - len(attached) - len(open_offers)
         made = 0
         if want > 0:
             made = self._make_offers(
-                tx, alert, want, self._tried(tx, alert.id, attached + open_offers)
+                tx, alert, want, self._tried(tx, alert, attached + open_offers)
             )
         on_scene = sum(o.assignment_status == AssignmentStatus.ON_SCENE for o in attached)
         target = settle_alert(
@@ -276,7 +278,9 @@ class Offering:
             crews_on_scene=on_scene,
             open_offers=len(open_offers) + made,
         )
-        self._settle(tx, alert, target, missing=want - made, emit=emit)  # tracked: no add
+        # The alert is tracked (no add); its attached crews are as read (an offer made
+        # here is not an attachment).
+        self._settle(tx, alert, target, missing=want - made, emit=emit, attached=pairs)
 
     def first_step(self, tx: Tx, alert: Alert) -> bool:
         """Store a new alert (Core, not in the session) with its first offers: claim the
@@ -384,7 +388,7 @@ class Offering:
         *,
         missing: int,
         emit: bool,
-        attached: list[tuple[Offer, Crew]] | None = None,
+        attached: list[tuple[Offer, Crew]],
     ) -> None:
         # Only once the offers are stored does the alert stop waiting for crews.
         tx.after_commit.append(
@@ -393,12 +397,11 @@ class Offering:
         current = AlertState(alert.state)
         if target == current and not emit:
             return
-        alert.state, alert.updated_at = target, tx.now
-        if attached is not None:
-            tx.emit_alert_with(alert, attached)
-        else:
-            assert isinstance(tx, Tx)  # reads them
-            tx.emit_alert(alert)
+        if isinstance(tx, Tx) and inspect(alert).persistent:
+            tx.write(alert, state=target, updated_at=tx.now)
+        else:  # a new alert, stored by the caller in this state
+            alert.state, alert.updated_at = target, tx.now
+        tx.emit_alert_with(alert, attached)
         if target == AlertState.UNASSIGNED and target != current:
             assert isinstance(tx, Tx)  # never at once: that needs every crew claimed
             tx.session.add(
@@ -415,19 +418,14 @@ class Offering:
                 extra={"alert_id": alert.id},
             )
 
-    def _tried(self, tx: Tx, alert_id: str, busy: list[Offer]) -> set[str]:
+    def _tried(self, tx: Tx, alert: Alert, busy: list[Offer]) -> set[str]:
         """Crews not to offer this alert to: those that declined or let it lapse lately,
         those a supervisor withdrew or released (never again), those already on it."""
         recent = tx.now - timedelta(seconds=self.ctx.settings.dispatch.reoffer_after_s)
-        rows = tx.session.exec(
-            select(Offer.crew_id, Offer.state, Offer.closed_at, Offer.withdrawn_by).where(
-                Offer.alert_id == alert_id, Offer.state != OfferState.OFFERED
-            )
-        ).all()
+        rows = reads.closed_offers(tx.flushed_conn(), alert.id)
         tried = {o.crew_id for o in busy}
-        helped = tx.session.get(Alert, alert_id)
-        if helped is not None and helped.help_crew_id is not None:
-            tried.add(helped.help_crew_id)  # a crew's call for help: never back to it
+        if alert.help_crew_id is not None:
+            tried.add(alert.help_crew_id)  # a crew's call for help: never back to it
         for crew_id, state, closed_at, withdrawn_by in rows:
             lapsed = state in (OfferState.DECLINED, OfferState.EXPIRED)
             if withdrawn_by is not None or (
@@ -508,17 +506,20 @@ class Offering:
 
     def close_offer(self, tx: Tx, offer: Offer, state: OfferState, reason: str) -> None:
         """Decline, expiry or withdrawal: free the crew and move the alert on."""
-        offer.state = move_offer(OfferState(offer.state), state)
-        offer.closed_at, offer.reason = tx.now, reason
-        tx.session.add(offer)
+        tx.write(
+            offer, state=move_offer(OfferState(offer.state), state), closed_at=tx.now, reason=reason
+        )
         tx.after_commit.append(partial(self.disarm, offer.id))
         crew = tx.session.get(Crew, offer.crew_id)
         alert = tx.session.get(Alert, offer.alert_id)
         assert crew is not None and alert is not None
         if crew.offer_id == offer.id:
-            crew.state = move_crew(CrewState(crew.state), CrewState.AVAILABLE)
-            crew.offer_id, crew.updated_at = None, tx.now
-            tx.session.add(crew)
+            tx.write(
+                crew,
+                state=move_crew(CrewState(crew.state), CrewState.AVAILABLE),
+                offer_id=None,
+                updated_at=tx.now,
+            )
             tx.emit_crew(crew)
         tx.emit_offer(offer, alert)
         if is_open_alert(AlertState(alert.state)):
@@ -526,23 +527,24 @@ class Offering:
 
     def close_alert(self, tx: Tx, alert: Alert, target: AlertState, *, reason: str) -> None:
         """Resolve or cancel: withdraw open offers, clear attached crews, free them."""
-        alert.state = move_alert(AlertState(alert.state), target)
-        alert.closed_at = alert.updated_at = tx.now
-        alert.close_reason = reason
-        tx.session.add(alert)
+        tx.write(
+            alert,
+            state=move_alert(AlertState(alert.state), target),
+            closed_at=tx.now,
+            updated_at=tx.now,
+            close_reason=reason,
+        )
         tx.after_commit.append(partial(self.waiting.discard, alert.id))
-        for offer in tx.open_offers(alert.id):
+        for offer in tx.open_offers_in_session(alert.id):
             self.close_offer(tx, offer, OfferState.WITHDRAWN, f"alert {target.value}")
-        for offer, crew in tx.attached(alert.id):
+        attached = tx.attached_in_session(alert.id)
+        for offer, crew in attached:
             if not is_active_assignment(offer):
                 continue
-            offer.assignment_status = move_assignment(
-                assignment_of(offer), AssignmentStatus.CLEARED
-            )
-            tx.session.add(offer)
+            cleared = move_assignment(assignment_of(offer), AssignmentStatus.CLEARED)
+            tx.write(offer, assignment_status=cleared)
             if crew.alert_id == alert.id:
-                crew.state = move_crew(CrewState(crew.state), CrewState.AVAILABLE)
-                crew.alert_id, crew.updated_at = None, tx.now
-                tx.session.add(crew)
+                available = move_crew(CrewState(crew.state), CrewState.AVAILABLE)
+                tx.write(crew, state=available, alert_id=None, updated_at=tx.now)
                 tx.emit_crew(crew)
-        tx.emit_alert(alert)
+        tx.emit_alert(alert, attached=attached)

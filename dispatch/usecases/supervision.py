@@ -115,7 +115,7 @@ class Supervision:
             tx.session.add(alert)
             # The alert has the crews it wants: offers beyond that are withdrawn.
             if len(attached) + 1 >= alert.crews_needed:
-                for other in tx.open_offers(alert.id):
+                for other in tx.open_offers_in_session(alert.id):
                     if other.id != offer.id:
                         self.offering.close_offer(
                             tx, other, OfferState.WITHDRAWN, "a crew was assigned by hand"

@@ -19,13 +19,15 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, bindparam, insert, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from dispatch.audit.chain import record_in, row_fields
 from dispatch.realtime.events import KIND_ALERT, KIND_CREW, KIND_OFFER, PendingEvent, StoredEvent
+from dispatch.storage import row_update
 from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Event, Offer
 from dispatch.storage.store import SessionUnit, Unit
+from dispatch.usecases import reads
 from dispatch.usecases.numbering import finish, numbered
 from dispatch.usecases.views import alert_view, crew_view, offer_view
 from schemas.views import AssignmentStatus, CrewView, OfferState
@@ -33,27 +35,31 @@ from schemas.views import AssignmentStatus, CrewView, OfferState
 T = TypeVar("T")
 
 
-def _attached_query(alert_id: str) -> Any:
-    """Crews that accepted the alert (or were assigned by hand) and are still attached to
-    it, in order of acceptance. A crew a supervisor released is no longer attached."""
-    return (
-        select(Offer, Crew)
-        .join(Crew, col(Crew.id) == col(Offer.crew_id))
-        .where(
-            Offer.alert_id == alert_id,
-            Offer.state == OfferState.ACCEPTED,
-            col(Offer.withdrawn_by).is_(None),
-        )
-        .order_by(col(Offer.accepted_at), col(Offer.id))
+# Crews that accepted the alert (or were assigned by hand) and are still attached to it,
+# in order of acceptance, as ORM entities (`reads.ATTACHED` reads copies). Built once.
+_ATTACHED_IN_SESSION = (
+    select(Offer, Crew)
+    .join(Crew, col(Crew.id) == col(Offer.crew_id))
+    .where(
+        Offer.alert_id == bindparam("b_alert"),
+        Offer.state == OfferState.ACCEPTED,
+        col(Offer.withdrawn_by).is_(None),
     )
+    .order_by(col(Offer.accepted_at), col(Offer.id))
+)
+_OPEN_IN_SESSION = select(Offer).where(
+    Offer.alert_id == bindparam("b_alert"), Offer.state == OfferState.OFFERED
+)
 
 
 def attached_crews(session: Session, alert_id: str) -> list[tuple[Offer, Crew]]:
-    return [(o, c) for o, c in session.exec(_attached_query(alert_id)).all()]
+    rows = session.exec(_ATTACHED_IN_SESSION, params={"b_alert": alert_id})
+    return [(o, c) for o, c in rows.all()]
 
 
 async def attached_crews_async(session: AsyncSession, alert_id: str) -> list[tuple[Offer, Crew]]:
-    return [(o, c) for o, c in (await session.exec(_attached_query(alert_id))).all()]
+    rows = await session.exec(_ATTACHED_IN_SESSION, params={"b_alert": alert_id})
+    return [(o, c) for o, c in rows.all()]
 
 
 _COUNTERS, _EVENTS = Counter.__table__, Event.__table__  # type: ignore[attr-defined]
@@ -130,14 +136,33 @@ class Tx(Changes):
         """The transaction's connection, for Core statements (no ORM unit of work)."""
         return self.unit.conn
 
+    def flushed_conn(self) -> Connection:
+        """The connection, once the session's changes are written (as the ORM's own
+        autoflush does before a query): Core reads see what this transaction did."""
+        self.unit.flush()
+        return self.unit.conn
+
+    def write(self, obj: SQLModel, **values: Any) -> None:
+        """Change `obj`'s stored row now (`row_update`: one Core UPDATE, nothing left for
+        the session to flush), after whatever the session holds, in the order written."""
+        self.unit.flush()
+        row_update.write(self.unit.conn, obj, values)
+
     def attached(self, alert_id: str) -> list[tuple[Offer, Crew]]:
-        return attached_crews(self.session, alert_id)
+        """The alert's attached crews and their offers: copies (`reads`), to read."""
+        return reads.attached(self.flushed_conn(), alert_id)
 
     def open_offers(self, alert_id: str) -> list[Offer]:
-        rows = self.session.exec(
-            select(Offer).where(Offer.alert_id == alert_id, Offer.state == OfferState.OFFERED)
-        )
-        return list(rows.all())
+        """The alert's open offers: copies (`reads`), to read."""
+        return reads.open_offers(self.flushed_conn(), alert_id)
+
+    def attached_in_session(self, alert_id: str) -> list[tuple[Offer, Crew]]:
+        """`attached` as the session's own objects, for a step that changes them."""
+        return attached_crews(self.session, alert_id)
+
+    def open_offers_in_session(self, alert_id: str) -> list[Offer]:
+        """`open_offers` as the session's own objects, for a step that changes them."""
+        return list(self.session.exec(_OPEN_IN_SESSION, params={"b_alert": alert_id}).all())
 
     def emit_alert(
         self,
