@@ -67,7 +67,7 @@ DURESS_NOTE = "DURESS: cancelled under duress (duress PIN): treat as urgent. "
 
 def own_open_alert(tx: Tx, viewer: Viewer, alert_id: str) -> Alert:
     """The alert, locked for update, if this viewer may act on it and it is open."""
-    alert = tx.session.get(Alert, alert_id, with_for_update=True)
+    alert = tx.get(Alert, alert_id, for_update=True)
     if alert is None or (viewer.role == Role.OFFICER and alert.officer_id != viewer.user_id):
         raise UseCaseError(ErrorCode.NOT_FOUND, NO_SUCH_ALERT)
     if not is_open_alert(AlertState(alert.state)):
@@ -240,7 +240,7 @@ class Alerts:
         return 0.0, 0.0, None, POSITION_UNKNOWN
 
     def _known(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
-        known = tx.session.get(Alert, alert_id)
+        known = tx.get(Alert, alert_id)
         assert known is not None
         if known.officer_id != viewer.user_id:
             raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
@@ -274,7 +274,7 @@ class Alerts:
         viewer = Viewer(officer_id, "", Role.OFFICER, None, self.ctx.clock(), "")
 
         def store(tx: Tx) -> tuple[AlertView, bool]:
-            if tx.session.get(Alert, alert_id) is not None:
+            if tx.get(Alert, alert_id) is not None:
                 raise AlreadyRaised  # her phone raised it, or another process did
             what = why(tx) if callable(why) else why
             if what is None:
@@ -332,10 +332,10 @@ class Alerts:
                 )
 
     def _store_help(self, tx: Tx, viewer: Viewer, msg: CrewHelp) -> tuple[AlertView, bool]:
-        crew = tx.session.get(Crew, viewer.crew_id) if viewer.crew_id else None
+        crew = tx.get(Crew, viewer.crew_id) if viewer.crew_id else None
         if crew is None:
             raise UseCaseError(ErrorCode.NOT_FOUND, "Your crew is not known.")
-        if tx.session.get(Alert, msg.alert_id) is not None:
+        if tx.get(Alert, msg.alert_id) is not None:
             raise AlreadyRaised
         if msg.position is not None:
             lat, lon, accuracy = msg.position.lat, msg.position.lon, msg.position.accuracy
@@ -380,7 +380,7 @@ class Alerts:
         return alert_view(alert, []), True
 
     def _known_help(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
-        known = tx.session.get(Alert, alert_id)
+        known = tx.get(Alert, alert_id)
         assert known is not None
         if known.help_crew_id is None or known.help_crew_id != viewer.crew_id:
             raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
@@ -401,7 +401,7 @@ class Alerts:
                 self.positions.unplaced.setdefault(officer_id, set()).add(alert_id)  # next fix
 
     def _locate(self, tx: Tx, *, who: str, at: str, fix: Fix) -> None:
-        alert = tx.session.get(Alert, at, with_for_update=True)
+        alert = tx.get(Alert, at, for_update=True)
         if (
             alert is None
             or alert.officer_id != who
@@ -555,7 +555,7 @@ class Alerts:
 
     async def assignment_status(self, viewer: Viewer, msg: AssignmentUpdate) -> AlertView:
         def update(tx: Tx) -> AlertView:
-            alert = tx.session.get(Alert, msg.alert_id, with_for_update=True)
+            alert = tx.get(Alert, msg.alert_id, for_update=True)
             offer = None
             if alert is not None and viewer.crew_id is not None:
                 accepted = {"b_alert": alert.id, "b_crew": viewer.crew_id}

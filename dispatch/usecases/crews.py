@@ -24,7 +24,7 @@ ACCEPT_MARGIN_S = 2.0
 
 
 def crew_of(tx: Tx, viewer: Viewer) -> Crew:
-    crew = tx.session.get(Crew, viewer.crew_id) if viewer.crew_id else None
+    crew = tx.get(Crew, viewer.crew_id) if viewer.crew_id else None
     if crew is None:
         raise UseCaseError(ErrorCode.FORBIDDEN, "Your account is not a member of a crew.")
     return crew
@@ -52,7 +52,7 @@ class Crews:
                 )
             elif state != CrewState.OFF_DUTY:
                 if crew.offer_id is not None:
-                    offer = tx.session.get(Offer, crew.offer_id, with_for_update=True)
+                    offer = tx.get(Offer, crew.offer_id, for_update=True)
                     if offer is not None and offer.state == OfferState.OFFERED:
                         self.offering.close_offer(
                             tx, offer, OfferState.DECLINED, "crew went off duty"
@@ -72,14 +72,14 @@ class Crews:
         self.ctx.refresh_ready(crew_id)
 
     def _crew_offer(self, tx: Tx, viewer: Viewer, offer_id: str) -> tuple[Offer, Alert]:
-        offer = tx.session.get(Offer, offer_id, with_for_update=True)
+        offer = tx.get(Offer, offer_id, for_update=True)
         if offer is None or offer.crew_id != viewer.crew_id:
             raise UseCaseError(ErrorCode.NOT_FOUND, NO_SUCH_OFFER)
         if offer.state != OfferState.OFFERED:
             raise UseCaseError(
                 ErrorCode.ILLEGAL_TRANSITION, f"This offer is no longer open: it was {offer.state}."
             )
-        alert = tx.session.get(Alert, offer.alert_id, with_for_update=True)
+        alert = tx.get(Alert, offer.alert_id, for_update=True)
         assert alert is not None
         return offer, alert
 
@@ -103,7 +103,7 @@ class Crews:
                 assignment_status=AssignmentStatus.EN_ROUTE,
             )
             tx.after_commit.append(lambda: self.offering.disarm(offer_id))
-            crew = tx.session.get(Crew, offer.crew_id)
+            crew = tx.get(Crew, offer.crew_id)
             assert crew is not None
             tx.write(
                 crew,

@@ -183,7 +183,7 @@ class Offering:
         self._timers.pop(offer_id, None)
 
         def lapse(tx: Tx) -> None:
-            offer = tx.session.get(Offer, offer_id, with_for_update=True)
+            offer = tx.get(Offer, offer_id, for_update=True)
             if offer is None or offer.state != OfferState.OFFERED:
                 return  # answered, withdrawn, or swept by another process first
             if offer.deadline > tx.now:
@@ -250,7 +250,7 @@ class Offering:
         """Offer one alert again (a resend of one that has no crew yet)."""
 
         def again(tx: Tx) -> None:
-            alert = tx.session.get(Alert, alert_id, with_for_update=True)
+            alert = tx.get(Alert, alert_id, for_update=True)
             if alert is not None and is_open_alert(AlertState(alert.state)):
                 self.step(tx, alert)
 
@@ -510,8 +510,8 @@ class Offering:
             offer, state=move_offer(OfferState(offer.state), state), closed_at=tx.now, reason=reason
         )
         tx.after_commit.append(partial(self.disarm, offer.id))
-        crew = tx.session.get(Crew, offer.crew_id)
-        alert = tx.session.get(Alert, offer.alert_id)
+        crew = tx.get(Crew, offer.crew_id)
+        alert = tx.get(Alert, offer.alert_id)
         assert crew is not None and alert is not None
         if crew.offer_id == offer.id:
             tx.write(

@@ -15,14 +15,18 @@ A step that changes these rows reads them through its session instead
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy import Connection, Select, Table, bindparam, select
+from sqlmodel import SQLModel
 
 from dispatch.storage.models import Crew, Offer
 from dispatch.storage.transient import build
 from dispatch.usecases.statements import CREWS, OFFERS
 from schemas.views import OfferState
+
+M = TypeVar("M", bound=SQLModel)
 
 _OFFER_NAMES = [c.name for c in OFFERS.columns]
 _CREW_NAMES = [c.name for c in CREWS.columns]
@@ -75,3 +79,20 @@ def closed_offers(
         (row[0], row[1], row[2], row[3])
         for row in conn.execute(CLOSED_OFFERS, {"b_alert": alert_id})
     ]
+
+
+@cache
+def _by_id(table: Table, for_update: bool) -> tuple[Select[Any], list[str]]:
+    """SELECT every column of `table` WHERE id = :b_id [FOR UPDATE: on SQLite no clause,
+    its writer holds the whole database]."""
+    statement = select(*table.columns).where(table.c.id == bindparam("b_id"))
+    if for_update:
+        statement = statement.with_for_update()
+    return statement, [c.name for c in table.columns]
+
+
+def row(conn: Connection, cls: type[M], row_id: str, *, for_update: bool) -> M | None:
+    """The row of table class `cls` with this id (locked for update if asked), a copy."""
+    statement, names = _by_id(cls.__table__, for_update)  # type: ignore[attr-defined]
+    found = conn.execute(statement, {"b_id": row_id}).first()
+    return None if found is None else build(cls, **dict(zip(names, found, strict=True)))
