@@ -151,6 +151,8 @@ class Tx(Changes):
         session = self.session
         held = session.identity_map.get((cls, (row_id,), None))
         if held is not None:
+            if for_update:  # locked now, as `session.get` would (its values stay)
+                reads.row(self.flushed_conn(), cls, row_id, for_update=True)
             return held
         obj = reads.row(self.flushed_conn(), cls, row_id, for_update=for_update)
         if obj is not None:
