@@ -35,6 +35,7 @@ async def store(db_url: str) -> AsyncIterator[Store]:
             User(id="her", username="her", display_name="Her", role="officer",
                  password_hash="x", created_at=NOW)  # fmt: skip
         )
+        await session.commit()  # no relationships: the session would not order them
         session.add(
             Alert(id="a1", officer_id="her", state="dispatching", lat=52.0, lon=-2.7,
                   raised_at=NOW, updated_at=NOW)  # fmt: skip
@@ -131,9 +132,10 @@ async def test_reads_see_the_transactions_changes_and_hand_out_copies(store: Sto
         assert [o.id for o in tx.open_offers("a1")] == ["o-c1", "o-c2", "o-c3"]
         assert tx.attached("a1") == []
         offer.state, offer.accepted_at = "accepted", NOW  # in the session, not flushed
+        assert [o.id for o in tx.open_offers("a1")] == ["o-c2", "o-c3"]
+        [(copy, crew)] = tx.attached("a1")
         tx.write(tx.get(Offer, "o-c2"), state="declined")  # type: ignore[arg-type]
         assert [o.id for o in tx.open_offers("a1")] == ["o-c3"]
-        [(copy, crew)] = tx.attached("a1")
         assert (copy.id, copy.state, crew.id) == ("o-c1", "accepted", "c1")
         assert copy is not offer and crew is not tx.get(Crew, "c1")  # copies, to read
         in_session = tx.attached_in_session("a1")
