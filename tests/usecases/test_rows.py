@@ -30,28 +30,20 @@ async def store(db_url: str) -> AsyncIterator[Store]:
     await db.create_tables()
     s = make_store(db_url, db.engine)
     await s.start()
+    her = {"username": "her", "display_name": "Her", "role": "officer", "password_hash": "x"}
+    place = {"lat": 52.0, "lon": -2.7, "raised_at": NOW, "updated_at": NOW}
+    terms = {"state": "offered", "created_at": NOW, "deadline": NOW + timedelta(seconds=30)}
+    terms |= {"distance_m": 100.0, "eta_s": 60.0}
     async with db.session() as session:
-        session.add(
-            User(id="her", username="her", display_name="Her", role="officer",
-                 password_hash="x", created_at=NOW)  # fmt: skip
-        )
+        session.add(User(id="her", created_at=NOW, **her))
         await session.commit()  # no relationships: the session would not order them
-        session.add(
-            Alert(id="a1", officer_id="her", state="dispatching", lat=52.0, lon=-2.7,
-                  raised_at=NOW, updated_at=NOW)  # fmt: skip
-        )
+        session.add(Alert(id="a1", officer_id="her", state="dispatching", **place))
         for crew_id in ("c1", "c2", "c3"):
-            session.add(
-                Crew(id=crew_id, callsign=crew_id.upper(), mode="foot", state="offered",
-                     updated_at=NOW)  # fmt: skip
-            )
+            crew = {"callsign": crew_id.upper(), "mode": "foot", "updated_at": NOW}
+            session.add(Crew(id=crew_id, state="offered", **crew))
         await session.commit()
         for crew_id in ("c1", "c2", "c3"):
-            session.add(
-                Offer(id=f"o-{crew_id}", alert_id="a1", crew_id=crew_id, state="offered",
-                      created_at=NOW, deadline=NOW + timedelta(seconds=30), distance_m=100.0,
-                      eta_s=60.0)  # fmt: skip
-            )
+            session.add(Offer(id=f"o-{crew_id}", alert_id="a1", crew_id=crew_id, **terms))
         await session.commit()
     yield s
     await s.close()
@@ -74,9 +66,8 @@ async def test_get_is_the_sessions_own_object_and_its_changes_are_stored(store: 
         crew.callsign = "ALPHA"  # through the ORM: flushed at the commit
 
     await in_tx(store, change)
-    stored = await in_tx(store, lambda tx: tx.conn.execute(select(CREWS.c.callsign)
-                                                           .where(CREWS.c.id == "c1")).scalar())  # fmt: skip
-    assert stored == "ALPHA"
+    callsign = select(CREWS.c.callsign).where(CREWS.c.id == "c1")
+    assert await in_tx(store, lambda tx: tx.conn.execute(callsign).scalar()) == "ALPHA"
 
 
 async def test_get_of_a_row_not_stored_is_none(store: Store) -> None:
