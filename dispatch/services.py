@@ -74,6 +74,7 @@ class Services:
         registry = Registry()
         dispatcher.ctx.observers.append(registry.deliver_event)  # after memory has followed
         dispatcher.positions.relay = registry.deliver_position
+        dispatcher.ctx.send_now = registry.send_now
         dispatcher.welfare.here = registry.connected_here
         plans = PlanCases(dispatcher, PlannerPool())
         scheduler = OperationsScheduler(dispatcher)

@@ -3,6 +3,14 @@
 Until the client has synced, sequenced events are held back; `complete_sync`
 then sends the replay or snapshot and releases the held events newer than it,
 without awaiting in between, so that no event slips through the crack.
+
+Frames leave the outbox in order, one sender at a time (`_sending`): its writer task,
+or the task that has just put them there (`send_now`: the reader after answering a
+frame, a raise after committing its offers). Woken by a put, the writer runs a turn of
+the loop later, behind every socket that became readable meanwhile: about a
+millisecond at the median and five at the 99th percentile with 5,000 phones, on every
+ack and on every alert's offer. `send_now` sends at once instead, and never waits: a
+send the socket cannot take at once (a slow client) goes on in a task.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from starlette.websockets import WebSocket, WebSocketState
 
 from dispatch.auth.sessions import Viewer
 from dispatch.config import RealtimeSettings
+from dispatch.realtime import eager
 from schemas.errors import CloseCode
 
 FLOOD_WINDOW_S = 10.0
@@ -43,6 +52,8 @@ class Connection:
         self._limit = settings.outbox_limit
         self._close_timeout = settings.close_timeout_s
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self._wake = asyncio.Event()  # the writer's: something was put in the outbox
+        self._sending = asyncio.Lock()  # held by whoever takes frames out and sends them
         self.bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
         self._drops: deque[float] = deque()
         self.synced = False
@@ -89,6 +100,7 @@ class Connection:
             self.close(CloseCode.TRY_AGAIN, "too slow to keep up: reconnect and sync")
             return
         self.outbox.put_nowait(frame)
+        self._wake.set()
 
     def complete_sync(self, frames: list[str], seq: int, trailer: str) -> None:
         """Send the replay or snapshot, then the held events after `seq`, then go live."""
@@ -113,18 +125,49 @@ class Connection:
         if self.closed:
             return
         self.closed, self.close_code = True, code
-        self.outbox.put_nowait(None)
+        self.outbox.put_nowait(None)  # after `closed`: `send_now` never takes it
+        self._wake.set()
         self._close_reason = reason
 
     # -- socket side -------------------------------------------------------------
 
+    def send_now(self) -> None:
+        """Send what the outbox holds from the calling task, now, unless another task
+        is sending (it sends these too) or the connection is closing (the writer sends
+        what is left, then closes). Never waits: a send the socket cannot take at once
+        goes on in a task (`eager`), holding the outbox until it is done. Never raises:
+        a socket gone is the reader's to see."""
+        if self._sending.locked() or self.outbox.empty() or self.closed:
+            return
+        eager.start(self._send_held())
+
+    async def _send_held(self) -> None:
+        async with self._sending:  # free (checked above): taken without waiting
+            while not self.closed and not self.outbox.empty():
+                frame = self.outbox.get_nowait()
+                assert frame is not None  # only `close` puts None, after `closed`
+                try:
+                    await self.websocket.send_text(frame)
+                except Exception:
+                    return
+
+    async def _send_queued(self) -> bool:
+        """Send the outbox's frames in order; True on reaching the close marker."""
+        async with self._sending:
+            while not self.outbox.empty():
+                frame = self.outbox.get_nowait()
+                if frame is None:
+                    return True
+                await self.websocket.send_text(frame)
+        return False
+
     async def writer(self) -> None:
         try:
             while True:
-                frame = await self.outbox.get()
-                if frame is None:
-                    break
-                await self.websocket.send_text(frame)
+                await self._wake.wait()
+                self._wake.clear()  # before taking frames: a put from now on wakes it again
+                if await self._send_queued():
+                    break  # every frame before the close marker is sent
         except Exception:  # the socket went away: the reader notices and cleans up
             return
         if self.websocket.client_state == WebSocketState.CONNECTED:

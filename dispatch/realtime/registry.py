@@ -81,6 +81,12 @@ class Registry:
         for crew_id in crew_ids:
             yield from self.crews.get(crew_id, ())
 
+    def send_now(self, crew_ids: Iterable[str]) -> None:
+        """Send what these crews' outboxes hold from the calling task (`Connection.
+        send_now`): a raise's offers leave in its own turn of the loop."""
+        for conn in list(self._crew_conns(crew_ids)):
+            conn.send_now()
+
     def deliver_event(self, event: StoredEvent) -> None:
         supervisor_frame: str | None = None
         for conn in self.supervisors:

@@ -104,6 +104,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 conn.push(slow_down(text))
                 continue
             await handle(d, conn, text)
+            conn.send_now()  # the answer goes now, not a turn of the loop later
     finally:
         registry.remove(conn)
         conn.close(conn.close_code or CloseCode.NORMAL, "")

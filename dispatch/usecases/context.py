@@ -135,6 +135,9 @@ class Context:
         self.on_resync: Callable[[], Awaitable[None]] | None = None  # the offering part's
         self.alert_stored: Callable[[float], None] = lambda seconds: None  # a metric
         self.event_committed: Callable[[StoredEvent], None] = lambda event: None  # a metric
+        # Sends the frames a raise's events put in these crews' outboxes, from the raise's
+        # own task (the app's registry; None: left to each socket's writer).
+        self.send_now: Callable[[set[str]], None] | None = None
         # The ring never holds more than the table keeps: a replay is never older than
         # what a restarted process could replay.
         r = settings.realtime
@@ -221,13 +224,14 @@ class Context:
         for event in changes.events:
             self.event_committed(event)
             self.sequencer.offer(event)
-        if not self.hub.shared:
-            return
-        # The change is stored: whatever happens to the hub now, the caller must not be
-        # told otherwise. Queued in commit order; peers that miss an event fill the gap
-        # from the table.
-        for event in changes.events:
-            self.hub.publish_later(EVENTS_CHANNEL, event.to_json())
+        if self.hub.shared:
+            # The change is stored: whatever happens to the hub now, the caller must not
+            # be told otherwise. Queued in commit order (nothing above awaits); peers
+            # that miss an event fill the gap from the table.
+            for event in changes.events:
+                self.hub.publish_later(EVENTS_CHANNEL, event.to_json())
+        if first_in_line.get() and self.send_now is not None:  # a raise: offers go now
+            self.send_now({c for event in changes.events for c in event.crew_ids})
 
     # -- events into memory ---------------------------------------------------------
 
