@@ -14,11 +14,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import uvicorn
 import websockets
-from websockets.client import ClientProtocol
-from websockets.uri import parse_uri
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
+from websockets.client import ClientProtocol
+from websockets.uri import parse_uri
 
 from dispatch.auth.sessions import Viewer
 from dispatch.config import RealtimeSettings
