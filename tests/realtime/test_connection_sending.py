@@ -34,6 +34,8 @@ class Echo:
     def __init__(self) -> None:
         self.received: list[str] = []
         self.fill = 0
+        self.expected = 0  # `all_in` is set once this many texts were received
+        self.all_in = asyncio.Event()
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -47,6 +49,8 @@ class Echo:
                     break
                 text = message["text"]
                 self.received.append(text)
+                if len(self.received) == self.expected:
+                    self.all_in.set()
                 for i in range(self.fill):
                     conn.push(json.dumps({"after": text, "n": i, "pad": BIG}))
                 conn.push(json.dumps({"echo": text}))
@@ -78,7 +82,7 @@ async def echo() -> AsyncIterator[tuple[Echo, int]]:
 async def test_frames_leave_in_order_from_the_reader_and_the_writer(
     echo: tuple[Echo, int],
 ) -> None:
-    state, port = echo
+    _, port = echo
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
         got = []
         for i in range(50):
@@ -138,14 +142,13 @@ async def test_a_client_that_stops_reading_never_stops_the_server_reading_it(
     echo: tuple[Echo, int],
 ) -> None:
     state, port = echo
-    state.fill = 40  # 2.5 MB a message, more than the socket buffers take
+    state.fill, state.expected = 40, 8  # 2.5 MB a message: more than the buffers take
     client = await RawClient.connect(port)
     try:
         for i in range(8):
             await client.send(f"m{i}")  # nothing read meanwhile: the server's sends back up
         async with asyncio.timeout(30):
-            while len(state.received) < 8:
-                await asyncio.sleep(0.01)  # all read by the server, few answered yet
+            await state.all_in.wait()  # all read by the server, few answered yet
         got = [json.loads(text) for text in await client.texts(8 * 41)]
     finally:
         client.sock.close()
