@@ -54,6 +54,7 @@ class Connection:
         self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._wake = asyncio.Event()  # the writer's: something was put in the outbox
         self._sending = asyncio.Lock()  # held by whoever takes frames out and sends them
+        self._carried: asyncio.Task[None] | None = None  # a `send_now` that had to wait
         self.bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
         self._drops: deque[float] = deque()
         self.synced = False
@@ -139,7 +140,13 @@ class Connection:
         a socket gone is the reader's to see."""
         if self._sending.locked() or self.outbox.empty() or self.closed:
             return
-        eager.start(self._send_held())
+        self._carried = eager.start(self._send_held())
+
+    def abandon(self) -> None:
+        """The socket is done with (its close timed out): a send still waiting on it
+        (`send_now`'s) is cancelled, not left holding the outbox until the peer reads."""
+        if self._carried is not None:
+            self._carried.cancel()
 
     async def _send_held(self) -> None:
         async with self._sending:  # free (checked above): taken without waiting

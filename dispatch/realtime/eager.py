@@ -5,6 +5,10 @@ A websocket send that the socket can take at once never waits: run eagerly, it i
 before `start` returns, in the caller's turn of the event loop, where a task would run
 a turn later behind every socket that became readable meanwhile. A send that has to
 wait (a slow client's full buffer) goes on in a task, and the caller never waits.
+
+Unlike 3.12's eager task, the first step runs as part of the caller's own task, in its
+context (`asyncio.current_task()`, an `asyncio.timeout` around the caller, context
+variables): only for coroutines that use none of those, as a send to a socket.
 """
 
 from __future__ import annotations

@@ -108,7 +108,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
     finally:
         registry.remove(conn)
         conn.close(conn.close_code or CloseCode.NORMAL, "")
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(writer, limits.close_timeout_s)
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(writer, limits.close_timeout_s)  # cancelled if it times out
+        conn.abandon()
         if connected and viewer.crew_id is not None:
             d.crews.disconnected(viewer.crew_id)

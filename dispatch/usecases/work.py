@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, update
+from sqlalchemy import Connection, bindparam, insert, inspect, update
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -149,12 +149,13 @@ class Tx(Changes):
         session's own object if it holds one, else the row read by Core, built, and
         added to the session as the stored row it is."""
         session = self.session
+        conn = self.flushed_conn()  # first: a new object is in the identity map once flushed
         held = session.identity_map.get((cls, (row_id,), None))
         if held is not None:
-            if for_update:  # locked now, as `session.get` would (its values stay)
-                reads.row(self.flushed_conn(), cls, row_id, for_update=True)
+            if for_update and reads.row(conn, cls, row_id, for_update=True) is None:
+                return None  # locked now, as `session.get` would (its values stay)
             return held
-        obj = reads.row(self.flushed_conn(), cls, row_id, for_update=for_update)
+        obj = reads.row(conn, cls, row_id, for_update=for_update)
         if obj is not None:
             make_transient_to_detached(obj)  # no history: nothing to write back
             session.add(obj)
@@ -163,6 +164,8 @@ class Tx(Changes):
     def write(self, obj: SQLModel, **values: Any) -> None:
         """Change `obj`'s stored row now (`row_update`: one Core UPDATE, nothing left for
         the session to flush), after whatever the session holds, in the order written."""
+        if not inspect(obj).persistent:  # a copy (`reads`) or a new object: not a stored row
+            raise TypeError(f"Tx.write: {type(obj).__name__} is not the session's stored row")
         self.unit.flush()
         row_update.write(self.unit.conn, obj, values)
 

@@ -36,6 +36,7 @@ class Echo:
         self.fill = 0
         self.expected = 0  # `all_in` is set once this many texts were received
         self.all_in = asyncio.Event()
+        self.left: list[int] = []
 
     async def endpoint(self, websocket: WebSocket) -> None:
         await websocket.accept()
@@ -55,6 +56,7 @@ class Echo:
                     conn.push(json.dumps({"after": text, "n": i, "pad": BIG}))
                 conn.push(json.dumps({"echo": text}))
                 conn.send_now()
+                self.left.append(conn.outbox.qsize())  # what the writer still has to send
                 if text.startswith("late"):
                     conn.push(json.dumps({"late": text}))  # left to the writer task
         finally:
@@ -82,7 +84,7 @@ async def echo() -> AsyncIterator[tuple[Echo, int]]:
 async def test_frames_leave_in_order_from_the_reader_and_the_writer(
     echo: tuple[Echo, int],
 ) -> None:
-    _, port = echo
+    state, port = echo
     async with websockets.connect(f"ws://127.0.0.1:{port}/ws") as ws:
         got = []
         for i in range(50):
@@ -98,6 +100,7 @@ async def test_frames_leave_in_order_from_the_reader_and_the_writer(
         if text.startswith("late"):
             expected.append({"late": text})
     assert got == expected
+    assert state.left == [0] * 50  # each answer sent by the reader itself, at once
 
 
 class RawClient:

@@ -4,15 +4,18 @@ the raise itself goes first in line for the database."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from dispatch.realtime.events import KIND_OFFER, StoredEvent
 from dispatch.realtime.hub import MemoryHub
 from dispatch.storage.db import Database
 from dispatch.storage.store import SqliteStore, first_in_line
 from dispatch.usecases.context import Context
 from dispatch.usecases.priority import Priority
+from dispatch.usecases.work import Changes
 from tests.support import settings_for
 
 
@@ -104,3 +107,30 @@ async def test_a_task_a_raise_sets_going_is_not_first_in_line(tmp_path: Path) ->
         await store.close()
         await db.engine.dispose()
     assert seen == [False]
+
+
+async def test_a_raises_events_are_sent_from_its_own_task_and_routine_ones_are_not(
+    tmp_path: Path,
+) -> None:
+    """`Context.committed` hands the crews of a raise's events to `send_now` (the app's
+    registry: their frames leave in the raise's own turn), and nothing else's."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'send.db'}"
+    db, store = Database(url), SqliteStore(url)
+    ctx = Context(db=db, store=store, hub=MemoryHub(), settings=settings_for(url))
+    sent: list[set[str]] = []
+    ctx.send_now = sent.append
+
+    def offer_event(seq: int) -> StoredEvent:
+        return StoredEvent(seq, KIND_OFFER, f"o{seq}", "{}", None, ("c1", "c2"))
+
+    try:
+        routine = Changes(datetime.now(UTC), events=[offer_event(1)])
+        await ctx.committed(routine)
+        assert sent == []
+        with ctx.priority.urgent():
+            await ctx.committed(Changes(datetime.now(UTC), events=[offer_event(2)]))
+        assert sent == [{"c1", "c2"}]
+    finally:
+        await ctx.stop()
+        await store.close()
+        await db.engine.dispose()

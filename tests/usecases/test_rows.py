@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from dispatch.storage.db import Database
 from dispatch.storage.models import Alert, Crew, Offer, User
@@ -74,6 +74,15 @@ async def test_get_of_a_row_not_stored_is_none(store: Store) -> None:
     assert await in_tx(store, lambda tx: tx.get(Crew, "nobody")) is None
 
 
+async def test_get_of_a_row_added_in_this_transaction_is_that_object(store: Store) -> None:
+    def add_then_get(tx: Tx) -> None:
+        new = Crew(id="c9", callsign="C9", mode="foot", state="off_duty", updated_at=NOW)
+        tx.session.add(new)  # not flushed yet
+        assert tx.get(Crew, "c9", for_update=True) is new
+
+    await in_tx(store, add_then_get)
+
+
 async def test_write_stores_at_once_and_leaves_nothing_to_flush(store: Store) -> None:
     def write(tx: Tx) -> tuple[str, str]:
         crew = tx.get(Crew, "c2", for_update=True)
@@ -101,14 +110,16 @@ async def test_write_after_an_orm_change_keeps_their_order(store: Store) -> None
     assert (crew.callsign, crew.state) == ("CHANGED FIRST", "available")
 
 
-async def test_write_of_a_row_not_stored_fails_and_changes_nothing(store: Store) -> None:
-    ghost = build(Crew, id="ghost", callsign="G", mode="foot", state="available", updated_at=NOW)
-
+async def test_write_of_a_row_no_longer_stored_fails_and_changes_nothing(store: Store) -> None:
     def write(tx: Tx) -> None:
         crew = tx.get(Crew, "c1")
         assert crew is not None
         tx.write(crew, state="available")
-        tx.write(ghost, state="offered")
+        gone = Crew(id="c9", callsign="C9", mode="foot", state="off_duty", updated_at=NOW)
+        tx.session.add(gone)
+        tx.session.flush()
+        tx.conn.execute(delete(CREWS).where(CREWS.c.id == "c9"))  # behind the session's back
+        tx.write(gone, state="available")
 
     with pytest.raises(RowGone):
         await in_tx(store, write)
@@ -116,21 +127,30 @@ async def test_write_of_a_row_not_stored_fails_and_changes_nothing(store: Store)
     assert crew is not None and crew.state == "offered"  # rolled back with it
 
 
+async def test_write_of_an_object_that_is_not_a_stored_row_is_refused(store: Store) -> None:
+    new = build(Crew, id="c9", callsign="C9", mode="foot", state="available", updated_at=NOW)
+    with pytest.raises(TypeError):
+        await in_tx(store, lambda tx: tx.write(new, state="offered"))
+
+
 async def test_reads_see_the_transactions_changes_and_hand_out_copies(store: Store) -> None:
     def accept(tx: Tx) -> None:
         offer = tx.get(Offer, "o-c1", for_update=True)
         assert offer is not None
-        assert [o.id for o in tx.open_offers("a1")] == ["o-c1", "o-c2", "o-c3"]
+        assert sorted(o.id for o in tx.open_offers("a1")) == ["o-c1", "o-c2", "o-c3"]
         assert tx.attached("a1") == []
         offer.state, offer.accepted_at = "accepted", NOW  # in the session, not flushed
-        assert [o.id for o in tx.open_offers("a1")] == ["o-c2", "o-c3"]
+        assert sorted(o.id for o in tx.open_offers("a1")) == ["o-c2", "o-c3"]
         [(copy, crew)] = tx.attached("a1")
         tx.write(tx.get(Offer, "o-c2"), state="declined")  # type: ignore[arg-type]
         assert [o.id for o in tx.open_offers("a1")] == ["o-c3"]
         assert (copy.id, copy.state, crew.id) == ("o-c1", "accepted", "c1")
         assert copy is not offer and crew is not tx.get(Crew, "c1")  # copies, to read
-        in_session = tx.attached_in_session("a1")
-        assert in_session == [(offer, tx.get(Crew, "c1"))]
-        assert tx.open_offers_in_session("a1") == [tx.get(Offer, "o-c3")]
+        [(offer_in_session, crew_in_session)] = tx.attached_in_session("a1")
+        assert offer_in_session is offer and crew_in_session is tx.get(Crew, "c1")
+        [open_in_session] = tx.open_offers_in_session("a1")
+        assert open_in_session is tx.get(Offer, "o-c3")
+        with pytest.raises(TypeError):
+            tx.write(copy, state="declined")  # a copy is not the session's row
 
     await in_tx(store, accept)
