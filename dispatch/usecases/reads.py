@@ -32,21 +32,24 @@ _OFFER_NAMES = [c.name for c in OFFERS.columns]
 _CREW_NAMES = [c.name for c in CREWS.columns]
 
 # Crews that accepted the alert (or were assigned by hand) and are still attached to it,
-# in order of acceptance. A crew a supervisor released is no longer attached.
+# in order of acceptance. A crew a supervisor released is no longer attached. (The
+# session's readers in `work` use the same criteria.)
+IS_ATTACHED = (
+    OFFERS.c.alert_id == bindparam("b_alert"),
+    OFFERS.c.state == OfferState.ACCEPTED.value,
+    OFFERS.c.withdrawn_by.is_(None),
+)
+ATTACHED_ORDER = (OFFERS.c.accepted_at, OFFERS.c.id)
+IS_OPEN = (OFFERS.c.alert_id == bindparam("b_alert"), OFFERS.c.state == OfferState.OFFERED.value)
+
 ATTACHED: Select[Any] = (
     select(*OFFERS.columns, *CREWS.columns)
     .join_from(OFFERS, CREWS, CREWS.c.id == OFFERS.c.crew_id)
-    .where(
-        OFFERS.c.alert_id == bindparam("b_alert"),
-        OFFERS.c.state == OfferState.ACCEPTED.value,
-        OFFERS.c.withdrawn_by.is_(None),
-    )
-    .order_by(OFFERS.c.accepted_at, OFFERS.c.id)
+    .where(*IS_ATTACHED)
+    .order_by(*ATTACHED_ORDER)
 )
 
-OPEN_OFFERS: Select[Any] = select(*OFFERS.columns).where(
-    OFFERS.c.alert_id == bindparam("b_alert"), OFFERS.c.state == OfferState.OFFERED.value
-)
+OPEN_OFFERS: Select[Any] = select(*OFFERS.columns).where(*IS_OPEN)
 
 # Offers of the alert no longer open: who declined, let it lapse or was withdrawn.
 CLOSED_OFFERS: Select[Any] = select(

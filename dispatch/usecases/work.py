@@ -31,27 +31,20 @@ from dispatch.storage.store import SessionUnit, Unit
 from dispatch.usecases import reads
 from dispatch.usecases.numbering import finish, numbered
 from dispatch.usecases.views import alert_view, crew_view, offer_view
-from schemas.views import AssignmentStatus, CrewView, OfferState
+from schemas.views import AssignmentStatus, CrewView
 
 T = TypeVar("T")
 M = TypeVar("M", bound=SQLModel)
 
 
-# Crews that accepted the alert (or were assigned by hand) and are still attached to it,
-# in order of acceptance, as ORM entities (`reads.ATTACHED` reads copies). Built once.
+# `reads.ATTACHED` and `reads.OPEN_OFFERS` as the session's own objects. Built once.
 _ATTACHED_IN_SESSION = (
     select(Offer, Crew)
     .join(Crew, col(Crew.id) == col(Offer.crew_id))
-    .where(
-        Offer.alert_id == bindparam("b_alert"),
-        Offer.state == OfferState.ACCEPTED,
-        col(Offer.withdrawn_by).is_(None),
-    )
-    .order_by(col(Offer.accepted_at), col(Offer.id))
+    .where(*reads.IS_ATTACHED)
+    .order_by(*reads.ATTACHED_ORDER)
 )
-_OPEN_IN_SESSION = select(Offer).where(
-    Offer.alert_id == bindparam("b_alert"), Offer.state == OfferState.OFFERED
-)
+_OPEN_IN_SESSION = select(Offer).where(*reads.IS_OPEN)
 
 
 def attached_crews(session: Session, alert_id: str) -> list[tuple[Offer, Crew]]:
