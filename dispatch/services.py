@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -239,17 +240,25 @@ class Services:
     async def _expire_sockets(self) -> None:
         """Close the sockets of sessions that expired (by the server's clock)."""
         now = self.dispatcher.clock()
-        for conn in self.registry.everyone():
-            if conn.viewer.expires_at <= now:
+        due = deque(self.registry.expiring(now))
+        try:
+            while due:
+                conn = due[0]
                 if conn.viewer.role == Role.SUPERVISOR:
                     # A console session's expiry slides with use, perhaps through another
                     # process: the database says whether it really ended.
                     stored = await self.sessions.stored_expiry(conn.viewer.session_hash)
                     if stored is not None and stored > now:
                         conn.viewer.expires_at = stored
+                        self.registry.watch_expiry(conn)
+                        due.popleft()
                         continue
                 self.sessions.forget(conn.viewer.session_hash)
                 conn.close(CloseCode.SESSION_ENDED, "session expired: sign in again")
+                due.popleft()
+        finally:  # a failed look-up: what is left is looked at again next time
+            for conn in due:
+                self.registry.watch_expiry(conn)
 
     def _every(self, seconds: float, job: Callable[[], Awaitable[Any]]) -> None:
         async def loop() -> None:

@@ -119,10 +119,43 @@ async def test_an_open_socket_is_closed_with_4001_when_its_session_expires(db_ur
         officer = await server.officer()
         clock.advance(timedelta(seconds=61))
 
-        await asyncio.wait_for(officer.reader, 3)
+        await asyncio.wait_for(officer.reader, 30)  # a bound: the sweep runs every 0.1 s
 
     assert officer.ws.close_code == 4001
     assert officer.ws.close_reason
+
+
+async def test_a_console_socket_lives_on_while_its_session_slides_elsewhere(db_url: str) -> None:
+    """Another process slid the console session (it was in use there): this process's
+    socket outlives the expiry it was opened with, then closes at the new one."""
+    async with clocked_server(db_url) as (server, clock):
+        console = await server.supervisor()
+        opened_with = datetime.fromisoformat(console.session["expires_at"])
+        slid_to = opened_with + timedelta(minutes=10)
+        db = Database(server.settings.database.url)
+        try:
+            async with db.session() as s:
+                row = await s.get(
+                    SessionToken, hashlib.sha256(console.session["token"].encode()).hexdigest()
+                )
+                assert row is not None
+                row.expires_at = slid_to
+                s.add(row)
+                await s.commit()
+        finally:
+            await db.close()
+
+        clock.set(opened_with + timedelta(seconds=1))
+        conn = next(iter(server.services.registry.supervisors))
+        while conn.viewer.expires_at != slid_to:  # the sweep asked the database
+            assert not console.reader.done(), console.ws.close_reason
+            await asyncio.sleep(0.05)
+        assert (await console.request("sync", last_seq=None))["type"] == "ack"
+
+        clock.set(slid_to + timedelta(seconds=1))
+        await asyncio.wait_for(console.reader, 30)
+
+    assert console.ws.close_code == 4001
 
 
 async def test_signing_out_closes_the_sockets_of_that_session_only(
