@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import math
 import os
 import random
@@ -94,14 +95,43 @@ def git_commit(root: Path | None = None) -> str:
 
 class LoopLag:
     """The loader's own event-loop lag: a 10 ms sleep's overshoot. High = the loader is
-    the limit, not the server."""
+    the limit, not the server. Also the loader's own garbage-collector pauses (its
+    5,000 phones are a large heap: a full collection of it stops its loop for 0.1-1 s,
+    and every frame that arrives meanwhile is timed late)."""
 
     def __init__(self) -> None:
         self.samples: list[float] = []
         self.task: asyncio.Task[None] | None = None
+        self.gc_pauses: list[tuple[int, float]] = []  # (generation, ms)
+        self._gc_t = 0.0
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run())
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_t = time.perf_counter()
+        else:
+            pause = (time.perf_counter() - self._gc_t) * 1000
+            self.gc_pauses.append((int(info.get("generation", 0)), pause))
+
+    @staticmethod
+    def freeze() -> None:
+        """Before a measured phase: collect once, then freeze what is alive, so the
+        loader's own collections walk only what the phase itself allocates."""
+        gc.collect()
+        gc.freeze()
+
+    def gc_mark(self) -> int:
+        return len(self.gc_pauses)
+
+    def gc_since(self, mark: int) -> dict[str, Any]:
+        pauses = self.gc_pauses[mark:]
+        return {
+            "full": sum(g == 2 for g, _ in pauses),
+            "longest_ms": round(max((p for _, p in pauses), default=0.0), 2),
+        }
 
     async def _run(self) -> None:
         while True:
@@ -201,6 +231,22 @@ def highest_grown_bucket(before: dict[Any, float], after: dict[Any, float], name
     return "> 5 s" if math.isinf(best) else f"<= {best * 1000:g} ms"
 
 
+def count_over(before: dict[Any, float], after: dict[Any, float], name: str, bound_s: float,
+               match: dict[str, str] | None = None) -> int | None:  # fmt: skip
+    """How many observations above `bound_s` (a bucket bound) were made in between."""
+    b0, b1 = _buckets(before, name, match or {}), _buckets(after, name, match or {})
+    if bound_s not in b1 or math.inf not in b1:
+        return None
+    total = b1[math.inf] - b0.get(math.inf, 0.0)
+    return int(total - (b1[bound_s] - b0.get(bound_s, 0.0)))
+
+
+def gc_over(before: dict[Any, float], after: dict[Any, float], bound_s: float) -> int:
+    """Collector pauses (any generation) longer than `bound_s`, made in between."""
+    name = "dispatch_gc_pause_seconds"
+    return sum(count_over(before, after, name, bound_s, {"generation": g}) or 0 for g in "012")
+
+
 def metric_value(scr: dict[Any, float] | None, name: str, **match: str) -> float | None:
     if scr is None:
         return None
@@ -245,6 +291,10 @@ def server_metrics(
         "raises_at_once": at_once or None,
         "loop_stall_longest": highest_grown_bucket(before, after, "dispatch_loop_stall_seconds"),
         "loop_stall_max_since_start_s": metric_value(after, "dispatch_loop_stall_max_seconds"),
+        "loop_stalls_over_5_10_20_ms": [
+            count_over(before, after, "dispatch_loop_stall_seconds", b) for b in (0.005, 0.01, 0.02)
+        ],
+        "gc_pauses_over_5_10_ms": [gc_over(before, after, b) for b in (0.005, 0.01)],
         "gc_full_collections": None if full0 is None or full1 is None else int(full1 - full0),
         "gc_pause_longest": gc_longest or "none",
         "rss_mb": _mb(metric_value(after, "process_resident_memory_bytes")),

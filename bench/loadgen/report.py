@@ -111,6 +111,10 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("gen-2 GCs; longest GC pause", "", ", ".join(
             f"{k} {g.get('gc_full_collections')}; {g.get('gc_pause_longest')}"
             for k, g in gcs.items()), "", ""))  # fmt: skip
+    lgc = {ph: (prod.get(ph) or {}).get("loader_gc") for ph in PHASES if prod.get(ph)}
+    if any(lgc.values()):
+        pauses = ", ".join(f"{k} {g['full']}; {g['longest_ms']} ms" for k, g in lgc.items() if g)
+        rows.append(("loader: full GCs; longest GC pause", "", pauses, "", ""))
     lag = r.get("loader_loop_lag_ms") or {}
     rows.append(("loader loop lag p99 / max", "small", f"{lag.get('p99')} / {lag.get('max')} ms",
                  "", ""))  # fmt: skip

@@ -32,6 +32,8 @@ class Window:
 
     async def __aenter__(self) -> Window:
         self.pids = self.server.pids
+        self.lag.freeze()  # the loader's own heap: not collected in the middle of a phase
+        self.gc_mark = self.lag.gc_mark()
         self.load0, self.metrics0 = loadavg(), await scrape_all(self.server.metric_bases)
         self.overflows0 = listen_overflows()
         self.cpu0, self.me0 = [proc_cpu_s(pid) for pid in self.pids], own_cpu()
@@ -54,6 +56,7 @@ class Window:
             "server_cpu_pct": round(sum(cpu), 1),
             "loader_cpu_pct": round(100 * (me1 - self.me0) / wall, 1),
             "loader_loop_lag_ms": self.lag.since(self.mark),
+            "loader_gc": self.lag.gc_since(self.gc_mark),
             "server_rss_mb": mb(None if None in rss else sum(r or 0 for r in rss)),
             "listen_overflows": _delta(self.overflows0, listen_overflows()),
             "server": server_metrics(merge_scrapes(self.metrics0), merge_scrapes(metrics1)),

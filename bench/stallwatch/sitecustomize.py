@@ -82,7 +82,12 @@ def _watch(main: int) -> None:
         frame = sys._current_frames().get(main)
         if frame is None:
             return
-        busy = _busy(_chain(frame))
+        try:
+            busy = _busy(_chain(frame))
+        except AttributeError:
+            # A frame torn down while it was walked (seen on 3.11 under load): this
+            # sample is lost, the watch goes on.
+            continue
         now = time.perf_counter()
         key = (id(busy[0]), busy[0].f_code) if busy else None
         if key != root:
