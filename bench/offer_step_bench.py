@@ -63,8 +63,13 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
     db = Database(url)
     await db.create_tables()
     now = datetime.now(UTC)
-    officer = User(id=uuid.uuid4().hex, username="o", display_name="o", role="officer",
-                   password_hash="x", created_at=now)  # fmt: skip
+    # One officer per alert, as on a real night (one open alert each): a single officer
+    # holding thousands of open alerts would time her position's fan-out over all of them.
+    officers = [
+        User(id=uuid.uuid4().hex, username=f"o{i}", display_name=f"o{i}", role="officer",
+             password_hash="x", created_at=now)
+        for i in range(args.samples)
+    ]  # fmt: skip
     crews = [
         {
             "id": uuid.uuid4().hex,
@@ -79,7 +84,7 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
         for i in range(args.crews)
     ]
     async with db.session() as s:
-        s.add(officer)
+        s.add_all(officers)
         await s.commit()
         conn = await s.connection()
         await conn.execute(insert(Crew), crews)
@@ -101,9 +106,9 @@ async def run(args: argparse.Namespace, tmp: str) -> dict[str, Any]:
         start = time.perf_counter()
         index.rank(lat, lon, now=t, rules=rules, limit=2)
         rank2.append((time.perf_counter() - start) * 1e6)
-    viewer = Viewer(officer.id, "o", Role.OFFICER, None, now + timedelta(hours=1), "h")
     steps = []
-    for _ in range(args.samples):
+    for officer in officers:
+        viewer = Viewer(officer.id, "o", Role.OFFICER, None, now + timedelta(hours=1), "h")
         lat, lon = point(rng)
         msg = AlertRaise(type="alert.raise", id="a", alert_id=uuid.uuid4().hex,
                          position=Position(lat=lat, lon=lon, accuracy=5.0))  # fmt: skip

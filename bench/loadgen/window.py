@@ -32,7 +32,7 @@ class Window:
 
     async def __aenter__(self) -> Window:
         self.pids = self.server.pids
-        self.lag.freeze()  # the loader's own heap: not collected in the middle of a phase
+        self.lag.hold_gc()  # the loader's own heap: not collected in the middle of a phase
         self.gc_mark = self.lag.gc_mark()
         self.load0, self.metrics0 = loadavg(), await scrape_all(self.server.metric_bases)
         self.overflows0 = listen_overflows()
@@ -43,6 +43,12 @@ class Window:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        try:
+            await self._figures()
+        finally:  # last: the garbage of the phase is collected after its figures
+            self.lag.release_gc()
+
+    async def _figures(self) -> None:
         wall = time.perf_counter() - self.t0
         cpu1, me1 = [proc_cpu_s(pid) for pid in self.pids], own_cpu()
         # after the CPU readings: a scrape takes a while

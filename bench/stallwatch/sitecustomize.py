@@ -25,6 +25,9 @@ EVERY_S = float(os.environ.get("STALLWATCH_EVERY_S", "0.02"))
 MIN_S = float(os.environ.get("STALLWATCH_MIN_S", "0.2"))
 OUT = os.environ.get("STALLWATCH_OUT", "stallwatch.txt")
 DEPTH = 14  # innermost frames kept per stack
+# "1": a stall is any run of busy samples, whatever runs (a turn with many callbacks,
+# a backlog, counts as one); its report then also says which callbacks took the samples.
+TURNS = os.environ.get("STALLWATCH_TURNS") == "1"
 
 
 _collecting: list[int] = []  # the generation being collected, while the collector runs
@@ -77,6 +80,7 @@ def _watch(main: int) -> None:
     root: tuple[int, object] | None = None
     started = 0.0
     stacks: Counter[tuple[str, ...]] = Counter()
+    roots: Counter[str] = Counter()
     while True:
         time.sleep(EVERY_S)
         frame = sys._current_frames().get(main)
@@ -89,19 +93,25 @@ def _watch(main: int) -> None:
             # sample is lost, the watch goes on.
             continue
         now = time.perf_counter()
-        key = (id(busy[0]), busy[0].f_code) if busy else None
+        if TURNS:
+            key: tuple[int, object] | None = (0, "busy") if busy else None
+        else:
+            key = (id(busy[0]), busy[0].f_code) if busy else None
         if key != root:
             if root is not None and now - started >= MIN_S:
-                _report(now - started, stacks)
+                _report(now - started, stacks, roots)
             root, started = key, now
-            stacks = Counter()
+            stacks, roots = Counter(), Counter()
         if busy:
             gen = [f"[collecting generation {_collecting[-1]}]"] if _collecting else []
             stacks[tuple([*(_where(f) for f in busy[-DEPTH:]), *gen])] += 1
+            roots[" > ".join(_where(f) for f in busy[:3])] += 1
 
 
-def _report(seconds: float, stacks: Counter[tuple[str, ...]]) -> None:
+def _report(seconds: float, stacks: Counter[tuple[str, ...]], roots: Counter[str]) -> None:
     lines = [f"--- {time.strftime('%H:%M:%S')} pid {os.getpid()}: stall of {seconds * 1000:.0f} ms"]
+    if TURNS:
+        lines.extend(f"  {n} x {root}" for root, n in roots.most_common(8))
     for stack, n in stacks.most_common(4):
         lines.append(f"  {n} samples:")
         lines.extend(f"    {where}" for where in stack)
