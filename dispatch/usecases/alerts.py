@@ -151,6 +151,8 @@ class Alerts:
     ) -> tuple[AlertView, bool] | None:
         """The raise in one statement where it can be (PostgreSQL, a crew for every one
         it needs, decided from memory); None, with nothing changed, where it cannot."""
+        if not self.offering.at_once_possible():
+            return None  # SQLite: not even the alert is built twice
         changes = Changes(self.ctx.clock())
         alert = self._new_alert(viewer, msg, changes.now)
         audit = partial(self._audit_raise, viewer=viewer, alert=alert, system=None)
