@@ -247,16 +247,20 @@ class Services:
                 if conn.viewer.role == Role.SUPERVISOR:
                     # A console session's expiry slides with use, perhaps through another
                     # process: the database says whether it really ended.
-                    stored = await self.sessions.stored_expiry(conn.viewer.session_hash)
+                    try:
+                        stored = await self.sessions.stored_expiry(conn.viewer.session_hash)
+                    except Exception as exc:  # looked at again next time; the rest now
+                        log.warning("session expiry not read: %s", failure(exc))
+                        self.registry.watch_expiry(due.popleft())
+                        continue
                     if stored is not None and stored > now:
                         conn.viewer.expires_at = stored
-                        self.registry.watch_expiry(conn)
-                        due.popleft()
+                        self.registry.watch_expiry(due.popleft())
                         continue
                 self.sessions.forget(conn.viewer.session_hash)
                 conn.close(CloseCode.SESSION_ENDED, "session expired: sign in again")
                 due.popleft()
-        finally:  # a failed look-up: what is left is looked at again next time
+        finally:  # cancelled half way (shutdown): what is left stays watched
             for conn in due:
                 self.registry.watch_expiry(conn)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import json
+import weakref
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -27,9 +28,10 @@ class Registry:
         self._for_supervisors: dict[tuple[str, str], dict[str, Any]] = {}
         # Each connection's session expiry, soonest first (a heap), so the once-a-second
         # sweep looks at the ones that are due, not at all 5,000 (that took ~5 ms of the
-        # loop every second). A closed connection's entry is dropped when it comes up, or
-        # all together once they outnumber the rest (`_compact`).
-        self._expiries: list[tuple[datetime, int, Connection]] = []
+        # loop every second). Entries hold their connection weakly (a closed one is not
+        # kept alive by its entry); a closed connection's entry is dropped when it comes
+        # up, or all together once they outnumber the rest (`_compact`).
+        self._expiries: list[tuple[datetime, int, weakref.ref[Connection]]] = []
         self._pushes = itertools.count()
         self._gone = 0  # entries of connections removed since the last compaction
 
@@ -64,9 +66,6 @@ class Registry:
 
     def remove(self, conn: Connection) -> None:
         self.closed += 1
-        self._gone += 1
-        if self._gone > 1_000 and 2 * self._gone > len(self._expiries):
-            self._compact()
         self._unsynced.discard(conn)
         v = conn.viewer
         self.supervisors.discard(conn)
@@ -75,6 +74,9 @@ class Registry:
                 group[key].discard(conn)
                 if not group[key]:
                     del group[key]
+        self._gone += 1
+        if self._gone > 1_000 and 2 * self._gone > len(self._expiries):
+            self._compact()
 
     def connected_here(self, role: str, subject_id: str) -> bool:
         """Whether an officer (user id) or a crew (crew id) has a socket on this process."""
@@ -94,7 +96,8 @@ class Registry:
     def watch_expiry(self, conn: Connection) -> None:
         """Watch this connection's session expiry (`viewer.expires_at` as it is now)."""
         if self.holds(conn):
-            heapq.heappush(self._expiries, (conn.viewer.expires_at, next(self._pushes), conn))
+            entry = (conn.viewer.expires_at, next(self._pushes), weakref.ref(conn))
+            heapq.heappush(self._expiries, entry)
 
     def expiring(self, now: datetime) -> list[Connection]:
         """The registered connections whose session expiry has come (`expires_at <= now`),
@@ -102,8 +105,9 @@ class Registry:
         expiry slid forward since it was watched is watched again at its new expiry."""
         due: list[Connection] = []
         while self._expiries and self._expiries[0][0] <= now:
-            at, _, conn = heapq.heappop(self._expiries)
-            if not self.holds(conn):
+            at, _, ref = heapq.heappop(self._expiries)
+            conn = ref()
+            if conn is None or not self.holds(conn):
                 self._gone = max(0, self._gone - 1)
             elif conn.viewer.expires_at > at:
                 self.watch_expiry(conn)
@@ -112,7 +116,7 @@ class Registry:
         return due
 
     def _compact(self) -> None:
-        self._expiries = [e for e in self._expiries if self.holds(e[2])]
+        self._expiries = [e for e in self._expiries if (c := e[2]()) is not None and self.holds(c)]
         heapq.heapify(self._expiries)
         self._gone = 0
 

@@ -5,6 +5,8 @@ connections are built without one.)"""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -91,3 +93,28 @@ def test_closed_connections_entries_are_dropped_in_bulk() -> None:
 
     assert len(registry._expiries) < 1_500  # not one entry per closed connection
     assert registry.expiring(at(20_000)) == [kept]
+
+
+def test_a_closed_connection_is_not_kept_alive_by_its_entry() -> None:
+    registry = Registry()
+    closed = conn(1, 10)
+    registry.add(closed)
+    registry.remove(closed)
+    gone = weakref.ref(closed)
+    del closed
+    gc.collect()
+
+    assert gone() is None
+
+
+def test_one_closed_while_its_expiry_was_looked_up_is_not_watched_again() -> None:
+    registry = Registry()
+    console = conn(1, 10, Role.SUPERVISOR)
+    registry.add(console)
+    assert registry.expiring(at(10)) == [console]
+    registry.remove(console)  # closed while the database was asked
+
+    console.viewer.expires_at = at(60)
+    registry.watch_expiry(console)
+
+    assert registry._expiries == []

@@ -147,8 +147,10 @@ async def test_a_console_socket_lives_on_while_its_session_slides_elsewhere(db_u
 
         clock.set(opened_with + timedelta(seconds=1))
         conn = next(iter(server.services.registry.supervisors))
+        give_up = asyncio.get_running_loop().time() + 30  # a bound for a loaded machine
         while conn.viewer.expires_at != slid_to:  # the sweep asked the database
             assert not console.reader.done(), console.ws.close_reason
+            assert asyncio.get_running_loop().time() < give_up, "the sweep never looked"
             await asyncio.sleep(0.05)
         assert (await console.request("sync", last_seq=None))["type"] == "ack"
 
