@@ -128,6 +128,7 @@ class LoopLag:
 
     @staticmethod
     def release_gc() -> None:
+        gc.unfreeze()  # what died during the phase in cycles can be collected again
         gc.enable()
 
     def gc_mark(self) -> int:

@@ -34,7 +34,11 @@ class Window:
         self.pids = self.server.pids
         self.lag.hold_gc()  # the loader's own heap: not collected in the middle of a phase
         self.gc_mark = self.lag.gc_mark()
-        self.load0, self.metrics0 = loadavg(), await scrape_all(self.server.metric_bases)
+        try:
+            self.load0, self.metrics0 = loadavg(), await scrape_all(self.server.metric_bases)
+        except BaseException:
+            self.lag.release_gc()
+            raise
         self.overflows0 = listen_overflows()
         self.cpu0, self.me0 = [proc_cpu_s(pid) for pid in self.pids], own_cpu()
         self.t0, self.mark = time.perf_counter(), self.lag.mark()
