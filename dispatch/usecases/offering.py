@@ -315,9 +315,8 @@ class Offering:
         longer agrees (the id is stored, a crew was taken or renamed): the caller takes
         the statement-by-statement path. `audit` adds the raise's audit row."""
         store = self.ctx.store
-        if not self.at_once_possible() or alert.position_source == POSITION_UNKNOWN:
+        if not isinstance(store, PostgresStore) or alert.position_source == POSITION_UNKNOWN:
             return False
-        assert isinstance(store, PostgresStore)
         spared = {alert.help_crew_id} if alert.help_crew_id else set()
         claims = self._claims_from_memory(alert, changes.now, spared | self._claiming)
         if claims is None:
