@@ -33,7 +33,9 @@ class Registry:
         # up, or all together once they outnumber the rest (`_compact`).
         self._expiries: list[tuple[datetime, int, weakref.ref[Connection]]] = []
         self._pushes = itertools.count()
-        self._gone = 0  # entries of connections removed since the last compaction
+        # About how many entries are dead (removals since the last compaction, less the
+        # dead entries popped since): an estimate, only for when to compact.
+        self._gone = 0
 
     @property
     def unsynced(self) -> int:
@@ -88,10 +90,9 @@ class Registry:
         v = conn.viewer
         if v.role == Role.SUPERVISOR:
             return conn in self.supervisors
-        group = self.officers.get(v.user_id, ()) if v.role == Role.OFFICER else (
-            self.crews.get(v.crew_id, ()) if v.crew_id is not None else ()
-        )  # fmt: skip
-        return conn in group
+        if v.role == Role.OFFICER:
+            return conn in self.officers.get(v.user_id, ())
+        return v.crew_id is not None and conn in self.crews.get(v.crew_id, ())
 
     def watch_expiry(self, conn: Connection) -> None:
         """Watch this connection's session expiry (`viewer.expires_at` as it is now)."""
