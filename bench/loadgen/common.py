@@ -303,7 +303,8 @@ def server_metrics(
             count_over(before, after, "dispatch_loop_stall_seconds", b) for b in (0.005, 0.01, 0.02)
         ],
         "gc_pauses_over_5_10_ms": [gc_over(before, after, b) for b in (0.005, 0.01)],
-        "gc_full_collections": None if full0 is None or full1 is None else int(full1 - full0),
+        # A generation's series appears at its first collection: none before it is 0.
+        "gc_full_collections": None if full1 is None else int(full1 - (full0 or 0)),
         "gc_pause_longest": gc_longest or "none",
         "rss_mb": _mb(metric_value(after, "process_resident_memory_bytes")),
     }

@@ -27,6 +27,19 @@ def _stall_ms(text: str | None) -> float | None:
     return float("inf") if text.startswith(">") else float(text.split()[1])
 
 
+def _by_phase(side: dict[str, Any], key: str) -> dict[str, Any]:
+    """One server figure of each phase that ran (None where /metrics was not read)."""
+    return {ph: (side.get(ph) or {}).get("server", {}).get(key) for ph in PHASES if side.get(ph)}
+
+
+def _gc_text(gcs: dict[str, dict[str, Any]]) -> str:
+    return ", ".join(
+        f"{k} {g.get('gc_full_collections')}; {g.get('gc_pause_longest')}"
+        for k, g in gcs.items()
+        if "gc_full_collections" in g
+    )
+
+
 def table(r: dict[str, Any]) -> str:
     echo, prod = r.get("echo") or {}, r.get("product") or {}
     steady, burst = prod.get("steady") or {}, prod.get("burst") or {}
@@ -98,19 +111,19 @@ def table(r: dict[str, Any]) -> str:
         rows.append(("memory per connection", "<= 65 KB", f"{prod['rss_per_connection_kb']:g} KB",
                      f"{echo['rss_per_connection_kb']:g} KB" if echo else "",
                      _ok(prod["rss_per_connection_kb"] <= 65)))  # fmt: skip
-    stalls = {ph: (prod.get(ph) or {}).get("server", {}).get("loop_stall_longest")
-              for ph in PHASES if prod.get(ph)}  # fmt: skip
+    stalls = _by_phase(prod, "loop_stall_longest")
     worst = [v for k, v in ((k, _stall_ms(x)) for k, x in stalls.items())
              if v is not None and k != "setup"]  # the verdict: the measured phases  # fmt: skip
+    echo_stalls = _by_phase(echo, "loop_stall_longest")
     rows.append(("longest event-loop stall", "<= 20 ms",
                  "n/a (no /metrics)" if not worst else
-                 ", ".join(f"{k} {v}" for k, v in stalls.items()), "",
+                 ", ".join(f"{k} {v}" for k, v in stalls.items()),
+                 ", ".join(f"{k} {v}" for k, v in echo_stalls.items() if v),
                  _ok(max(worst) <= 20 if worst else None)))  # fmt: skip
     gcs = {ph: (prod.get(ph) or {}).get("server", {}) for ph in PHASES if prod.get(ph)}
+    echo_gcs = {ph: (echo.get(ph) or {}).get("server", {}) for ph in PHASES if echo.get(ph)}
     if any("gc_full_collections" in g for g in gcs.values()):
-        rows.append(("gen-2 GCs; longest GC pause", "", ", ".join(
-            f"{k} {g.get('gc_full_collections')}; {g.get('gc_pause_longest')}"
-            for k, g in gcs.items()), "", ""))  # fmt: skip
+        rows.append(("gen-2 GCs; longest GC pause", "", _gc_text(gcs), _gc_text(echo_gcs), ""))
     lgc = {ph: (prod.get(ph) or {}).get("loader_gc") for ph in PHASES if prod.get(ph)}
     if any(lgc.values()):
         pauses = ", ".join(f"{k} {g['full']}; {g['longest_ms']} ms" for k, g in lgc.items() if g)
