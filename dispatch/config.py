@@ -40,6 +40,7 @@ class _Section(BaseModel):
 class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
+    backlog: int = Field(4096, ge=1, le=65535)
     tls_cert: str = ""
     tls_key: str = ""
     hsts_max_age_s: int = Field(31536000, ge=0)

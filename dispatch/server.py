@@ -75,6 +75,7 @@ def uvicorn_config(app: FastAPI, settings: Settings, **kwargs: object) -> uvicor
     options: dict[str, object] = {
         "host": settings.server.host,
         "port": settings.server.port,
+        "backlog": settings.server.backlog,
         "ws": "websockets-sansio",
         "ws_max_size": settings.realtime.max_message_bytes,
         "ws_per_message_deflate": False,
