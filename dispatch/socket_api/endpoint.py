@@ -90,6 +90,8 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
                 break
+            if conn.close_code == CloseCode.SESSION_ENDED:
+                break  # signed out, disabled or expired while it waited: not carried out
             text = message.get("text")
             if text is None:
                 conn.push(BINARY_REFUSED)

@@ -17,9 +17,12 @@ from sqlalchemy import select, text
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
+from dispatch.auth.sessions import token_hash
 from dispatch.storage.db import Database
-from dispatch.storage.models import SessionToken, User
+from dispatch.storage.models import Crew, SessionToken, User
 from schemas.common import CrewMode, Role
+from schemas.errors import CloseCode
+from schemas.views import CrewState
 from tests.support import (
     CENTRE,
     PASSWORD,
@@ -170,10 +173,29 @@ async def test_signing_out_closes_the_sockets_of_that_session_only(
         signed_out = await http.delete("/api/session", headers=bearer(phone.session["token"]))
     assert signed_out.status_code == 204
 
-    await asyncio.wait_for(phone.reader, 3)
+    await asyncio.wait_for(phone.reader, 30)
     assert phone.ws.close_code == 4001 and "signed out" in (phone.ws.close_reason or "")
     still = await other_device.request("position", position={"lat": 52.0, "lon": -2.7})
     assert still["type"] == "ack"
+
+
+async def test_a_message_that_arrives_as_its_session_ends_is_not_carried_out(
+    server: RunningServer,
+) -> None:
+    crew = await server.crew(CrewMode.FOOT, CENTRE)  # on duty
+    # Written to the socket; the server reads it at its next turn of the loop (the test
+    # and the server share it), after the session has ended there.
+    await crew.send("duty", on=False)
+    for conn in server.services.registry.by_session(token_hash(crew.session["token"])):
+        conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
+    await asyncio.wait_for(crew.reader, 30)
+    assert crew.ws.close_code == 4001
+
+    watcher = await server.supervisor()  # a round trip after it: anything done is stored
+    seen = [c["state"] for c in watcher.state.crews.values() if c["callsign"] == crew.callsign]
+    (row,) = [c for c in await server.rows(Crew) if c.callsign == crew.callsign]
+    # Still on duty, in memory and stored: the frame was not carried out.
+    assert seen == [CrewState.AVAILABLE] and row.state == CrewState.AVAILABLE
 
 
 # -- signing in and out -------------------------------------------------------------------
