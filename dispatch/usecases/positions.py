@@ -275,19 +275,34 @@ class Positions:
     async def flush(self) -> int:
         """Write the latest crew positions and the officers' incident tracks through the
         core's store, a small transaction at a time, giving the loop back in between:
-        an alert never waits behind a flush for the database. Returns rows written."""
-        crews, self._pending_crews = self._pending_crews, {}
+        an alert never waits behind a flush for the database. Returns rows written.
+
+        A chunk that fails (the database gone, busy too long) and every chunk after it
+        go back in line for the next flush, behind nothing: a crew's newer fix taken
+        meanwhile wins over its unwritten one, and her track loses no point."""
+        crews, self._pending_crews = list(self._pending_crews.items()), {}
         tracks, self._pending_tracks = self._pending_tracks, []
-        rows = [
-            {"b_id": c, "b_lat": f[0], "b_lon": f[1], "b_acc": f[2], "b_at": f[3]}
-            for c, f in crews.items()
-        ]
-        for statement, batch in ((MOVE_CREWS, rows), (ADD_TRACKS, tracks)):
-            for start in range(0, len(batch), FLUSH_CHUNK):
-                chunk = batch[start : start + FLUSH_CHUNK]
-                await self.ctx.store.run_unit(partial(_write, statement, chunk))
+        moved = added = 0
+        try:
+            for start in range(0, len(crews), FLUSH_CHUNK):
+                chunk = crews[start : start + FLUSH_CHUNK]
+                rows = [
+                    {"b_id": c, "b_lat": f[0], "b_lon": f[1], "b_acc": f[2], "b_at": f[3]}
+                    for c, f in chunk
+                ]
+                await self.ctx.store.run_unit(partial(_write, MOVE_CREWS, rows))
+                moved += len(chunk)
                 await asyncio.sleep(0)
-        return len(rows) + len(tracks)
+            for start in range(0, len(tracks), FLUSH_CHUNK):
+                points = tracks[start : start + FLUSH_CHUNK]
+                await self.ctx.store.run_unit(partial(_write, ADD_TRACKS, points))
+                added += len(points)
+                await asyncio.sleep(0)
+        except BaseException:
+            self._pending_crews = {**dict(crews[moved:]), **self._pending_crews}
+            self._pending_tracks = tracks[added:] + self._pending_tracks
+            raise
+        return moved + added
 
 
 def _write(statement: Any, rows: list[dict[str, Any]], unit: Unit) -> None:
