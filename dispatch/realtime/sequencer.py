@@ -32,21 +32,32 @@ class Sequencer:
         self._filler: asyncio.Task[None] | None = None
         self.head = 0  # the highest seq delivered
         self.filled = 0  # events taken from the table to fill a gap (a metric)
+        # Until `start` says where the table's head is, events (a peer's, through the
+        # hub, which is listened to first so that none is missed) are only held: a gap
+        # below one is not filled from the table, which would deliver its whole history.
+        self._started = False
 
     def start(self, head: int, recent: list[StoredEvent]) -> None:
         """Deliver from `head + 1` on; anything at or below it is already known.
-        `recent` (the stored events up to `head`, in order) fills the ring for replays."""
+        `recent` (the stored events up to `head`, in order) fills the ring for replays.
+        Events held since before are delivered after it, a gap below them filled."""
         self.head = max(self.head, head)
         if recent and recent[-1].seq == self.head:
             for event in recent:
                 self._ring.add(event)
+        self._started = True
         self._release()
+        self._fill_later()
 
     def offer(self, event: StoredEvent) -> None:
         if event.seq <= self.head or event.seq in self._waiting:
             return  # already delivered, or already waiting
         self._waiting[event.seq] = event
-        self._release()
+        if self._started:
+            self._release()
+            self._fill_later()
+
+    def _fill_later(self) -> None:
         if self._waiting and self._filler is None:
             self._filler = asyncio.get_running_loop().create_task(self._fill_gap())
 
