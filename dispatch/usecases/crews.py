@@ -147,7 +147,14 @@ class Crews:
 
     async def connected(self, crew_id: str) -> None:
         """A member of the crew connected: it may be offered alerts again. Known crews
-        need no database read; one added behind this process's back is read once."""
+        need no database read; one added behind this process's back is read once, before
+        anything is counted: a read that fails leaves no connection counted that its
+        socket would never take back."""
+        if crew_id not in self.ctx.crews.states:
+            async with self.ctx.db.session() as s:
+                crew = await s.get(Crew, crew_id)
+            if crew is not None and crew_id not in self.ctx.crews.states:
+                self.ctx.track_crew(crew)
         pending = self._withdrawals.pop(crew_id, None)
         if pending is not None:
             pending.cancel()  # back within the grace period: its offer stays
@@ -155,11 +162,6 @@ class Crews:
         self.ctx.crews.connections[crew_id] = here + 1
         if here == 0:
             self.ctx.on_presence(crew_id, True)
-        if crew_id not in self.ctx.crews.states:
-            async with self.ctx.db.session() as s:
-                crew = await s.get(Crew, crew_id)
-            if crew is not None and crew_id not in self.ctx.crews.states:
-                self.ctx.track_crew(crew)
         self.ctx.refresh_ready(crew_id)
 
     def disconnected(self, crew_id: str) -> None:
