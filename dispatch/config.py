@@ -165,6 +165,7 @@ class RealtimeSettings(_Section):
     position_flush_s: float = Field(1.0, gt=0)
     close_timeout_s: float = Field(5.0, gt=0)
     admit_unsynced: int = Field(3000, ge=1)
+    sync_within_s: float = Field(30.0, gt=0)
     supervisor_positions_every_s: float = Field(0.25, gt=0, le=5)
     gc_freeze_every_s: float = Field(1.0, ge=0)
     gc_collect_after_closed: int = Field(20000, ge=1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -238,7 +239,11 @@ class Services:
         self.registry.flush_positions()
 
     async def _expire_sockets(self) -> None:
-        """Close the sockets of sessions that expired (by the server's clock)."""
+        """Close the sockets of sessions that expired (by the server's clock), and those
+        that never synced within `realtime.sync_within_s` (by the process's own)."""
+        limit = self.settings.realtime.sync_within_s
+        for conn in self.registry.unsynced_since(time.monotonic() - limit):
+            conn.close(CloseCode.TRY_AGAIN, f"no sync within {limit:g} s: reconnect and sync")
         now = self.dispatcher.clock()
         due = deque(self.registry.expiring(now))
         try:

@@ -57,6 +57,7 @@ class Connection:
         self._carried: asyncio.Task[None] | None = None  # a `send_now` that had to wait
         self.bucket = TokenBucket(settings.rate_per_s, settings.rate_burst)
         self._drops: deque[float] = deque()
+        self.opened_at = time.monotonic()
         self.synced = False
         self.last_seq = 0
         self._held: list[tuple[int, str]] = []

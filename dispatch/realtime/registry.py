@@ -41,6 +41,10 @@ class Registry:
     def unsynced(self) -> int:
         return len(self._unsynced)
 
+    def unsynced_since(self, opened_before: float) -> list[Connection]:
+        """Connections opened before this `time.monotonic()` that have not synced yet."""
+        return [c for c in self._unsynced if c.opened_at < opened_before]
+
     def count(self, role: Role) -> int:
         if role == Role.SUPERVISOR:
             return len(self.supervisors)

@@ -45,3 +45,17 @@ async def test_a_crew_is_told_to_come_back_while_others_wait_for_their_sync(
     await waiting.sync()  # the backlog clears: the crew gets in on its next try
     back = await strict_server.connect(crew_user)
     assert (await back.request("duty", on=True))["type"] == "ack"
+
+
+async def test_a_socket_that_never_syncs_is_told_to_reconnect(sqlite_url: str) -> None:
+    settings = settings_for(
+        sqlite_url, **{"realtime.sync_within_s": 0.5, "dispatch.sweep_interval_s": 0.1}
+    )
+    running = await start_server(settings)
+    try:
+        idle = await running.connect(await running.add_user(Role.SUPERVISOR), sync=False)
+        await asyncio.wait_for(idle.reader, 30)
+        assert idle.ws.close_code == 1013
+        assert "no sync within 0.5 s" in (idle.ws.close_reason or "")
+    finally:
+        await running.stop()
