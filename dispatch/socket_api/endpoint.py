@@ -93,17 +93,21 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             if conn.close_code == CloseCode.SESSION_ENDED:
                 break  # signed out, disabled or expired while it waited: not carried out
             text = message.get("text")
-            if text is None:
-                conn.push(BINARY_REFUSED)
-                continue
-            if len(text) > max_chars and len(text.encode("utf-8")) > limits.max_message_bytes:
+            if (
+                text is not None
+                and len(text) > max_chars
+                and len(text.encode("utf-8")) > limits.max_message_bytes
+            ):
                 conn.close(CloseCode.TOO_BIG, "message too big")
                 break
-            if not conn.bucket.take():
+            if not conn.bucket.take():  # binary frames count too
                 if conn.flooding(limits.flood_close_after):
                     conn.close(CloseCode.POLICY, "flooding: too many messages")
                     break
-                conn.push(slow_down(text))
+                conn.push(slow_down(text or ""))
+                continue
+            if text is None:
+                conn.push(BINARY_REFUSED)
                 continue
             await handle(d, conn, text)
             conn.send_now()  # the answer goes now, not a turn of the loop later

@@ -227,7 +227,7 @@ async def test_a_flooding_client_is_slowed_then_cut_off(server: RunningServer) -
         for i in range(200):
             await flooder.ws.send(json.dumps({"type": "position", "id": f"f{i}", "position": HERE}))
 
-    await asyncio.wait_for(flooder.reader, 5)
+    await asyncio.wait_for(flooder.reader, 30)
     limited = [f for f in flooder.frames if f.get("code") == "rate_limited"]
     assert 0 < len(limited) < limits.flood_close_after
     # The refused message's own id comes back, so a client knows which one was dropped.
@@ -236,5 +236,21 @@ async def test_a_flooding_client_is_slowed_then_cut_off(server: RunningServer) -
     assert len(acked) >= limits.rate_burst  # the burst itself was served
     assert flooder.ws.close_code == 1008
     assert flooder.ws.close_reason
+    await assert_nothing_stored_and_others_carry_on(server, people)
+    await people.close()
+
+
+async def test_binary_frames_count_against_the_rate_limit_too(server: RunningServer) -> None:
+    people = await bystanders(server)
+    flooder = await server.officer()
+    with contextlib.suppress(ConnectionClosed):  # the server may hang up before the last
+        for _ in range(200):
+            await flooder.ws.send(b"\x00" * 16)
+
+    await asyncio.wait_for(flooder.reader, 30)
+    refused = [f for f in flooder.frames if f.get("code") == "bad_json"]
+    limited = [f for f in flooder.frames if f.get("code") == "rate_limited"]
+    assert len(refused) >= server.settings.realtime.rate_burst - 1  # the sync took one
+    assert 0 < len(limited) and flooder.ws.close_code == 1008
     await assert_nothing_stored_and_others_carry_on(server, people)
     await people.close()
