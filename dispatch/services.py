@@ -228,7 +228,7 @@ class Services:
         self.dispatcher.ctx.sequencer.offer(StoredEvent.from_json(text))
 
     def _end_session(self, session_hash: str) -> None:
-        self.sessions.forget(session_hash)
+        self.sessions.end(session_hash)
         for conn in self.registry.by_session(session_hash):
             conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
 

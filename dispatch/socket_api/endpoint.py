@@ -79,10 +79,12 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
             await websocket.close(CloseCode.TRY_AGAIN, f"busy: retry_after_ms={wait}")
         return
     registry.add(conn)
+    if services.sessions.ended(viewer.session_hash):  # ended while the socket was accepted
+        conn.close(CloseCode.SESSION_ENDED, "signed out: sign in again")
     writer = asyncio.create_task(conn.writer())
     connected = False
     try:
-        if viewer.crew_id is not None:
+        if viewer.crew_id is not None and not conn.closed:
             await d.crews.connected(viewer.crew_id)
             connected = True
         max_chars = limits.max_message_bytes // 4  # below this, no frame can be too big

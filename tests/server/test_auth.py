@@ -17,7 +17,8 @@ from sqlalchemy import select, text
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
-from dispatch.auth.sessions import token_hash
+from dispatch.auth import session_cache
+from dispatch.auth.sessions import Viewer, authenticate, token_hash
 from dispatch.storage.db import Database
 from dispatch.storage.models import Crew, SessionToken, User
 from schemas.common import CrewMode, Role
@@ -29,6 +30,7 @@ from tests.support import (
     Client,
     ManualClock,
     RunningServer,
+    eventually,
     north_of,
     settings_for,
     start_server,
@@ -177,6 +179,68 @@ async def test_signing_out_closes_the_sockets_of_that_session_only(
     assert phone.ws.close_code == 4001 and "signed out" in (phone.ws.close_reason or "")
     still = await other_device.request("position", position={"lat": 52.0, "lon": -2.7})
     assert still["type"] == "ack"
+
+
+async def sign_out_while(server: RunningServer, token: str, held: asyncio.Event) -> None:
+    """Sign out over HTTP and wait until the server has ended the session, then let the
+    connect that was held half way go on."""
+    async with httpx.AsyncClient(base_url=server.base, headers=bearer(token)) as http:
+        assert (await http.delete("/api/session")).status_code == 204
+    await eventually(lambda: server.services.sessions.ended(token_hash(token)))
+    held.set()
+
+
+async def test_a_sign_out_while_a_first_connect_reads_the_session_refuses_it(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = (await server.sign_in(await server.add_user(Role.OFFICER)))["token"]
+    read, held = asyncio.Event(), asyncio.Event()
+
+    async def read_then_hold(db: Database, token: str | None, *, now: datetime) -> Viewer:
+        viewer = await authenticate(db, token, now=now)  # the row is there when read
+        read.set()
+        await held.wait()
+        return viewer
+
+    monkeypatch.setattr(session_cache, "authenticate", read_then_hold)
+    opening = asyncio.ensure_future(
+        connect(server.ws_url, additional_headers=bearer(token), open_timeout=60)
+    )
+    await asyncio.wait_for(read.wait(), 30)
+    await sign_out_while(server, token, held)
+    with pytest.raises(InvalidStatus) as refused:
+        await opening
+    async with httpx.AsyncClient(base_url=server.base, headers=bearer(token)) as http:
+        after = await http.get("/api/session")  # the ended session was not cached either
+
+    assert refused.value.response.status_code == 401
+    assert json.loads(refused.value.response.body)["code"] == "auth_invalid"
+    assert (after.status_code, after.json()["code"]) == (401, "auth_invalid")
+
+
+async def test_a_sign_out_while_a_socket_is_being_accepted_closes_it(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = (await server.sign_in(await server.add_user(Role.OFFICER)))["token"]
+    cache = server.services.sessions
+    authenticated, held = asyncio.Event(), asyncio.Event()
+    viewer_of = cache.viewer
+
+    async def authenticate_then_hold(token: str | None, *, now: datetime) -> Viewer:
+        viewer = await viewer_of(token, now=now)
+        authenticated.set()
+        await held.wait()  # as if the sign-out landed while the upgrade was answered
+        return viewer
+
+    monkeypatch.setattr(cache, "viewer", authenticate_then_hold)
+    opening = asyncio.ensure_future(
+        connect(server.ws_url, additional_headers=bearer(token), open_timeout=60)
+    )
+    await asyncio.wait_for(authenticated.wait(), 30)
+    await sign_out_while(server, token, held)
+    ws = await opening
+    await asyncio.wait_for(ws.wait_closed(), 30)
+    assert ws.close_code == 4001 and "signed out" in (ws.close_reason or "")
 
 
 async def test_a_message_that_arrives_as_its_session_ends_is_not_carried_out(
