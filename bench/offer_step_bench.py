@@ -8,6 +8,10 @@
   a time, not back to back). Back to back, each raise finds the one before it in the
   processor's caches; spaced out, it pays to fetch its code and data again, and on
   this machine that doubled it.
+- the anchor: a bare TCP round trip (one byte) to an echo in another process, back to
+  back and spaced alike. Spaced out, even that costs several times as much here: the
+  sleeping process and processor are woken, and their caches fetched again. It is the
+  machine's part of the spaced cost, which no code of ours can take away.
 
 Prints p50 / p99 / max in microseconds with the sample counts and the load average, and
 writes them to bench/results/offer_step.json.
@@ -23,6 +27,9 @@ import math
 import os
 import platform
 import random
+import socket
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -54,6 +61,34 @@ def pct(xs: list[float], q: float) -> float:
 
 def summary(xs: list[float]) -> dict[str, float]:
     return {"n": len(xs), "p50": pct(xs, 0.5), "p99": pct(xs, 0.99), "max": pct(xs, 1.0)}
+
+
+ECHO_CHILD = """
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+while data := s.recv(64):
+    s.sendall(data)
+"""
+
+
+def bare_round_trips(samples: int, spaced: int, gap_s: float) -> tuple[list[float], list[float]]:
+    """One byte to an echo in another process and back (us): back to back, then spaced."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        child = subprocess.Popen([sys.executable, "-c", ECHO_CHILD, str(listener.getsockname()[1])])
+        conn, _ = listener.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    series: tuple[list[float], list[float]] = ([], [])
+    with conn:
+        for k in range(samples + spaced):
+            if k >= samples:
+                time.sleep(gap_s)
+            start = time.perf_counter()
+            conn.sendall(b"x")
+            conn.recv(64)
+            series[k >= samples].append((time.perf_counter() - start) * 1e6)
+    child.wait(timeout=30)
+    return series
 
 
 def point(rng: random.Random) -> tuple[float, float]:
@@ -154,16 +189,22 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="dispatch-offer-") as tmp:
         result = asyncio.run(run(args, tmp))
+    bare, bare_spaced = bare_round_trips(args.samples, args.spaced_samples, args.gap_ms / 1000)
+    result["anchor_round_trip_us"] = summary(bare)
+    result["anchor_round_trip_spaced_us"] = summary(bare_spaced) if bare_spaced else None
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{result['crews']} crews, all ready and fresh; {result['db']}; "
           f"load average {result['load_average']}")  # fmt: skip
-    for key in ("rank_nearest_us", "rank_two_us", "offer_step_us", "offer_step_spaced_us"):
+    keys = ("rank_nearest_us", "rank_two_us", "offer_step_us", "offer_step_spaced_us")
+    anchors = ("anchor_round_trip_us", "anchor_round_trip_spaced_us")
+    for key in keys + anchors:
         s = result[key]
         if s is not None:
             print(f"  {key:<20} n={s['n']} p50={s['p50']} p99={s['p99']} max={s['max']}")
     if result["offer_step_spaced_us"] is not None:
         print(f"  (spaced: each raise {result['gap_ms']:g} ms after the one before)")
+    print("  (anchor: one byte to an echo in another process and back, over TCP)")
     print(f"wrote {args.out}")
 
 
