@@ -3,13 +3,23 @@ the server answers each with an `ack` or an `error` carrying the same `id`."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import Field, TypeAdapter, field_validator
+from pydantic import AfterValidator, Field, TypeAdapter, field_validator
 
 from schemas.common import AlertCategory, Identifier, Model, Outcome, Position, UtcDateTime
 
-Note = Annotated[str, Field(max_length=500)]
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def without_controls(text: str) -> str:
+    """Free text without control characters (tabs and line breaks stay): PostgreSQL
+    refuses a NUL in text, and an alert must not be refused for a stray one in its note."""
+    return CONTROL.sub("", text)
+
+
+Note = Annotated[str, Field(max_length=500), AfterValidator(without_controls)]
 MAX_OFFSET_MS = 10 * 366 * 86_400_000  # ten years: a phone's clock may be that wrong
 
 
@@ -247,7 +257,9 @@ class EscortStart(ClientMessage):
     type: Literal["escort.start"] = "escort.start"
     alert_id: Identifier = Field(description="Made by the phone: the alert's id if it runs out.")
     duration_s: int = Field(ge=ESCORT_MIN_S, le=ESCORT_MAX_S)
-    label: str | None = Field(None, max_length=100, description="What she is doing.")
+    label: Annotated[str, AfterValidator(without_controls)] | None = Field(
+        None, max_length=100, description="What she is doing."
+    )
 
     @field_validator("label")
     @classmethod

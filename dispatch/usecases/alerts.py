@@ -137,7 +137,7 @@ class Alerts:
                 # A resend, or the same id raised at the same moment through another
                 # process: it is stored, and this raise is answered with it.
                 view, created = await self.ctx.transact(
-                    lambda tx: self._known(tx, viewer, msg.alert_id)
+                    lambda tx: self._known(tx, viewer, msg.alert_id, urgent=msg.urgent)
                 )
         if created:
             if msg.position is not None:
@@ -241,11 +241,18 @@ class Alerts:
             return place[0], place[1], None, POSITION_BY_PLACE
         return 0.0, 0.0, None, POSITION_UNKNOWN
 
-    def _known(self, tx: Tx, viewer: Viewer, alert_id: str) -> tuple[AlertView, bool]:
-        known = tx.get(Alert, alert_id)
+    def _known(
+        self, tx: Tx, viewer: Viewer, alert_id: str, *, urgent: bool = False
+    ) -> tuple[AlertView, bool]:
+        """A resend of her stored alert. One that says urgent when the stored one is not
+        makes it urgent: she pressed again after the first press's ack was lost, and her
+        phone, answered, sends no escalation of its own."""
+        known = tx.get(Alert, alert_id, for_update=urgent)
         assert known is not None
         if known.officer_id != viewer.user_id:
             raise UseCaseError(ErrorCode.CONFLICT, "That alert id is already in use.")
+        if urgent and not known.urgent and is_open_alert(AlertState(known.state)):
+            self.make_urgent(tx, known)
         return alert_view(known, tx.attached(known.id)), False
 
     # -- raised for her by the system: a missed check-in, her escort timer ---------------

@@ -7,12 +7,14 @@ supervisor's websocket. Screenshots of every screen go to docs/screenshots/.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from dispatch.people import add_user
@@ -235,6 +237,37 @@ async def test_a_short_tap_or_a_brush_sends_nothing(browser: Browser, serve: Ser
         lambda f: f["type"] == "alert" and f["alert"]["id"] == alert.id and f["alert"]["urgent"]
     )
     assert len(await alerts_in_db(server)) == 1
+    await supervisor.close()
+
+
+async def test_held_again_for_urgent_while_the_first_press_is_on_its_way(
+    browser: Browser, serve: ServerFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Her raise is sent but not yet answered when she holds again for urgent help: the
+    answer to a raise that did not say urgent is not taken for the escalation's."""
+    server = await serve()
+    alerts = server.services.dispatcher.alerts
+    arrived, answer = asyncio.Event(), asyncio.Event()
+    raise_alert = alerts.raise_alert
+
+    async def answered_later(viewer: Any, msg: Any) -> Any:
+        arrived.set()
+        await answer.wait()
+        return await raise_alert(viewer, msg)
+
+    monkeypatch.setattr(alerts, "raise_alert", answered_later)
+    supervisor = await server.supervisor()
+    officer = await officer_page(browser, server)
+    await hold(officer.page, until="sending")
+    await asyncio.wait_for(arrived.wait(), 30)
+    await hold(officer.page, sign="data-urgent", until="true")
+    answer.set()
+
+    urgent = await supervisor.wait_for(
+        lambda f: f["type"] == "alert" and f["alert"]["urgent"], timeout=30
+    )
+    (alert,) = await alerts_in_db(server)
+    assert urgent["alert"]["id"] == alert.id and alert.urgent
     await supervisor.close()
 
 

@@ -235,6 +235,35 @@ async def test_the_same_alert_id_twice_and_across_a_reconnect_is_one_alert(
     assert [a.id for a in await server.rows(Alert)] == [alert_id]
 
 
+async def test_a_resend_that_says_urgent_makes_the_stored_alert_urgent(
+    server: RunningServer,
+) -> None:
+    """Her first press was stored but its ack lost; she held again for urgent help, and
+    her phone resends the raise saying so: the stored alert becomes urgent."""
+    near = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+    further = await server.crew(CrewMode.FOOT, north_of(CENTRE, 300))
+    officer = await server.officer()
+    alert_id = uuid.uuid4().hex
+
+    first = await officer.raise_alert(CENTRE, alert_id=alert_id)
+    await near.offer(timeout=30)
+    again = await officer.raise_alert(CENTRE, alert_id=alert_id, urgent=True)
+    await further.offer(timeout=30)  # a second crew, as for any urgent alert
+
+    assert [r["result"]["created"] for r in (first, again)] == [True, False]
+    (alert,) = await server.rows(Alert)
+    assert alert.urgent and alert.crews_needed == server.settings.dispatch.urgent_crews
+
+
+async def test_a_note_is_stored_without_control_characters(server: RunningServer) -> None:
+    """PostgreSQL refuses a NUL in text: the alert is stored, the stray characters not."""
+    officer = await server.officer()
+    reply = await officer.raise_alert(CENTRE, note="blue\x00 car\x07, north")
+    assert reply["type"] == "ack", reply
+    (alert,) = await server.rows(Alert)
+    assert alert.note == "blue car, north"
+
+
 async def test_another_officer_cannot_take_an_alert_id(server: RunningServer) -> None:
     a, b = await server.officer(), await server.officer()
     alert_id = uuid.uuid4().hex

@@ -273,7 +273,9 @@ function deliver() {
     send("raise", "alert.raise", body, (answer) => {
       if (answer.type !== "ack") return;
       alert.acked = true;
-      alert.urgentAcked = true;
+      // Urgent only if this raise said so: held again while it was on its way, the
+      // escalation goes next (deliver, below).
+      if (body.urgent) alert.urgentAcked = true;
       if (alert.status === "sending") setStatus(answer.result.status);
       openAlerts.add(alert.id);
       deliver();
