@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 from sqlmodel import col, select
 
 from dispatch.config import Settings
+from dispatch.core.lifecycle import IllegalTransition
 from dispatch.core.matching import CrewIndex, RankingRules
 from dispatch.logs import failure
 from dispatch.realtime.events import KIND_CREW, StoredEvent
@@ -100,6 +101,7 @@ class CrewBook:
         # crew id -> (callsign, mode) as last stored or heard: what an offer's crew event
         # says without a read (the one-statement raise checks it against the row).
         self.names: dict[str, tuple[str, CrewMode]] = {}
+        self.heard_at: dict[str, int] = {}  # crew id -> the seq of its latest event here
 
     def connected_anywhere(self, crew_id: str) -> bool:
         return self.connections.get(crew_id, 0) > 0 or bool(self.remote.get(crew_id))
@@ -193,8 +195,8 @@ class Context:
 
         try:
             result = await self.store.run_unit(unit)
-        except (UseCaseError, Refusal):
-            raise  # refusals change nothing
+        except (UseCaseError, Refusal, IllegalTransition):
+            raise  # refusals change nothing: no resync (a phone could ask for one at will)
         except BaseException:
             await self.resync_after_failure()
             raise
@@ -210,7 +212,7 @@ class Context:
                 yield w
                 await w.number_events()
                 await session.commit()
-        except UseCaseError:
+        except (UseCaseError, IllegalTransition):
             raise
         except BaseException:
             await self.resync_after_failure()
@@ -259,6 +261,7 @@ class Context:
     def _observe_crew(self, event: StoredEvent) -> None:
         view = event.view()
         crew_id = event.entity_id
+        self.crews.heard_at[crew_id] = event.seq
         self.crews.states[crew_id] = CrewState(view["state"])
         self.crews.names[crew_id] = (view["callsign"], CrewMode(view["mode"]))
         self.index.set_speed(crew_id, self.speed(CrewMode(view["mode"])))
@@ -298,10 +301,15 @@ class Context:
         answered): its events are then read back here rather than wait for a later
         event to show the gap."""
         try:
+            before = self.sequencer.head
             async with self.db.session() as s:
-                for crew in (await s.exec(select(Crew))).all():
-                    self.crews.states[crew.id] = CrewState(crew.state)
-                    self.refresh_ready(crew.id)
+                rows = (await s.exec(select(Crew))).all()
+                # A crew whose event came while the rows were read: memory is as new as
+                # the row or newer (what follows its event comes in sequence).
+                for crew in rows:
+                    if self.crews.heard_at.get(crew.id, 0) <= before:
+                        self.crews.states[crew.id] = CrewState(crew.state)
+                        self.refresh_ready(crew.id)
                 counter = await s.get(Counter, EVENT_SEQ)
             head = counter.value if counter else 0
             if head > self.sequencer.head:

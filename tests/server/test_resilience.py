@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from dispatch.storage.models import Crew
 from schemas.common import CrewMode
+from schemas.views import CrewState
 from tests.realtime.test_hub import REDIS_URL, redis_available
 from tests.support import (
     CENTRE,
@@ -114,6 +117,66 @@ async def test_a_failed_publish_after_commit_still_acks_and_dispatches(
     assert ack["type"] == "ack", ack  # stored, so never reported as "nothing changed"
     offer = await crew.offer()
     assert offer["alert_id"] == ack["result"]["alert_id"]
+
+
+async def test_a_crew_change_while_memory_is_read_back_is_not_undone_by_it(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed transaction memory is read back from the crew rows. A crew's event
+    that arrives while the rows are in hand is newer than its row may be: it stands."""
+    ctx = server.services.dispatcher.ctx
+    crew = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+    (crew_id,) = [c.id for c in await server.rows(Crew) if c.callsign == crew.callsign]
+    replies: list[dict[str, Any]] = []
+    open_session = ctx.db.session
+
+    @contextlib.asynccontextmanager
+    async def rows_then_off_duty() -> AsyncIterator[Any]:
+        async with open_session() as session:
+            if not replies:
+                read = session.exec
+
+                async def read_then_change(*args: Any, **kwargs: Any) -> Any:
+                    rows = await read(*args, **kwargs)  # still on duty in these
+                    replies.append(await crew.request("duty", on=False, timeout=30))
+                    return rows
+
+                monkeypatch.setattr(session, "exec", read_then_change)
+            yield session
+
+    monkeypatch.setattr(ctx.db, "session", rows_then_off_duty)
+    await ctx.resync_after_failure()
+
+    assert [r["type"] for r in replies] == ["ack"]
+    assert ctx.crews.states[crew_id] == CrewState.OFF_DUTY
+    assert not ctx.index.is_ready(crew_id)  # never offered an alert while off duty
+
+
+async def test_a_phones_illegal_move_is_refused_without_reading_memory_back(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An illegal move changes nothing, like any refusal: it does not make the server read
+    every crew and open alert back from the database (a phone could ask for that at will)."""
+    ctx = server.services.dispatcher.ctx
+    crew = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
+    officer = await server.officer()
+    alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
+    offer = await crew.offer(timeout=30)
+    assert (await crew.request("offer.accept", offer_id=offer["id"], timeout=30))["type"] == "ack"
+    on_scene = {"alert_id": alert_id, "status": "on_scene", "timeout": 30}
+    assert (await crew.request("assignment.status", **on_scene))["type"] == "ack"
+    resyncs: list[None] = []
+    read_back = ctx.resync_after_failure
+
+    async def counted() -> None:
+        resyncs.append(None)
+        await read_back()
+
+    monkeypatch.setattr(ctx, "resync_after_failure", counted)
+    back = await crew.request("assignment.status", alert_id=alert_id, status="en_route", timeout=30)
+
+    assert (back["type"], back["code"]) == ("error", "illegal_transition"), back
+    assert resyncs == []
 
 
 async def test_a_replay_bigger_than_the_outbox_becomes_a_snapshot(db_url: str) -> None:
