@@ -38,6 +38,11 @@ class Crews:
     async def set_duty(self, viewer: Viewer, on: bool) -> CrewView:
         def duty(tx: Tx) -> CrewView:
             crew = crew_of(tx, viewer)
+            if crew.offer_id is not None:  # its offer first, as an expiry or decline locks it
+                tx.get(Offer, crew.offer_id, for_update=True)
+            # Then the crew as it is now, locked: a claim that committed since it was read
+            # is seen, not overwritten (PostgreSQL; SQLite's writer holds the database).
+            tx.session.refresh(crew, with_for_update=True)
             state = CrewState(crew.state)
             if on and state == CrewState.OFF_DUTY:
                 crew.state = move_crew(state, CrewState.AVAILABLE)

@@ -515,7 +515,9 @@ class Offering:
         )
         tx.after_commit.append(partial(self.disarm, offer.id))
         crew = tx.get(Crew, offer.crew_id)
-        alert = tx.get(Alert, offer.alert_id)
+        # Locked: two offers of one alert closing at once (PostgreSQL) would each count
+        # the other as still open, and neither would move the alert on.
+        alert = tx.get(Alert, offer.alert_id, for_update=True)
         assert crew is not None and alert is not None
         if crew.offer_id == offer.id:
             tx.write(
