@@ -96,13 +96,23 @@ class Connection:
             self.push(frame)
 
     def push(self, frame: str) -> None:
+        if self._put(frame):
+            self._wake.set()
+
+    def reply(self, frame: str) -> None:
+        """The answer to the client's frame: put in the outbox without waking the writer,
+        as the reader sends it (`send_now`) before it reads again. Woken, the writer
+        would take a turn of the loop to find the outbox empty, on every ack."""
+        self._put(frame)
+
+    def _put(self, frame: str) -> bool:
         if self.closed:
-            return
+            return False
         if self.outbox.qsize() >= self._limit:
             self.close(CloseCode.TRY_AGAIN, "too slow to keep up: reconnect and sync")
-            return
+            return False
         self.outbox.put_nowait(frame)
-        self._wake.set()
+        return True
 
     def complete_sync(self, frames: list[str], seq: int, trailer: str) -> None:
         """Send the replay or snapshot, then the held events after `seq`, then go live."""

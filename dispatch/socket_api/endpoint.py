@@ -112,7 +112,7 @@ async def websocket_endpoint(websocket: WebSocket) -> None:
                 conn.push(BINARY_REFUSED)
                 continue
             await handle(d, conn, text)
-            conn.send_now()  # the answer goes now, not a turn of the loop later
+            conn.send_now()  # the answer goes now (the writer was not woken for it)
     finally:
         registry.remove(conn)
         conn.close(conn.close_code or CloseCode.NORMAL, "")

@@ -221,7 +221,8 @@ def _error(msg_id: str | None, code: ErrorCode, message: str) -> str:
 
 
 async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
-    """Answer one client frame with an ack or an error frame."""
+    """Answer one client frame with an ack or an error frame (`Connection.reply`: the
+    caller sends it, `send_now`, before it reads again)."""
     try:
         data = frames.load(text)
         msg_id = frames.message_id(data)
@@ -231,17 +232,17 @@ async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
             raise frames.FrameError(ErrorCode.FORBIDDEN, route.refusal, msg_id)
         msg = frames.validate(kind, text, msg_id)
     except frames.FrameError as exc:
-        conn.push(_error(exc.msg_id, exc.code, exc.message))
+        conn.reply(_error(exc.msg_id, exc.code, exc.message))
         return
     assert route is not None  # every message type has a handler
     try:
         result = await route.handler(d, conn, msg)
     except UseCaseError as exc:
-        conn.push(_error(msg.id, exc.code, exc.message))
+        conn.reply(_error(msg.id, exc.code, exc.message))
     except IllegalTransition as exc:
-        conn.push(_error(msg.id, ErrorCode.ILLEGAL_TRANSITION, str(exc).capitalize() + "."))
+        conn.reply(_error(msg.id, ErrorCode.ILLEGAL_TRANSITION, str(exc).capitalize() + "."))
     except Exception as exc:
         log.error("handler for %s failed: %s", kind, failure(exc))
-        conn.push(_error(msg.id, ErrorCode.INTERNAL, "The server could not do that; try again."))
+        conn.reply(_error(msg.id, ErrorCode.INTERNAL, "The server could not do that; try again."))
     else:
-        conn.push(ack(msg.id, result))
+        conn.reply(ack(msg.id, result))

@@ -29,7 +29,8 @@ BIG = "x" * 65_536  # 64 KB a frame: a few hundred fill any socket buffer on loo
 
 
 class Echo:
-    """For each text received: `fill` big frames, then the text back, sent at once."""
+    """For each text received: `fill` big frames, then the text back as a reply (the
+    writer not woken for it), sent at once."""
 
     def __init__(self) -> None:
         self.received: list[str] = []
@@ -54,7 +55,7 @@ class Echo:
                     self.all_in.set()
                 for i in range(self.fill):
                     conn.push(json.dumps({"after": text, "n": i, "pad": BIG}))
-                conn.push(json.dumps({"echo": text}))
+                conn.reply(json.dumps({"echo": text}))  # as the endpoint answers
                 conn.send_now()
                 self.left.append(conn.outbox.qsize())  # what the writer still has to send
                 if text.startswith("late"):
