@@ -7,18 +7,18 @@ import asyncio
 import contextlib
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select, text
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import InvalidStatus
 
 from dispatch.auth import session_cache
-from dispatch.auth.sessions import Viewer, authenticate, token_hash
+from dispatch.auth.sessions import Viewer, token_hash
 from dispatch.storage.db import Database
 from dispatch.storage.models import Crew, SessionToken, User
 from schemas.common import CrewMode, Role
@@ -181,35 +181,39 @@ async def test_signing_out_closes_the_sockets_of_that_session_only(
     assert still["type"] == "ack"
 
 
-async def sign_out_while(server: RunningServer, token: str, held: asyncio.Event) -> None:
-    """Sign out over HTTP and wait until the server has ended the session, then let the
-    connect that was held half way go on."""
+async def connect_across_a_sign_out(
+    server: RunningServer, token: str, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str
+) -> ClientConnection:
+    """Open a websocket with `token` while `owner.name` (a step of its authentication)
+    is held once it has answered: the session is signed out over HTTP meanwhile, and the
+    step goes on once the server has ended it. Returns the socket if it was opened."""
+    step: Callable[..., Awaitable[Viewer]] = getattr(owner, name)
+    answered, go_on = asyncio.Event(), asyncio.Event()
+
+    async def answer_then_hold(*args: Any, **kwargs: Any) -> Viewer:
+        viewer = await step(*args, **kwargs)  # the session's row was there
+        answered.set()
+        await go_on.wait()
+        return viewer
+
+    monkeypatch.setattr(owner, name, answer_then_hold)
+    opening = asyncio.ensure_future(
+        connect(server.ws_url, additional_headers=bearer(token), open_timeout=60)
+    )
+    await asyncio.wait_for(answered.wait(), 30)
     async with httpx.AsyncClient(base_url=server.base, headers=bearer(token)) as http:
         assert (await http.delete("/api/session")).status_code == 204
     await eventually(lambda: server.services.sessions.ended(token_hash(token)))
-    held.set()
+    go_on.set()
+    return await opening
 
 
 async def test_a_sign_out_while_a_first_connect_reads_the_session_refuses_it(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = (await server.sign_in(await server.add_user(Role.OFFICER)))["token"]
-    read, held = asyncio.Event(), asyncio.Event()
-
-    async def read_then_hold(db: Database, token: str | None, *, now: datetime) -> Viewer:
-        viewer = await authenticate(db, token, now=now)  # the row is there when read
-        read.set()
-        await held.wait()
-        return viewer
-
-    monkeypatch.setattr(session_cache, "authenticate", read_then_hold)
-    opening = asyncio.ensure_future(
-        connect(server.ws_url, additional_headers=bearer(token), open_timeout=60)
-    )
-    await asyncio.wait_for(read.wait(), 30)
-    await sign_out_while(server, token, held)
     with pytest.raises(InvalidStatus) as refused:
-        await opening
+        await connect_across_a_sign_out(server, token, monkeypatch, session_cache, "authenticate")
     async with httpx.AsyncClient(base_url=server.base, headers=bearer(token)) as http:
         after = await http.get("/api/session")  # the ended session was not cached either
 
@@ -221,24 +225,10 @@ async def test_a_sign_out_while_a_first_connect_reads_the_session_refuses_it(
 async def test_a_sign_out_while_a_socket_is_being_accepted_closes_it(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """As if the sign-out landed while the upgrade was answered."""
     token = (await server.sign_in(await server.add_user(Role.OFFICER)))["token"]
     cache = server.services.sessions
-    authenticated, held = asyncio.Event(), asyncio.Event()
-    viewer_of = cache.viewer
-
-    async def authenticate_then_hold(token: str | None, *, now: datetime) -> Viewer:
-        viewer = await viewer_of(token, now=now)
-        authenticated.set()
-        await held.wait()  # as if the sign-out landed while the upgrade was answered
-        return viewer
-
-    monkeypatch.setattr(cache, "viewer", authenticate_then_hold)
-    opening = asyncio.ensure_future(
-        connect(server.ws_url, additional_headers=bearer(token), open_timeout=60)
-    )
-    await asyncio.wait_for(authenticated.wait(), 30)
-    await sign_out_while(server, token, held)
-    ws = await opening
+    ws = await connect_across_a_sign_out(server, token, monkeypatch, cache, "viewer")
     await asyncio.wait_for(ws.wait_closed(), 30)
     assert ws.close_code == 4001 and "signed out" in (ws.close_reason or "")
 
