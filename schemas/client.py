@@ -3,14 +3,11 @@ the server answers each with an `ack` or an `error` carrying the same `id`."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, TypeAdapter, field_validator
 
-from schemas.common import AlertCategory, Identifier, Model, Outcome, Position, UtcDateTime
-
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+from schemas.common import CONTROL, AlertCategory, Identifier, Model, Outcome, Position, UtcDateTime
 
 
 def without_controls(text: str) -> str:

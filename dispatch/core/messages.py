@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from schemas.common import CONTROL
+
 # Quick replies: code -> the words shown. Either side may use any of them.
 QUICK_REPLIES: dict[str, str] = {
     "received": "Received",
@@ -32,7 +34,6 @@ SIGNALS: dict[str, tuple[int, ...]] = {
     "move_away": (600, 150, 120, 80, 120),  # long then two short: move to a safer place
 }
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -54,7 +55,7 @@ def clean_text(text: str) -> str:
     """Free text as stored: normalised, no control characters, runs of spaces as one,
     at most two lines in a row."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    text = _CONTROL.sub("", text)
+    text = CONTROL.sub("", text)
     lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 

@@ -14,6 +14,7 @@ from typing import Any
 from dispatch.config import PublicReportsSettings
 from dispatch.core.geo import haversine_m
 from dispatch.public_reports.models import KINDS
+from schemas.common import CONTROL
 
 CONTACT_MAX = 200
 VEHICLE_REG_MAX = 10
@@ -32,7 +33,6 @@ FIELDS = frozenset(
     }
 )
 VEHICLE_REG = re.compile(r"[A-Z0-9-]{1,10}")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
