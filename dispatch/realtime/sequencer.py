@@ -6,6 +6,11 @@ An event is delivered only after every lower number; a gap is waited for briefly
 where every number below one already seen is committed (numbers are taken
 row-locked at commit, so number order is commit order). Delivered events are kept
 in a ring, from which a reconnecting client is replayed what it missed.
+
+A number below the table's lowest row was pruned before this process read it (it
+lagged behind by more than `realtime.event_retention`): it is a hole. The sequencer
+goes on from the next stored row, forgets its ring (no replay may cross the hole)
+and says so through `on_hole`, whose owner must make memory and clients whole again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ log = logging.getLogger("dispatch.sequencer")
 
 Deliver = Callable[[StoredEvent], None]
 Fill = Callable[[int, int], Awaitable[list[StoredEvent]]]  # seqs in [first, last]
+Hole = Callable[[int, int], None]  # seqs [first, last] are gone from the table
 
 
 class Sequencer:
@@ -32,6 +38,8 @@ class Sequencer:
         self._filler: asyncio.Task[None] | None = None
         self.head = 0  # the highest seq delivered
         self.filled = 0  # events taken from the table to fill a gap (a metric)
+        self.holes = 0  # gaps found pruned from the table (a metric)
+        self.on_hole: Hole = lambda first, last: None  # the dispatcher's recovery
         # Until `start` says where the table's head is, events (a peer's, through the
         # hub, which is listened to first so that none is missed) are only held: a gap
         # below one is not filled from the table, which would deliver its whole history.
@@ -90,10 +98,17 @@ class Sequencer:
                 for row in rows:
                     self._waiting.setdefault(row.seq, row)
                 if first not in self._waiting:
-                    # No longer kept (pruned): skip it rather than stall every client.
-                    log.error("events %d-%d are gone from the table; skipped", first, last)
-                    self.head = last
+                    # Pruned (always the oldest): go on from the next stored row rather
+                    # than stall every client, and say so.
+                    gone = rows[0].seq - 1 if rows else last
+                    log.error("events %d-%d were pruned before this process read them", first, gone)
+                    self.head = gone
                     self._ring.clear()  # a replay across the hole would be wrong
+                    self.holes += 1
+                    try:
+                        self.on_hole(first, gone)
+                    except Exception:
+                        log.exception("could not recover from the hole %d-%d", first, gone)
                 self._release()
         finally:
             self._filler = None

@@ -154,3 +154,24 @@ async def test_a_hole_in_the_sequence_forgets_what_the_ring_knew() -> None:
     assert seq.head == 4
     assert seq.since(1, "c:c1") is None  # across the hole: a snapshot
     assert seq.since(3, "u:quiet") == []
+
+
+async def test_a_partly_pruned_gap_skips_only_what_is_gone_and_says_so() -> None:
+    """Pruning takes the oldest: of a gap 2-4 whose 2 is gone, 3 and 4 are delivered."""
+    got: list[int] = []
+    holes: list[tuple[int, int]] = []
+    table = Table([3, 4, 5])
+    seq = Sequencer(lambda e: got.append(e.seq), table.fill, ring=10, gap_wait_s=0.01)
+    seq.on_hole = lambda first, last: holes.append((first, last))
+    seq.start(0, [])
+    seq.offer(event(1))
+    seq.offer(event(5))
+    for _ in range(3000):  # on a busy machine the filler may take a while
+        if seq.head == 5:
+            break
+        await asyncio.sleep(0.01)
+    assert got == [1, 3, 4, 5]
+    assert holes == [(2, 2)] and seq.holes == 1
+    assert seq.since(1) is None  # across the hole: a snapshot
+    assert [e.seq for e in seq.since(2) or []] == [3, 4, 5]
+    await seq.stop()
