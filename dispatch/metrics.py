@@ -88,6 +88,11 @@ class Metrics:
         self.events_filled = Gauge(
             "dispatch_events_gap_filled", "Events read from the table to fill a gap.", registry=r
         )
+        self.event_holes = Gauge(
+            "dispatch_event_holes",
+            "Gaps pruned from the table before this process read them (memory read back).",
+            registry=r,
+        )
         self.events = Counter(
             "dispatch_events_total",
             "Events: committed here (published to peers) and delivered here (from any process).",

@@ -74,15 +74,19 @@ class Services:
         hub = make_hub(settings.pubsub.url)
         dispatcher = Dispatcher.build(db=db, hub=hub, settings=settings, clock=clock)
         registry = Registry()
-        dispatcher.ctx.observers.append(registry.deliver_event)  # after memory has followed
+        dispatcher.ctx.outward.append(registry.deliver_event)  # after memory has followed
         dispatcher.positions.relay = registry.deliver_position
         dispatcher.ctx.send_now = registry.send_now
         dispatcher.welfare.here = registry.connected_here
+        dispatcher.on_events_lost = partial(
+            registry.close_all, CloseCode.TRY_AGAIN, "events were lost here: reconnect and sync"
+        )
         plans = PlanCases(dispatcher, PlannerPool())
         scheduler = OperationsScheduler(dispatcher)
         plans.on_schedule_change = scheduler.schedule
         metrics = Metrics()
         metrics.events_filled.set_function(lambda: dispatcher.ctx.sequencer.filled)
+        metrics.event_holes.set_function(lambda: dispatcher.ctx.sequencer.holes)
         dispatcher.ctx.alert_stored = metrics.alert_to_offer.observe
         metrics.store_busy.set_function(lambda: dispatcher.ctx.store.busy)
         at_once = dispatcher.offering.at_once
@@ -92,9 +96,9 @@ class Services:
             )
         metrics.routine_waited.set_function(lambda: dispatcher.ctx.priority.waited)
         dispatcher.ctx.event_committed = metrics.committed
-        dispatcher.ctx.observers.append(metrics.delivered)
+        dispatcher.ctx.outward.append(metrics.delivered)
         cap = CapWebhook(settings.cap, db=db, clock=clock)
-        dispatcher.ctx.observers.append(cap.observe)  # queues only: off the alert path
+        dispatcher.ctx.outward.append(cap.observe)  # queues only: off the alert path
         pool: Any = db.engine.sync_engine.pool
         metrics.db_pool_in_use.set_function(lambda: getattr(pool, "checkedout", lambda: 0)())
         metrics.db_pool_size.set_function(lambda: getattr(pool, "size", lambda: 0)())
@@ -219,8 +223,9 @@ class Services:
                 raise
             except Exception:
                 log.exception("lost the hub subscription to %s; resubscribing", channel)
-                for conn in self.registry.everyone():
-                    conn.close(CloseCode.TRY_AGAIN, "event stream interrupted: reconnect and sync")
+                self.registry.close_all(
+                    CloseCode.TRY_AGAIN, "event stream interrupted: reconnect and sync"
+                )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 

@@ -132,6 +132,11 @@ class Registry:
             *(c for group in self.crews.values() for c in group),
         ]
 
+    def close_all(self, code: int, reason: str) -> None:
+        """Close every socket here (each client reconnects and syncs)."""
+        for conn in self.everyone():
+            conn.close(code, reason)
+
     def by_session(self, session_hash: str) -> list[Connection]:
         return [c for c in self.everyone() if c.viewer.session_hash == session_hash]
 

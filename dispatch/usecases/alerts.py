@@ -93,6 +93,14 @@ class Alerts:
         ctx.observers.append(self.observe)
         positions.on_first_fix = self.locate
 
+    def forget_deployments(self) -> None:
+        """Drop what the deployment events said (events were lost): `observe` is told
+        again from the database."""
+        self.live_of.clear()
+        self.place_of.clear()
+        self.exercise_deployments.clear()
+        self.exercise_crews.clear()
+
     def observe(self, event: StoredEvent) -> None:
         if event.kind != KIND_DEPLOYMENT:
             return

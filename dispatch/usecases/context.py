@@ -130,7 +130,10 @@ class Context:
         self.crews = CrewBook()
         self.locks = KeyedLocks()
         self.priority = Priority(settings.dispatch.routine_wait_max_s)
+        # Who follows the delivered events: the parts' memory, then (`outward`) what
+        # tells the world (sockets, metrics). `remember` is the first half alone.
         self.observers: list[Callable[[StoredEvent], None]] = []
+        self.outward: list[Callable[[StoredEvent], None]] = []
         self.on_crew_ready: Callable[[], None] = lambda: None  # the offering part's kick
         # A crew's first member connected here (True) or its last left (False): the cluster's
         self.on_presence: Callable[[str, bool], None] = lambda crew_id, up: None
@@ -238,6 +241,12 @@ class Context:
     # -- events into memory ---------------------------------------------------------
 
     def _deliver(self, event: StoredEvent) -> None:
+        self.remember(event)
+        for observer in self.outward:
+            observer(event)
+
+    def remember(self, event: StoredEvent) -> None:
+        """An event's effect on memory (a delivery, or one told again after a reload)."""
         if event.kind == KIND_CREW:
             self._observe_crew(event)
         for observer in self.observers:
@@ -286,13 +295,18 @@ class Context:
         self.refresh_ready(crew.id)
 
     def track_crew(self, crew: Crew) -> None:
-        self.crews.states[crew.id] = CrewState(crew.state)
-        self.crews.names[crew.id] = (crew.callsign, CrewMode(crew.mode))
-        self.index.set_speed(crew.id, self.speed(CrewMode(crew.mode)))
+        """A crew as its row has it, its last stored position too (at start)."""
         if crew.last_fix_at is not None and crew.last_lat is not None and crew.last_lon is not None:
             self.index.set_position(
                 crew.id, crew.last_lat, crew.last_lon, crew.last_fix_at.timestamp()
             )
+        self.track_state(crew)
+
+    def track_state(self, crew: Crew) -> None:
+        """A crew's state, name and mode as its row has them."""
+        self.crews.states[crew.id] = CrewState(crew.state)
+        self.crews.names[crew.id] = (crew.callsign, CrewMode(crew.mode))
+        self.index.set_speed(crew.id, self.speed(CrewMode(crew.mode)))
         self.refresh_ready(crew.id)
 
     async def resync_after_failure(self) -> None:

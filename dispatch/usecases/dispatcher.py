@@ -17,18 +17,22 @@ parts it names; nothing reaches another part through `self`.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
 from sqlmodel import col, select
 
 from dispatch.config import Settings
+from dispatch.logs import failure
 from dispatch.realtime.events import KIND_ALERT, KIND_DEPLOYMENT, StoredEvent
 from dispatch.realtime.hub import Hub
 from dispatch.storage.db import Database
-from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Deployment
+from dispatch.storage.models import EVENT_SEQ, Alert, Counter, Crew, Deployment, Offer
 from dispatch.storage.store import make_store
 from dispatch.usecases.alerts import Alerts
 from dispatch.usecases.briefs import load_brief
@@ -44,14 +48,30 @@ from dispatch.usecases.supervision import Supervision
 from dispatch.usecases.views import alert_view
 from dispatch.usecases.welfare import Welfare
 from dispatch.usecases.work import Work, attached_crews_async
-from schemas.views import OPEN_ALERT_STATES, DeploymentState
+from schemas.views import OPEN_ALERT_STATES, DeploymentState, OfferState
 
 __all__ = ["Clock", "Dispatcher", "UseCaseError", "utc_now"]
+
+log = logging.getLogger("dispatch.dispatcher")
+
+
+@dataclass
+class StoredMemory:
+    """What memory follows from events, as the database has it now."""
+
+    crews: list[Crew]
+    head: int
+    alerts: list[StoredEvent]  # open alerts, as their events would say
+    deployments: list[StoredEvent]  # live deployments, likewise
+    offers: list[Offer]  # open offers
 
 
 class Dispatcher:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Events were lost to this process: the server closes every socket to resync.
+        self.on_events_lost: Callable[[], None] = lambda: None
+        ctx.sequencer.on_hole = self._events_lost
         self.positions = Positions(ctx)
         self.offering = Offering(ctx)
         self.alerts = Alerts(ctx, self.offering, self.positions)
@@ -100,33 +120,94 @@ class Dispatcher:
     async def start(self) -> None:
         """Memory from the database: crews and their last positions, who may see which
         officer; then deliver events from the stored head on, and resume open offers."""
-        async with self.ctx.db.session() as s:
-            for crew in (await s.exec(select(Crew))).all():
-                self.ctx.track_crew(crew)
-                self.positions.remember_crew(crew)
-            counter = await s.get(Counter, EVENT_SEQ)
-            head = counter.value if counter else 0
-            open_alerts = (
-                await s.exec(select(Alert).where(col(Alert.state).in_(list(OPEN_ALERT_STATES))))
-            ).all()
-            for alert in open_alerts:
-                view = alert_view(alert, await attached_crews_async(s, alert.id))
-                self.positions.observe(
-                    StoredEvent(
-                        0, KIND_ALERT, alert.id, view.model_dump_json(), alert.officer_id, ()
-                    )
-                )
-            for dep in (
-                await s.exec(select(Deployment).where(Deployment.state == DeploymentState.LIVE))
-            ).all():
-                brief = await s.run_sync(partial(load_brief, dep=dep))
-                self.alerts.observe(
-                    StoredEvent(0, KIND_DEPLOYMENT, dep.id, brief.model_dump_json(), None, ())
-                )
-        self.ctx.sequencer.start(head, await self.ctx.recent_events(head))
+        stored = await self._read_memory()
+        for crew in stored.crews:
+            self.ctx.track_crew(crew)
+            self.positions.remember_crew(crew)
+        self._remember(stored)
+        self.ctx.sequencer.start(stored.head, await self.ctx.recent_events(stored.head))
         await self.ctx.store.start()
         await self.offering.start()
         await self.cluster.start()
+
+    async def _read_memory(self) -> StoredMemory:
+        async with self.ctx.db.session() as s:
+            crews = list((await s.exec(select(Crew))).all())
+            counter = await s.get(Counter, EVENT_SEQ)
+            open_alerts = (
+                await s.exec(select(Alert).where(col(Alert.state).in_(list(OPEN_ALERT_STATES))))
+            ).all()
+            alerts = [
+                StoredEvent(
+                    0,
+                    KIND_ALERT,
+                    alert.id,
+                    alert_view(alert, await attached_crews_async(s, alert.id)).model_dump_json(),
+                    alert.officer_id,
+                    (),
+                )
+                for alert in open_alerts
+            ]
+            live = await s.exec(select(Deployment).where(Deployment.state == DeploymentState.LIVE))
+            deployments = []
+            for dep in live.all():
+                brief = await s.run_sync(partial(load_brief, dep=dep))
+                deployments.append(
+                    StoredEvent(0, KIND_DEPLOYMENT, dep.id, brief.model_dump_json(), None, ())
+                )
+            offers = (await s.exec(select(Offer).where(Offer.state == OfferState.OFFERED))).all()
+        head = counter.value if counter else 0
+        return StoredMemory(crews, head, alerts, deployments, list(offers))
+
+    def _remember(self, stored: StoredMemory) -> None:
+        """What the events would have told memory, as the database has it now."""
+        for event in stored.alerts:
+            self.positions.observe(event)
+            self.offering.observe(event)
+        for event in stored.deployments:
+            self.alerts.observe(event)
+        self.offering.remember_offers(stored.offers)
+
+    # -- events lost ---------------------------------------------------------------------
+
+    def _events_lost(self, first: int, last: int) -> None:
+        """Events `first`-`last` were pruned before this process read them (a lag longer
+        than the table keeps). What memory follows from events is dropped at once, so
+        that no crew sees an officer on an alert that may have closed; the clients are
+        told to resync (`on_events_lost`, the server's); memory is read back."""
+        self._forget()
+        self.on_events_lost()
+        self.ctx.spawn(self.reload())
+
+    def _forget(self) -> None:
+        self.positions.forget_alerts()
+        self.alerts.forget_deployments()
+        self.offering.forget()
+
+    async def reload(self) -> None:
+        """Memory as the database has it, then the events delivered meanwhile again
+        (each is as new as the rows or newer; those after follow in sequence)."""
+        backoff = 0.5
+        while True:
+            before = self.ctx.sequencer.head
+            try:
+                stored = await self._read_memory()
+            except Exception as exc:  # the database away: memory stays forgotten till then
+                log.warning("memory not read back yet, again in %g s: %s", backoff, failure(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            since = self.ctx.sequencer.since(before)
+            if since is not None:
+                break  # else another hole came while reading: read again
+        self._forget()
+        for crew in stored.crews:
+            self.ctx.track_state(crew)
+        self._remember(stored)
+        for event in since:
+            self.ctx.remember(event)
+        await self.offering.resync()
+        log.warning("memory read back from the database after lost events")
 
     async def stop(self) -> None:
         self.offering.stop()

@@ -79,7 +79,7 @@ class Offering:
         self._claiming: set[str] = set()  # crews a raise at once is claiming right now
         self.at_once = {"stored": 0, "handed_on": 0}  # raises tried in one statement
         ctx.on_crew_ready = self.kick
-        ctx.on_resync = self._resync
+        ctx.on_resync = self.resync
         ctx.observers.append(self.observe)
 
     # -- start and stop -------------------------------------------------------------
@@ -111,7 +111,20 @@ class Offering:
             handle.cancel()
         self._timers.clear()
 
-    async def _resync(self) -> None:
+    def forget(self) -> None:
+        """Drop what the events said (events were lost): `observe` and `remember_offers`
+        are told again from the database."""
+        self._lacking.clear()
+        self._offers_open.clear()
+        self._dirty.clear()
+
+    def remember_offers(self, offers: list[Offer]) -> None:
+        """Open offers read from the database, as their events would have said."""
+        for offer in offers:
+            self._offers_open.setdefault(offer.alert_id, set()).add(offer.id)
+
+    async def resync(self) -> None:
+        """Open alerts all waiting (retries drop the covered ones), open offers armed."""
         async with self.ctx.db.session() as s:
             ids = (await s.exec(select(Alert.id).where(col(Alert.state).in_(OPEN)))).all()
             offers = (await s.exec(select(Offer).where(Offer.state == OfferState.OFFERED))).all()

@@ -93,6 +93,14 @@ class Positions:
         self._to_peers: list[dict[str, Any]] = []
         ctx.observers.append(self.observe)
 
+    def forget_alerts(self) -> None:
+        """Drop what the alert events said (events were lost): until `observe` is told
+        again from the database, no crew sees any officer (supervisors still do)."""
+        self.officer_alerts.clear()
+        self.alert_crews.clear()
+        self.crew_alerts.clear()
+        self.unplaced.clear()
+
     def observe(self, event: StoredEvent) -> None:
         """Follow which crews may see which officer, from the alert events (in order)."""
         if event.kind != KIND_ALERT or event.officer_id is None:
