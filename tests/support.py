@@ -32,6 +32,9 @@ from schemas.common import CrewMode, Role
 
 PASSWORD = "correct horse battery"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+# How long a test waits for a frame, an answer or a connection before it fails: a bound
+# for a busy machine, never a deadline that the behaviour under test races against.
+WAIT_S = 30.0
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 # Hereford town centre and points at known distances from it.
@@ -283,7 +286,7 @@ class Client:
             url,
             additional_headers={"Authorization": f"Bearer {session['token']}"},
             max_size=2**22,
-            open_timeout=5,
+            open_timeout=WAIT_S,
         )
         return cls(ws, session)
 
@@ -306,14 +309,14 @@ class Client:
         await self.ws.send(json.dumps({"type": type_, "id": msg_id, **body}, default=str))
         return msg_id
 
-    async def request(self, type_: str, timeout: float = 5, **body: Any) -> dict[str, Any]:
+    async def request(self, type_: str, timeout: float = WAIT_S, **body: Any) -> dict[str, Any]:
         msg_id = await self.send(type_, **body)
         return await self.wait_for(
             lambda f: f.get("type") in ("ack", "error") and f.get("id") == msg_id, timeout
         )
 
     async def wait_for(
-        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 5, start: int = 0
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float = WAIT_S, start: int = 0
     ) -> dict[str, Any]:
         async def find() -> dict[str, Any]:
             async with self._arrived:
@@ -357,7 +360,7 @@ class Client:
             **extra,
         )
 
-    async def offer(self, timeout: float = 5, start: int = 0) -> dict[str, Any]:
+    async def offer(self, timeout: float = WAIT_S, start: int = 0) -> dict[str, Any]:
         """The next open offer: as an event, or in the snapshot of a (re)connect (a crew
         that is ready may be offered an alert between its connect and its sync)."""
         frame = await self.wait_for(

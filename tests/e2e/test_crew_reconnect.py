@@ -22,7 +22,7 @@ async def test_a_reloaded_crew_page_sends_its_fix_at_once(
     await expect(p.page.locator("#crew-state")).to_have_text("On duty")
 
     frame = await supervisor.wait_for(
-        lambda f: f["type"] == "position" and f["role"] == "crew", timeout=5, start=start
+        lambda f: f["type"] == "position" and f["role"] == "crew", start=start
     )
     assert abs(frame["lat"] - CENTRE[0]) < 1e-6
     await p.context.close()

@@ -54,7 +54,7 @@ async def clocked_server(db_url: str) -> AsyncIterator[tuple[RunningServer, Manu
 async def refusal(url: str, headers: dict[str, str] | None = None) -> tuple[int, Frame]:
     """Open a websocket that the server must refuse; returns the HTTP status and JSON body."""
     with pytest.raises(InvalidStatus) as caught:
-        async with connect(url, additional_headers=headers or {}, open_timeout=5):
+        async with connect(url, additional_headers=headers or {}, open_timeout=30):
             pass
     response = caught.value.response
     body = json.loads(response.body)
@@ -294,7 +294,7 @@ async def test_the_session_cookie_is_http_only_and_opens_a_websocket(
 
     ws = await connect(
         server.ws_url,
-        open_timeout=5,
+        open_timeout=30,
         additional_headers={"Cookie": f"dispatch_session={signed_in.cookies['dispatch_session']}"},
     )
     client = Client(ws, signed_in.json())

@@ -52,7 +52,7 @@ def refused(response: httpx.Response) -> None:
 async def ws_refusal(server: RunningServer, headers: dict[str, str], origin: str) -> Any:
     with pytest.raises(InvalidStatus) as caught:
         async with connect(
-            server.ws_url, additional_headers=headers, origin=Origin(origin), open_timeout=5
+            server.ws_url, additional_headers=headers, origin=Origin(origin), open_timeout=30
         ):
             pass
     return caught.value.response

@@ -10,10 +10,18 @@ from typing import Any
 import pytest
 
 from schemas.common import CrewMode
-from tests.support import CENTRE, Client, RunningServer, north_of, settings_for, start_server
+from tests.support import (
+    CENTRE,
+    WAIT_S,
+    Client,
+    RunningServer,
+    north_of,
+    settings_for,
+    start_server,
+)
 
 
-async def until_equal(live: Client, fresh: Client, timeout: float = 5) -> None:
+async def until_equal(live: Client, fresh: Client, timeout: float = WAIT_S) -> None:
     """The live client's events may still be in flight: wait until both states agree."""
     deadline = asyncio.get_running_loop().time() + timeout
     while live.state.as_dict() != fresh.state.as_dict():
