@@ -72,6 +72,7 @@ class Dispatcher:
         # Events were lost to this process: the server closes every socket to resync.
         self.on_events_lost: Callable[[], None] = lambda: None
         ctx.sequencer.on_hole = self._events_lost
+        self._reloading: asyncio.Task[None] | None = None
         self.positions = Positions(ctx)
         self.offering = Offering(ctx)
         self.alerts = Alerts(ctx, self.offering, self.positions)
@@ -132,8 +133,10 @@ class Dispatcher:
 
     async def _read_memory(self) -> StoredMemory:
         async with self.ctx.db.session() as s:
-            crews = list((await s.exec(select(Crew))).all())
+            # The head first: a change committed after it is delivered as an event, over
+            # rows that may already show it (each event is a whole view: no harm).
             counter = await s.get(Counter, EVENT_SEQ)
+            crews = list((await s.exec(select(Crew))).all())
             open_alerts = (
                 await s.exec(select(Alert).where(col(Alert.state).in_(list(OPEN_ALERT_STATES))))
             ).all()
@@ -172,12 +175,14 @@ class Dispatcher:
 
     def _events_lost(self, first: int, last: int) -> None:
         """Events `first`-`last` were pruned before this process read them (a lag longer
-        than the table keeps). What memory follows from events is dropped at once, so
-        that no crew sees an officer on an alert that may have closed; the clients are
-        told to resync (`on_events_lost`, the server's); memory is read back."""
-        self._forget()
+        than the table keeps). At once, no crew sees an officer (on an alert that may
+        have closed) and the clients are told to resync (`on_events_lost`, the
+        server's); then memory is read back from the database."""
+        self.positions.blind_crews()
         self.on_events_lost()
-        self.ctx.spawn(self.reload())
+        if self._reloading is None or self._reloading.done():
+            # One at a time: a hole during a reload makes it read again (`since`).
+            self._reloading = self.ctx.spawn(self.reload())
 
     def _forget(self) -> None:
         self.positions.forget_alerts()
@@ -192,20 +197,23 @@ class Dispatcher:
             before = self.ctx.sequencer.head
             try:
                 stored = await self._read_memory()
-            except Exception as exc:  # the database away: memory stays forgotten till then
+            except Exception as exc:  # the database away: crews stay blind till then
                 log.warning("memory not read back yet, again in %g s: %s", backoff, failure(exc))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
                 continue
             since = self.ctx.sequencer.since(before)
             if since is not None:
-                break  # else another hole came while reading: read again
+                break
+            # Another hole came while reading, or more events than the ring holds: again.
+            await asyncio.sleep(backoff)
         self._forget()
         for crew in stored.crews:
             self.ctx.track_state(crew)
         self._remember(stored)
         for event in since:
             self.ctx.remember(event)
+        self._reloading = None  # rebuilt: a hole from now on needs a reload of its own
         await self.offering.resync()
         log.warning("memory read back from the database after lost events")
 

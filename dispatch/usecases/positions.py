@@ -93,9 +93,18 @@ class Positions:
         self._to_peers: list[dict[str, Any]] = []
         ctx.observers.append(self.observe)
 
+    def blind_crews(self) -> None:
+        """Events were lost: which crews are on which alert is no longer known. Until
+        memory is read back, no crew sees an officer or another crew; supervisors still
+        do, and her positions are still kept on the alerts believed open."""
+        for alerts in self.officer_alerts.values():
+            for alert_id in alerts:
+                alerts[alert_id] = frozenset()
+        self.alert_crews.clear()
+        self.crew_alerts.clear()
+
     def forget_alerts(self) -> None:
-        """Drop what the alert events said (events were lost): until `observe` is told
-        again from the database, no crew sees any officer (supervisors still do)."""
+        """Drop what the alert events said: `observe` is told again from the database."""
         self.officer_alerts.clear()
         self.alert_crews.clear()
         self.crew_alerts.clear()
