@@ -4,6 +4,9 @@ Nothing a client sends raises out of here but `FrameError`, which carries a stab
 code, a sentence and the message's id when it had one. Nesting deeper than
 `MAX_DEPTH` is refused before the JSON parser sees it: 60 KB of brackets would
 otherwise exhaust the parser's recursion.
+
+A valid message (nearly every frame: a position) is parsed in one pass (`parse`);
+only a frame that is not one is parsed again (`load`, `validate`) to say exactly why.
 """
 
 from __future__ import annotations
@@ -56,6 +59,18 @@ def load(text: str) -> dict[str, Any]:
             ErrorCode.INVALID, "A message is a JSON object with a string `type`.", msg_id
         )
     return data
+
+
+def parse(text: str) -> m.AnyClientMessage | None:
+    """The typed message, strictly, in one pass of pydantic's parser over the text (the
+    common case, a valid message); None if it is not one: `load` and `validate` then
+    say exactly why."""
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        return None  # perhaps too deep: `load` judges it
+    try:
+        return m.client_message_adapter.validate_json(text, strict=True)
+    except (ValueError, TypeError, OverflowError, RecursionError):  # ValidationError too
+        return None
 
 
 def message_id(data: dict[str, Any]) -> str | None:

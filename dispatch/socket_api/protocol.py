@@ -220,17 +220,27 @@ def _error(msg_id: str | None, code: ErrorCode, message: str) -> str:
     return Error(id=msg_id, code=code, message=message).model_dump_json()
 
 
+def _route(conn: Connection, kind: str, msg_id: str | None) -> Route | None:
+    """The handler of `kind`, if this connection's role may send it."""
+    route = HANDLERS.get(kind)
+    if route is not None and conn.viewer.role not in route.roles:
+        raise frames.FrameError(ErrorCode.FORBIDDEN, route.refusal, msg_id)
+    return route
+
+
 async def handle(d: Dispatcher, conn: Connection, text: str) -> None:
     """Answer one client frame with an ack or an error frame (`Connection.reply`: the
     caller sends it, `send_now`, before it reads again)."""
     try:
-        data = frames.load(text)
-        msg_id = frames.message_id(data)
-        kind = data["type"]
-        route = HANDLERS.get(kind)
-        if route is not None and conn.viewer.role not in route.roles:
-            raise frames.FrameError(ErrorCode.FORBIDDEN, route.refusal, msg_id)
-        msg = frames.validate(kind, text, msg_id)
+        parsed = frames.parse(text)
+        if parsed is None:  # not a valid message: find out exactly why
+            data = frames.load(text)
+            kind, msg_id = data["type"], frames.message_id(data)
+            route = _route(conn, kind, msg_id)
+            msg = frames.validate(kind, text, msg_id)
+        else:
+            kind, msg = parsed.type, parsed
+            route = _route(conn, kind, msg.id)
     except frames.FrameError as exc:
         conn.reply(_error(exc.msg_id, exc.code, exc.message))
         return

@@ -24,12 +24,18 @@ FIELDS = sorted({name for model in m.CLIENT_MESSAGES.values() for name in model.
 
 
 def decode(text: str) -> m.ClientMessage | frames.FrameError:
+    """The exact path (load, validate), checked against the one-pass `parse` the server
+    tries first: the same message, or None where the exact path finds an error."""
+    fast = frames.parse(text)
     try:
         data = frames.load(text)
-        return frames.validate(data["type"], text, frames.message_id(data))
+        message = frames.validate(data["type"], text, frames.message_id(data))
     except frames.FrameError as exc:
         assert exc.code in set(ErrorCode) and exc.message
+        assert fast is None, (text, fast)
         return exc
+    assert fast is None or fast == message, (text, fast, message)
+    return message
 
 
 @settings(max_examples=400, deadline=None)
@@ -73,3 +79,28 @@ def test_nesting_up_to_the_limit_is_parsed() -> None:
     text = '{"type":"sync","id":"1","last_seq":null,"x":' + "[" * 31 + "]" * 31 + "}"
     assert frames.nesting_depth(text) == frames.MAX_DEPTH
     assert frames.load(text)["type"] == "sync"
+
+
+def test_a_repeated_type_is_read_as_the_exact_path_reads_it_the_last() -> None:
+    """The role is checked against the parsed message's type: it must be the type the
+    exact path would have seen."""
+    for text in (
+        '{"type":"sync","id":"1","type":"duty","on":true}',
+        '{"type":"duty","id":"1","on":true,"type":"sync"}',
+    ):
+        fast = frames.parse(text)
+        assert fast is None or fast.type == json.loads(text)["type"]
+    assert isinstance(frames.parse('{"type":"sync","id":"1","type":"duty","on":true}'), m.Duty)
+
+
+def test_the_one_pass_parse_is_as_strict_as_the_exact_path() -> None:
+    position = {"lat": 51.5, "lon": -0.12, "accuracy": 5.0, "at": "2026-11-29T20:00:00Z"}
+    good = json.dumps({"type": "position", "id": "m1", "position": position})
+    assert isinstance(decode(good), m.PositionUpdate) and frames.parse(good) == decode(good)
+    for lax in (
+        '{"type":"sync","id":"1","last_seq":"5"}',
+        '{"type":"duty","id":"1","on":"yes"}',
+        json.dumps({"type": "position", "id": "m1", "position": {**position, "lat": "51.5"}}),
+        json.dumps({"type": "position", "id": "m1", "position": {**position, "at": 1764446400}}),
+    ):
+        assert frames.parse(lax) is None and isinstance(decode(lax), frames.FrameError), lax
