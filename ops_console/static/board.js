@@ -146,49 +146,86 @@ function renderQueue(alerts) {
     clear($("queue"), el("p", { class: "muted" }, "No open alerts."));
     return;
   }
-  clear(
-    $("queue"),
-    alerts.map((a) => {
-      const crews = a.crews.filter((c) => c.status !== "cleared").map((c) => c.callsign);
-      return el(
-        "button",
-        {
-          type: "button",
-          class: `alert-card${ctx.needsTaking(a) ? " needs" : ""}${a.duress ? " duress-card" : ""}${a.id === selected ? " selected" : ""}`,
-          dataset: { alert: a.id, state: a.state },
-          onclick: () => {
-            selected = a.id;
-            render();
-            if (a.lat !== null) map.panTo([a.lat, a.lon]);
-          },
-        },
-        a.duress ? el("div", { class: "duress", title: "She 'cancelled' with her duress PIN" }, "DURESS") : null,
-        el(
-          "div",
-          { class: "row" },
-          el("span", { class: `pill state-${a.state}` }, a.state.replace("_", " ")),
-          a.urgent ? el("span", { class: "pill urgent" }, "URGENT") : null,
-          a.exercise ? el("span", { class: "pill exercise" }, "EXERCISE") : null,
-          a.help_crew_id ? el("span", { class: "pill crew-help" }, "CREW NEEDS HELP") : null,
-          el("strong", {}, nameOf(a.officer_id)),
-          el("span", { class: "spacer" }),
-          el("span", { class: "age", title: pressTitle(a) }, ago(Date.now() - Date.parse(a.pressed_at || a.raised_at))),
-        ),
-        el(
-          "div",
-          { class: "row muted" },
-          a.category ? a.category.replace("_", " ") : "no category",
-          a.position_unknown ? " · position unknown" : "",
-          crews.length ? ` · ${crews.join(", ")}` : " · no crew",
-          etaText(a) ? ` · ${etaText(a)}` : "",
-          a.taken_by ? ` · taken by ${a.taken_by}` : "",
-        ),
-        originLine(a),
-        a.note ? el("div", { class: "note" }, a.note) : null,
-        nearLine(a),
-      );
-    }),
+  // A card is kept while it shows the same: a click (button down, then up) on a card
+  // replaced in between by a redraw (every second, and on every change) would be lost.
+  // What moves by itself (its age, the ETA's countdown) is written into it in place.
+  const queue = $("queue");
+  const kept = new Map([...queue.querySelectorAll(".alert-card")].map((c) => [c.dataset.alert, c]));
+  const cards = alerts.map((a) => {
+    const fresh = alertCard(a);
+    const old = kept.get(a.id);
+    if (!old || looks.get(old) !== looks.get(fresh)) return fresh;
+    old.className = fresh.className;
+    for (const moving of MOVING) {
+      const [from, to] = [fresh.querySelector(moving), old.querySelector(moving)];
+      if (from && to) {
+        to.textContent = from.textContent;
+        to.title = from.title;
+      }
+    }
+    return old;
+  });
+  const order = [...queue.children];
+  if (cards.length !== order.length || cards.some((c, i) => order[i] !== c)) queue.replaceChildren(...cards);
+}
+
+const MOVING = [".age", ".eta"];
+const looks = new WeakMap(); // card -> what it shows (`lookOf`)
+
+// What a card shows, but for what moves by itself: a redraw that changes none of it
+// keeps the card.
+function lookOf(card) {
+  const copy = card.cloneNode(true);
+  for (const moving of copy.querySelectorAll(MOVING.join(","))) {
+    moving.textContent = "";
+    moving.title = "";
+  }
+  return copy.innerHTML;
+}
+
+function alertCard(a) {
+  const crews = a.crews.filter((c) => c.status !== "cleared").map((c) => c.callsign);
+  const eta = etaText(a);
+  const card = el(
+    "button",
+    {
+      type: "button",
+      class: `alert-card${ctx.needsTaking(a) ? " needs" : ""}${a.duress ? " duress-card" : ""}${a.id === selected ? " selected" : ""}`,
+      dataset: { alert: a.id, state: a.state },
+      onclick: () => {
+        selected = a.id;
+        render();
+        const now = ctx.store.alerts.get(a.id) || a; // the card may be older than the alert
+        if (now.lat !== null) map.panTo([now.lat, now.lon]);
+      },
+    },
+    a.duress ? el("div", { class: "duress", title: "She 'cancelled' with her duress PIN" }, "DURESS") : null,
+    el(
+      "div",
+      { class: "row" },
+      el("span", { class: `pill state-${a.state}` }, a.state.replace("_", " ")),
+      a.urgent ? el("span", { class: "pill urgent" }, "URGENT") : null,
+      a.exercise ? el("span", { class: "pill exercise" }, "EXERCISE") : null,
+      a.help_crew_id ? el("span", { class: "pill crew-help" }, "CREW NEEDS HELP") : null,
+      el("strong", {}, nameOf(a.officer_id)),
+      el("span", { class: "spacer" }),
+      el("span", { class: "age", title: pressTitle(a) }, ago(Date.now() - Date.parse(a.pressed_at || a.raised_at))),
+    ),
+    el(
+      "div",
+      { class: "row muted" },
+      a.category ? a.category.replace("_", " ") : "no category",
+      a.position_unknown ? " · position unknown" : "",
+      crews.length ? ` · ${crews.join(", ")}` : " · no crew",
+      eta ? [" · ", el("span", { class: "eta" }, eta)] : "",
+      a.taken_by ? ` · taken by ${a.taken_by}` : "",
+    ),
+    originLine(a),
+    a.note ? el("div", { class: "note" }, a.note) : null,
+    nearLine(a),
   );
+  looks.set(card, lookOf(card));
+  return card;
 }
 
 // "near Castle Green, 120 m N": where she is now (or where she raised it), by name.

@@ -3,6 +3,8 @@ assigns a crew by hand; the board follows every change live and resyncs after a 
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import Browser, expect
 
 from dispatch.storage.models import AlertNote, Offer
@@ -92,3 +94,30 @@ async def test_the_console_turns_away_anyone_but_a_supervisor(
     # Her session was ended, and the console's APIs refuse her in any case.
     assert (await page.request.get("/api/console/people")).status == 401
     await desk.context.close()
+
+
+async def test_a_card_pressed_across_a_redraw_still_opens_its_alert(
+    browser: Browser, serve: ServerFactory
+) -> None:
+    """The board redraws every second (ages) and on every change: a supervisor's click,
+    button down then up, spans a redraw on a busy night, and must not be lost."""
+    server = await serve()
+    supervisor = await server.add_user(Role.SUPERVISOR)
+    crew = await server.crew(CrewMode.CAR, north_of(CENTRE, 300))
+    officer = await server.officer()
+    desk = await console_desk(browser, server)
+    await sign_in_console(desk, supervisor)
+    page = desk.page
+    alert_id = (await officer.raise_alert(CENTRE))["result"]["alert_id"]
+    await crew.request("offer.accept", offer_id=(await crew.offer())["id"])
+    card = page.locator(f'.alert-card[data-alert="{alert_id}"]')
+    await expect(card).to_contain_text(crew.callsign)
+    box = await card.bounding_box()
+    assert box is not None
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    age = await card.locator(".age").text_content()
+    await page.mouse.down()
+    await expect(card.locator(".age")).not_to_have_text(age or "")  # a redraw, held down
+    await page.mouse.up()
+    await expect(card).to_have_class(re.compile(r"\bselected\b"))
+    await expect(page.locator("#detail")).to_contain_text(crew.callsign)
