@@ -99,6 +99,7 @@ class Offering:
                 select(Alert)
                 .where(col(Alert.state).in_(OPEN))
                 .order_by(col(Alert.urgent).desc(), col(Alert.raised_at))
+                .with_for_update()  # a retry (a peer's kick) may step the same alerts now
             )
             for alert in rows.all():
                 self.step(tx, alert)
