@@ -73,6 +73,26 @@ async def eventually(condition: Callable[[], bool], within_s: float = 30) -> Non
         await asyncio.sleep(0.01)
 
 
+async def wait_until_blocked(conn: asyncpg.Connection, statement: str = "%") -> None:
+    """Until another backend's statement like `statement` (a LIKE pattern) waits for a
+    lock this connection holds. Its transaction would see pg_stat_activity as it was at
+    the first look: the snapshot is cleared each time. Fails after WAIT_S."""
+    give_up = asyncio.get_running_loop().time() + WAIT_S
+    while True:
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE $1 = ANY(pg_blocking_pids(pid)) AND query LIKE $2",
+            conn.get_server_pid(),
+            statement,
+        )
+        if waiting:
+            return
+        if asyncio.get_running_loop().time() > give_up:
+            raise AssertionError(f"no statement like {statement!r} waited in {WAIT_S:g} s")
+        await asyncio.sleep(0.01)
+
+
 async def postgres_available() -> bool:
     try:
         conn = await asyncpg.connect(PG_ADMIN, timeout=2)

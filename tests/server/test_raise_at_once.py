@@ -28,6 +28,7 @@ from tests.support import (
     eventually,
     fresh_database,
     north_of,
+    wait_until_blocked,
 )
 
 
@@ -185,21 +186,6 @@ async def test_a_claim_that_waits_for_another_transactions_lock_sees_what_it_dec
     assert at_once(server) == {"stored": 0, "handed_on": 1}
     assert (await crew_rows(server))[near.callsign].offer_id == "elsewhere"
     assert near.offers_received() == []
-
-
-async def wait_until_blocked(conn: asyncpg.Connection) -> None:
-    """Until another backend waits for a lock this connection holds. Its transaction
-    would see pg_stat_activity as it was at the first look: the snapshot is cleared."""
-    for _ in range(3000):
-        await conn.execute("SELECT pg_stat_clear_snapshot()")
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))",
-            conn.get_server_pid(),
-        )
-        if waiting:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the raise never waited for the crew's row")
 
 
 @contextlib.asynccontextmanager

@@ -14,7 +14,7 @@ import pytest
 
 from dispatch.storage.models import Crew
 from schemas.common import CrewMode
-from tests.support import CENTRE, RunningServer, fresh_database, north_of
+from tests.support import CENTRE, RunningServer, fresh_database, north_of, wait_until_blocked
 
 WAIT = 30  # seconds: a bound for a loaded machine, never a measured time
 
@@ -31,38 +31,19 @@ def server_settings() -> dict[str, Any]:
     return {"dispatch.offer_timeout_s": 600}
 
 
-async def until_the_server_waits_for(dsn: str, statement: str) -> None:
-    """Until a server statement like `statement` (a LIKE pattern) waits for a lock. Asked
-    on a connection of its own: inside a transaction, pg_stat_activity does not change."""
-    watch = await asyncpg.connect(dsn)
-    try:
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + WAIT
-        while not await watch.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-            " AND wait_event_type = 'Lock' AND query LIKE $1",
-            statement,
-        ):
-            assert loop.time() < give_up, f"no statement like {statement!r} waited in {WAIT} s"
-            await asyncio.sleep(0.01)
-    finally:
-        await watch.close()
-
-
 async def test_going_off_duty_sees_an_assignment_that_committed_since_it_read_the_crew(
     server: RunningServer,
 ) -> None:
     crew = await server.crew(CrewMode.FOOT, north_of(CENTRE, 100))
     crew_id = next(c.id for c in await server.rows(Crew) if c.callsign == crew.callsign)
-    dsn = server.settings.database.url.replace("+asyncpg", "")
-    other = await asyncpg.connect(dsn)
+    other = await asyncpg.connect(server.settings.database.url.replace("+asyncpg", ""))
     try:
         holding = other.transaction()
         await holding.start()
         await other.execute("SELECT 1 FROM crew WHERE id = $1 FOR UPDATE", crew_id)
         going = asyncio.create_task(crew.request("duty", on=False, timeout=WAIT))
         # It has read the crew, and now locks its row (a position flush may wait too).
-        await until_the_server_waits_for(dsn, "SELECT%FROM crew%FOR UPDATE%")
+        await wait_until_blocked(other, "SELECT%FROM crew%FOR UPDATE%")
         # Meanwhile a supervisor assigned the crew by hand, and that commits first.
         await other.execute("UPDATE crew SET state = 'assigned' WHERE id = $1", crew_id)
         await holding.commit()
