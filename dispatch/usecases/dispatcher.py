@@ -214,7 +214,7 @@ class Dispatcher:
         for event in since:
             self.ctx.remember(event)
         self._reloading = None  # rebuilt: a hole from now on needs a reload of its own
-        await self.offering.resync()
+        self.offering.take_up((e.entity_id for e in stored.alerts), stored.offers)
         log.warning("memory read back from the database after lost events")
 
     async def stop(self) -> None:

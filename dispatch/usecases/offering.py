@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -125,12 +125,17 @@ class Offering:
             self._offers_open.setdefault(offer.alert_id, set()).add(offer.id)
 
     async def resync(self) -> None:
-        """Open alerts all waiting (retries drop the covered ones), open offers armed."""
+        """Open alerts all waiting, open offers armed, as the database has them now."""
         async with self.ctx.db.session() as s:
             ids = (await s.exec(select(Alert.id).where(col(Alert.state).in_(OPEN)))).all()
             offers = (await s.exec(select(Offer).where(Offer.state == OfferState.OFFERED))).all()
-        self.waiting.update(ids)  # retries drop the ones that are covered
-        for offer in offers:  # one committed by the failed call has no timer yet
+        self.take_up(ids, offers)
+
+    def take_up(self, alert_ids: Iterable[str], offers: Iterable[Offer]) -> None:
+        """These open alerts all waiting (retries drop the covered ones), these open
+        offers armed (one committed by a failed call, or a peer's, has no timer yet)."""
+        self.waiting.update(alert_ids)
+        for offer in offers:
             if offer.id not in self._timers:
                 self.arm(offer.id, offer.deadline)
 
