@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,16 @@ import pytest
 
 from dispatch.storage.models import Crew
 from schemas.common import CrewMode
-from tests.support import CENTRE, RunningServer, fresh_database, north_of, wait_until_blocked
+from tests.support import (
+    CENTRE,
+    ManualClock,
+    RunningServer,
+    fresh_database,
+    north_of,
+    settings_for,
+    start_server,
+    wait_until_blocked,
+)
 
 WAIT = 30  # seconds: a bound for a loaded machine, never a measured time
 
@@ -53,3 +63,64 @@ async def test_going_off_duty_sees_an_assignment_that_committed_since_it_read_th
         await other.close()
     assert answer["type"] == "error" and answer["code"] == "illegal_transition", answer
     assert state == "assigned"
+
+
+async def test_an_offer_expiring_sees_the_alerts_other_offer_closed_since_it_began(
+    db_url: str,
+) -> None:
+    """Both offers of an urgent alert lapse at once: this process expires one while
+    another process (the test's own transaction) expires the other. Whichever commits
+    last must see no offer left and escalate the alert, not leave it dispatching to
+    nobody. The clock is the test's: the sweep finds both past their deadline."""
+    clock = ManualClock()
+    settings = settings_for(
+        db_url, **{"dispatch.offer_timeout_s": 600, "dispatch.sweep_interval_s": 0.1}
+    )
+    server = await start_server(settings, clock)
+    try:
+        crews = [await server.crew(CrewMode.FOOT, north_of(CENTRE, d)) for d in (100, 200)]
+        officer = await server.officer()
+        alert_id = (await officer.raise_alert(CENTRE, urgent=True))["result"]["alert_id"]
+        first, second = [await crew.offer() for crew in crews]
+        other = await asyncpg.connect(server.settings.database.url.replace("+asyncpg", ""))
+        try:
+            holding = other.transaction()
+            await holding.start()
+            await other.execute("SELECT 1 FROM alert WHERE id = $1 FOR UPDATE", alert_id)
+            clock.advance(timedelta(seconds=601))
+            # The sweep has closed one offer, and now locks the alert to move it on.
+            await wait_until_blocked(other, "SELECT%FROM alert%FOR UPDATE%")
+            mine = await other.fetchval(
+                "SELECT id FROM offer WHERE alert_id = $1 AND state = 'offered'"
+                " AND id = ANY($2::text[]) FOR UPDATE SKIP LOCKED",
+                alert_id,
+                [first["id"], second["id"]],
+            )
+            # Meanwhile the other process expires the other one, and commits first.
+            await other.execute(
+                "UPDATE offer SET state = 'expired', closed_at = now(), reason = 'lapsed'"
+                " WHERE id = $1",
+                mine,
+            )
+            await other.execute(
+                "UPDATE crew SET state = 'available', offer_id = NULL WHERE offer_id = $1",
+                mine,
+            )
+            await holding.commit()
+            give_up = asyncio.get_running_loop().time() + WAIT
+            while True:
+                states = await other.fetch("SELECT state FROM offer WHERE alert_id = $1", alert_id)
+                alert_state = await other.fetchval(
+                    "SELECT state FROM alert WHERE id = $1", alert_id
+                )
+                if all(r["state"] != "offered" for r in states) and alert_state != "dispatching":
+                    break
+                if asyncio.get_running_loop().time() > give_up:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await other.close()
+    finally:
+        await server.stop()
+    assert sorted(r["state"] for r in states) == ["expired", "expired"]
+    assert alert_state == "unassigned"  # escalated to the supervisors
