@@ -90,7 +90,7 @@ async def test_an_offer_expiring_sees_the_alerts_other_offer_closed_since_it_beg
             clock.advance(timedelta(seconds=601))
             # The sweep has closed one offer, and now locks the alert to move it on.
             await wait_until_blocked(other, "SELECT%FROM alert%FOR UPDATE%")
-            mine = await other.fetchval(
+            still_open = await other.fetchval(
                 "SELECT id FROM offer WHERE alert_id = $1 AND state = 'offered'"
                 " AND id = ANY($2::text[]) FOR UPDATE SKIP LOCKED",
                 alert_id,
@@ -100,11 +100,11 @@ async def test_an_offer_expiring_sees_the_alerts_other_offer_closed_since_it_beg
             await other.execute(
                 "UPDATE offer SET state = 'expired', closed_at = now(), reason = 'lapsed'"
                 " WHERE id = $1",
-                mine,
+                still_open,
             )
             await other.execute(
                 "UPDATE crew SET state = 'available', offer_id = NULL WHERE offer_id = $1",
-                mine,
+                still_open,
             )
             await holding.commit()
             give_up = asyncio.get_running_loop().time() + WAIT
