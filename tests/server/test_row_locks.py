@@ -5,6 +5,7 @@ own, holding the row's lock while the server's transaction waits for it."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -124,3 +125,52 @@ async def test_an_offer_expiring_sees_the_alerts_other_offer_closed_since_it_beg
         await server.stop()
     assert sorted(r["state"] for r in states) == ["expired", "expired"]
     assert alert_state == "unassigned"  # escalated to the supervisors
+
+
+async def test_resuming_at_start_sees_an_offer_a_peer_made_meanwhile(db_url: str) -> None:
+    """A starting process steps the open alerts it finds, locked. Here one was left
+    raised (stored, never stepped); a peer offering it at that moment commits first,
+    and the start sees its offer: it does not write the alert back to unassigned."""
+    first = await start_server(settings_for(db_url))
+    try:
+        officer = await first.officer()
+        ack = await officer.raise_alert(CENTRE)  # no crew on duty: escalated
+        alert_id = ack["result"]["alert_id"]
+        await first.crew(CrewMode.FOOT, north_of(CENTRE, 100), on_duty=False)
+        crew_id = (await first.rows(Crew))[0].id
+    finally:
+        await first.stop()
+    other = await asyncpg.connect(db_url.replace("+asyncpg", ""))
+    try:
+        await other.execute("UPDATE alert SET state = 'raised' WHERE id = $1", alert_id)
+        holding = other.transaction()
+        await holding.start()
+        await other.execute("SELECT 1 FROM alert WHERE id = $1 FOR UPDATE", alert_id)
+        starting = asyncio.create_task(start_server(settings_for(db_url)))
+        # The new process has armed the open offers, and now waits for the alert.
+        await wait_until_blocked(other, "%alert%")
+        # Meanwhile a peer offers the alert to a crew, and commits first.
+        offer_id = uuid.uuid4().hex
+        await other.execute(
+            "INSERT INTO offer (id, alert_id, crew_id, state, created_at, deadline,"
+            " distance_m, eta_s) VALUES ($1, $2, $3, 'offered', now(),"
+            " now() + interval '10 minutes', 100, 80)",
+            offer_id,
+            alert_id,
+            crew_id,
+        )
+        await other.execute(
+            "UPDATE crew SET state = 'offered', offer_id = $1 WHERE id = $2", offer_id, crew_id
+        )
+        await other.execute("UPDATE alert SET state = 'dispatching' WHERE id = $1", alert_id)
+        await holding.commit()
+        second = await starting
+        try:
+            alert_state = await other.fetchval("SELECT state FROM alert WHERE id = $1", alert_id)
+            offers = await other.fetch("SELECT id, state FROM offer WHERE alert_id = $1", alert_id)
+        finally:
+            await second.stop()
+    finally:
+        await other.close()
+    assert [(r["id"], r["state"]) for r in offers] == [(offer_id, "offered")]
+    assert alert_state == "dispatching"
