@@ -13,11 +13,13 @@ from typing import Any
 
 import asyncpg
 import pytest
+from asyncpg.transaction import Transaction
 
 from dispatch.storage.models import Crew
 from schemas.common import CrewMode
 from tests.support import (
     CENTRE,
+    WAIT_S,
     ManualClock,
     RunningServer,
     fresh_database,
@@ -27,7 +29,14 @@ from tests.support import (
     wait_until_blocked,
 )
 
-WAIT = 30  # seconds: a bound for a loaded machine, never a measured time
+
+async def hold_row(conn: asyncpg.Connection, table: str, row_id: str) -> Transaction:
+    """`conn` (the test's, as another process's) opens a transaction and locks one row
+    of `table`; the caller commits it."""
+    holding = conn.transaction()
+    await holding.start()
+    await conn.execute(f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE", row_id)
+    return holding
 
 
 @pytest.fixture
@@ -49,10 +58,8 @@ async def test_going_off_duty_sees_an_assignment_that_committed_since_it_read_th
     crew_id = next(c.id for c in await server.rows(Crew) if c.callsign == crew.callsign)
     other = await asyncpg.connect(server.settings.database.url.replace("+asyncpg", ""))
     try:
-        holding = other.transaction()
-        await holding.start()
-        await other.execute("SELECT 1 FROM crew WHERE id = $1 FOR UPDATE", crew_id)
-        going = asyncio.create_task(crew.request("duty", on=False, timeout=WAIT))
+        holding = await hold_row(other, "crew", crew_id)
+        going = asyncio.create_task(crew.request("duty", on=False, timeout=WAIT_S))
         # It has read the crew, and now locks its row (a position flush may wait too).
         await wait_until_blocked(other, "SELECT%FROM crew%FOR UPDATE%")
         # Meanwhile a supervisor assigned the crew by hand, and that commits first.
@@ -85,9 +92,7 @@ async def test_an_offer_expiring_sees_the_alerts_other_offer_closed_since_it_beg
         first, second = [await crew.offer() for crew in crews]
         other = await asyncpg.connect(server.settings.database.url.replace("+asyncpg", ""))
         try:
-            holding = other.transaction()
-            await holding.start()
-            await other.execute("SELECT 1 FROM alert WHERE id = $1 FOR UPDATE", alert_id)
+            holding = await hold_row(other, "alert", alert_id)
             clock.advance(timedelta(seconds=601))
             # The sweep has closed one offer, and now locks the alert to move it on.
             await wait_until_blocked(other, "SELECT%FROM alert%FOR UPDATE%")
@@ -108,7 +113,7 @@ async def test_an_offer_expiring_sees_the_alerts_other_offer_closed_since_it_beg
                 still_open,
             )
             await holding.commit()
-            give_up = asyncio.get_running_loop().time() + WAIT
+            give_up = asyncio.get_running_loop().time() + WAIT_S
             while True:
                 states = await other.fetch("SELECT state FROM offer WHERE alert_id = $1", alert_id)
                 alert_state = await other.fetchval(
@@ -143,9 +148,7 @@ async def test_resuming_at_start_sees_an_offer_a_peer_made_meanwhile(db_url: str
     other = await asyncpg.connect(db_url.replace("+asyncpg", ""))
     try:
         await other.execute("UPDATE alert SET state = 'raised' WHERE id = $1", alert_id)
-        holding = other.transaction()
-        await holding.start()
-        await other.execute("SELECT 1 FROM alert WHERE id = $1 FOR UPDATE", alert_id)
+        holding = await hold_row(other, "alert", alert_id)
         starting = asyncio.create_task(start_server(settings_for(db_url)))
         # The new process has armed the open offers, and now waits for the alert.
         await wait_until_blocked(other, "%alert%")
